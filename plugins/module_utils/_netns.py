@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network namespace helpers shared by the collection's modules (private).
+
+Named namespaces are the files under /run/netns (what ``ip netns`` manages). A module that
+takes a ``netns`` option either enters the namespace in-process (``enter_netns``, for netlink
+work) or runs a command inside it (``netns_argv``, for tcpdump, ping, iptables-save).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import re
+
+NETNS_RUN_DIR = '/run/netns'
+CLONE_NEWNET = 0x40000000
+_VALID_NAME = re.compile(r'^[A-Za-z0-9_.@:+-]{1,255}$')
+
+
+class NetnsError(Exception):
+    """A namespace is missing, unreadable or cannot be entered."""
+
+
+def validate_netns_name(name):
+    """Return ``name`` if it is a plausible namespace name, else raise NetnsError."""
+    if not isinstance(name, str) or not _VALID_NAME.match(name) or name in ('.', '..'):
+        raise NetnsError('invalid network namespace name %r' % (name,))
+    return name
+
+
+def list_netns(run_dir=NETNS_RUN_DIR):
+    """Names of the named network namespaces of this host, sorted."""
+    try:
+        return sorted(n for n in os.listdir(run_dir) if not n.startswith('.'))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise NetnsError('cannot list network namespaces in %s: %s' % (run_dir, exc.strerror))
+
+
+def netns_path(name, run_dir=NETNS_RUN_DIR):
+    """Path of a named namespace; NetnsError if it does not exist."""
+    validate_netns_name(name)
+    path = os.path.join(run_dir, name)
+    if not os.path.exists(path):
+        raise NetnsError('network namespace %s does not exist' % name)
+    return path
+
+
+def netns_argv(name, argv, ip_bin='ip'):
+    """argv that runs ``argv`` inside namespace ``name`` (or as is when name is falsy)."""
+    if not name:
+        return list(argv)
+    netns_path(name)
+    return [ip_bin, 'netns', 'exec', name] + list(argv)
+
+
+_libc = None
+
+
+def _setns(fd, nstype):
+    global _libc
+    if hasattr(os, 'setns'):
+        os.setns(fd, nstype)
+        return
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+    if _libc.setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def enter_netns(name, run_dir=NETNS_RUN_DIR):
+    """Run the body with this thread inside namespace ``name``; always switch back.
+
+    A falsy name leaves the current namespace unchanged.
+    """
+    if not name:
+        yield
+        return
+    path = netns_path(name, run_dir)
+    own = os.open('/proc/self/ns/net', os.O_RDONLY)
+    try:
+        try:
+            target = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise NetnsError('cannot open network namespace %s: %s' % (name, exc.strerror))
+        try:
+            try:
+                _setns(target, CLONE_NEWNET)
+            except OSError as exc:
+                raise NetnsError('cannot enter network namespace %s: %s' % (name, exc.strerror))
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            _setns(own, CLONE_NEWNET)
+    finally:
+        os.close(own)
