@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""``make demo``: bring a lab up, break it, diagnose it, show the result, leave the lab up.
+
+Idempotent: an existing lab of the same name is reused (healed first), so running it twice is fine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def lab(*args):
+    cmd = [sys.executable, '-m', 'lab'] + list(args)
+    print('$ python -m lab %s' % ' '.join(args), flush=True)
+    subprocess.run(cmd, cwd=REPO, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--topology', default='seed')
+    parser.add_argument('--lab', default='nd')
+    parser.add_argument('--fault', default='vnet_down')
+    parser.add_argument('--instance', default=None, help='instance to break and diagnose (default: the first)')
+    args = parser.parse_args()
+    os.environ.setdefault('ANSIBLE_CONFIG', os.path.join(REPO, 'ansible.cfg'))
+
+    lab('up', '--topology', args.topology, '--lab', args.lab)
+    lab('heal', '--lab', args.lab)
+    sys.path.insert(0, REPO)
+    from lab import Lab  # pylint: disable=import-outside-toplevel
+    the_lab = Lab(args.lab)
+    state = the_lab.state
+    instances = [i for i in state.get('instances', []) if not i.get('deleted')]
+    instance = args.instance or instances[0]['hostname']
+    fault_args = ['fault', args.fault, '--lab', args.lab, '--instance', instance]
+    lab(*fault_args)
+
+    playbook = os.path.join(REPO, 'playbooks', 'diagnose_instance.yml')
+    report_dir = os.path.join(the_lab.root, 'reports')
+    if os.path.exists(playbook):
+        cmd = [os.path.join(BIN, 'ansible-playbook'), playbook, '-i', the_lab.inventory_path,
+               '-e', 'instance=%s' % instance, '-e', 'netdiag_report_dir=%s' % report_dir]
+        print('$ %s' % ' '.join(cmd), flush=True)
+        subprocess.run(cmd, cwd=REPO, check=False)
+        report = os.path.join(report_dir, '%s.json' % instance)
+        if os.path.exists(report):
+            with open(report, encoding='utf-8') as f:
+                verdict = json.load(f).get('verdict', {})
+            print('\nVerdict for %s: %s / %s / %s' % (instance, verdict.get('status'), verdict.get('segment'), verdict.get('cause')))
+            print('Advice: %s' % verdict.get('advice'))
+            print('Reports: %s.{json,md,html}' % os.path.join(report_dir, instance))
+    else:
+        lab('status', '--lab', args.lab)
+
+    print('\nThe lab "%s" is up with the fault %s on %s. Explore it with:' % (args.lab, args.fault, instance))
+    print('  ansible -i %s all -m ansible.builtin.command -a "ip -br addr"' % the_lab.inventory_path)
+    print('  .venv/bin/python -m lab status --lab %s' % args.lab)
+    print('Heal it:      .venv/bin/python -m lab heal --lab %s' % args.lab)
+    print('Take it down: make lab-down LAB=%s' % args.lab)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
