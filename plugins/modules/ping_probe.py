@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: ping_probe
+short_description: Send bounded ICMP echo probes to several targets in parallel
+version_added: 1.0.0
+description:
+  - Runs the system C(ping) once per target, all targets at the same time, from the target host or from
+    a network namespace on it, and returns per target the packets sent and received, the loss, the
+    round-trip times and the error that ping reported (for example C(Network is unreachable) or
+    C(Destination Host Prohibited)).
+  - Works with the iputils ping and with the busybox ping (hosts and guests that have only busybox);
+    both output formats are parsed.
+  - Each probe is bounded by O(count) and O(timeout) in ping itself, and the whole run by O(deadline):
+    a ping still running then is interrupted (its statistics are kept) and killed one second later.
+  - This is the ping ladder of the troubleshooting chapter (instance, compute node, external host) as
+    one task; the verdict is left to the caller.
+author:
+  - cloudops.netdiag contributors
+extends_documentation_fragment:
+  - cloudops.netdiag.attributes
+  - cloudops.netdiag.attributes.info_module
+options:
+  targets:
+    description:
+      - Addresses (or names the host can resolve) to probe, all in parallel.
+    type: list
+    elements: str
+    required: true
+  netns:
+    description:
+      - Named network namespace on the target host to probe from (as listed by C(ip netns)).
+    type: str
+  count:
+    description:
+      - Echo requests sent to each target (C(-c)).
+    type: int
+    default: 3
+  interval:
+    description:
+      - Seconds between two requests to the same target (C(-i)); fractions allowed, at least 0.01.
+    type: float
+    default: 0.2
+  timeout:
+    description:
+      - Seconds ping waits for a reply after the last request (C(-W)), rounded up to whole seconds.
+    type: float
+    default: 1
+  deadline:
+    description:
+      - Upper bound in seconds for the whole task; a ping still running then is interrupted.
+    type: float
+    default: 10
+  payload_pattern:
+    description:
+      - Hex bytes that fill the probe payload (C(-p)) so a capture can recognise the probe.
+      - iputils accepts 1 to 16 bytes; busybox exactly one byte (two hex digits).
+    type: str
+  size:
+    description:
+      - Payload size in bytes (C(-s)); ping's default (56) when omitted.
+    type: int
+  source:
+    description:
+      - Source interface or address (C(-I)).
+    type: str
+  flavor:
+    description:
+      - Which ping to use. V(auto) takes C(ping) and asks it C(-V) whether it is iputils; otherwise it is
+        treated as busybox. V(busybox) runs C(busybox ping) explicitly.
+    type: str
+    choices: [auto, iputils, busybox]
+    default: auto
+notes:
+  - Read-only. Requires C(ping) (iputils or busybox) on the target, and C(ip) when O(netns) is given.
+seealso:
+  - module: cloudops.netdiag.packet_capture
+'''
+
+EXAMPLES = r'''
+- name: Ping ladder from the compute node
+  cloudops.netdiag.ping_probe:
+    targets:
+      - 10.0.2.24
+      - 10.0.0.1
+      - 203.0.113.1
+    count: 3
+    deadline: 5
+  register: ladder
+
+- name: Marked probe from inside a namespace, recognisable in captures by its payload byte
+  cloudops.netdiag.ping_probe:
+    netns: qrouter-1
+    targets: [198.51.100.4]
+    count: 1
+    payload_pattern: 6e
+'''
+
+RETURN = r'''
+probes:
+  description: One result per target, in the order of O(targets).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - target: 198.51.100.4
+      resolved: 198.51.100.4
+      sent: 3
+      received: 3
+      duplicates: 0
+      icmp_errors: 0
+      loss_percent: 0.0
+      rtt_min_ms: 0.08
+      rtt_avg_ms: 0.092
+      rtt_max_ms: 0.107
+      reachable: true
+      error: null
+      flavor: iputils
+      rc: 0
+      deadline_reached: false
+      replies: [{from: 198.51.100.4, seq: 1, ttl: 63, time_ms: 0.107, duplicate: false}]
+  contains:
+    target:
+      description: The target as given.
+      returned: always
+      type: str
+      sample: 198.51.100.4
+    resolved:
+      description: The address ping resolved the target to (null when it could not start).
+      returned: always
+      type: str
+      sample: 198.51.100.4
+    sent:
+      description: Echo requests sent.
+      returned: always
+      type: int
+      sample: 3
+    received:
+      description: Replies received (duplicates not counted).
+      returned: always
+      type: int
+      sample: 3
+    duplicates:
+      description: Duplicate replies.
+      returned: always
+      type: int
+      sample: 0
+    icmp_errors:
+      description: ICMP errors (unreachable, prohibited) that came back instead of replies (iputils only).
+      returned: always
+      type: int
+      sample: 0
+    loss_percent:
+      description: Packet loss in percent.
+      returned: always
+      type: float
+      sample: 0.0
+    rtt_min_ms:
+      description: Minimum round-trip time in milliseconds, null without replies.
+      returned: always
+      type: float
+      sample: 0.08
+    rtt_avg_ms:
+      description: Average round-trip time in milliseconds, null without replies.
+      returned: always
+      type: float
+      sample: 0.092
+    rtt_max_ms:
+      description: Maximum round-trip time in milliseconds, null without replies.
+      returned: always
+      type: float
+      sample: 0.107
+    reachable:
+      description: At least one reply came back.
+      returned: always
+      type: bool
+      sample: true
+    error:
+      description: Why the target is not reachable (ping's own message where it gave one), else null.
+      returned: always
+      type: str
+      sample: Network is unreachable
+    flavor:
+      description: Which output format was seen (V(iputils) or V(busybox)).
+      returned: always
+      type: str
+      sample: iputils
+    rc:
+      description: Exit code of ping (null if it could not be started).
+      returned: always
+      type: int
+      sample: 0
+    deadline_reached:
+      description: The probe was still running at O(deadline) and was interrupted.
+      returned: always
+      type: bool
+      sample: false
+    replies:
+      description: Every reply line (C(from), C(seq), C(ttl), C(time_ms), C(duplicate)).
+      returned: always
+      type: list
+      elements: dict
+      sample: [{from: 198.51.100.4, seq: 1, ttl: 63, time_ms: 0.107, duplicate: false}]
+flavor:
+  description: The ping that ran (V(iputils) or V(busybox)).
+  returned: always
+  type: str
+  sample: iputils
+netns:
+  description: The namespace probed from (O(netns)), null for the host itself.
+  returned: always
+  type: str
+  sample: qrouter-1
+elapsed:
+  description: Seconds the whole task took.
+  returned: always
+  type: float
+  sample: 0.43
+problems:
+  description: One entry per unreachable target (C(code) V(target_unreachable)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - code: target_unreachable
+      message: "198.51.100.99: Destination Net Unreachable (from 10.0.2.1)"
+      object: 198.51.100.99
+'''
+
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ping import (
+    PingError, detect_flavor, ping_argv, run_parallel, summarize, validate_pattern)
+
+_TARGET = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.:%-]{0,252}$')
+
+
+def _ping_prefix(module, flavor):
+    if flavor == 'busybox':
+        return [module.get_bin_path('busybox', required=True), 'ping'], 'busybox'
+    ping = module.get_bin_path('ping')
+    if ping is None:
+        if flavor == 'iputils':
+            module.fail_json(msg='ping (iputils) was not found on the target host')
+        return [module.get_bin_path('busybox', required=True), 'ping'], 'busybox'
+    if flavor == 'iputils':
+        return [ping], 'iputils'
+    dummy, out, err = module.run_command([ping, '-V'], environ_update={'LC_ALL': 'C'})
+    return [ping], detect_flavor(out + err)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            targets=dict(type='list', elements='str', required=True),
+            netns=dict(type='str'),
+            count=dict(type='int', default=3),
+            interval=dict(type='float', default=0.2),
+            timeout=dict(type='float', default=1),
+            deadline=dict(type='float', default=10),
+            payload_pattern=dict(type='str'),
+            size=dict(type='int'),
+            source=dict(type='str'),
+            flavor=dict(type='str', default='auto', choices=['auto', 'iputils', 'busybox']),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    started = time.time()
+    targets = params['targets']
+    if not targets:
+        module.fail_json(msg='targets is empty: give at least one address to probe')
+    for target in targets:
+        if not _TARGET.match(target or ''):
+            module.fail_json(msg='invalid ping target %r' % (target,))
+    if not 1 <= params['count'] <= 1000:
+        module.fail_json(msg='count must be between 1 and 1000, got %d' % params['count'])
+    if params['interval'] < 0.01:
+        module.fail_json(msg='interval must be at least 0.01 seconds, got %s' % params['interval'])
+    if not 0 < params['deadline'] <= 600:
+        module.fail_json(msg='deadline must be more than 0 and at most 600 seconds, got %s' % params['deadline'])
+    if params['timeout'] <= 0:
+        module.fail_json(msg='timeout must be positive, got %s' % params['timeout'])
+    if params['size'] is not None and not 0 <= params['size'] <= 65507:
+        module.fail_json(msg='size must be between 0 and 65507, got %d' % params['size'])
+    if params['source'] is not None and not _TARGET.match(params['source']):
+        module.fail_json(msg='invalid source %r' % (params['source'],))
+
+    ip_bin = None
+    if params['netns']:
+        ip_bin = module.get_bin_path('ip', required=True)
+        try:
+            netns_path(params['netns'])
+        except NetnsError as exc:
+            module.fail_json(msg='cannot probe from namespace: %s' % exc)
+    prefix, flavor = _ping_prefix(module, params['flavor'])
+    try:
+        pattern = validate_pattern(params['payload_pattern'], flavor)
+    except PingError as exc:
+        module.fail_json(msg=str(exc))
+
+    argvs = []
+    for target in targets:
+        argv = ping_argv(prefix, flavor, target, params['count'], params['interval'], params['timeout'],
+                         pattern=pattern, size=params['size'], source=params['source'])
+        try:
+            argvs.append(netns_argv(params['netns'], argv, ip_bin=ip_bin or 'ip'))
+        except NetnsError as exc:
+            module.fail_json(msg='cannot probe from namespace: %s' % exc)
+    outputs = run_parallel(argvs, started + params['deadline'])
+    probes = []
+    problems = []
+    for target, (rc, out, err, interrupted) in zip(targets, outputs):
+        result = summarize(target, rc, out, err, interrupted)
+        probes.append(result)
+        if not result['reachable']:
+            problems.append({'code': 'target_unreachable', 'object': target,
+                             'message': '%s: %s' % (target, result['error'])})
+    module.exit_json(changed=False, probes=probes, problems=problems, flavor=flavor,
+                     netns=params['netns'], elapsed=round(time.time() - started, 3))
+
+
+if __name__ == '__main__':
+    main()
