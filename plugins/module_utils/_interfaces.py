@@ -526,8 +526,8 @@ def evaluate_problems(interfaces):
             if master.get('up') is False:
                 problems.append(_problem('master_down', '%s is enslaved to %s, which is down'
                                          % (name, master['name']), obj))
-            if itf.get('mtu') and master.get('mtu') and itf['mtu'] != master['mtu'] and master.get('kind') == 'bridge':
-                problems.append(_problem('mtu_mismatch_with_master', '%s has MTU %s but its bridge %s has MTU %s'
+            if itf.get('mtu') and master.get('mtu') and itf['mtu'] != master['mtu']:
+                problems.append(_problem('mtu_mismatch_with_master', '%s has MTU %s but its master %s has MTU %s'
                                          % (name, itf['mtu'], master['name'], master['mtu']), obj))
         port = itf.get('bridge_port')
         if up and port and port.get('state') in ('disabled', 'blocking') and itf.get('carrier'):
