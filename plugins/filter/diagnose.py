@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the diagnose role: hop list, verdict and report rendering (controller side).
+
+Documentation of each filter is in the YAML file of the same name beside this one.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
+
+
+def _plain(obj):
+    """Ansible hands filters its own container/str subclasses: make them plain JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    return str(obj)
+
+
+def netdiag_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None, interfaces=None, compute_host=None,
+                 guest_host=None, guest_interfaces=None, external_target=None, external_host=None):
+    if not isinstance(instance, dict):
+        raise AnsibleFilterError('netdiag_hops: the instance must be a dict (nova_network_info.instance), got %s' % type(instance).__name__)
+    try:
+        return _verdict.build_hops(_plain(instance), domains=_plain(domains), bridges=_plain(bridges), nova_conf=_plain(nova_conf),
+                                   routes=_plain(routes), interfaces=_plain(interfaces), compute_host=compute_host,
+                                   guest_host=guest_host, guest_interfaces=_plain(guest_interfaces),
+                                   external_target=external_target, external_host=external_host)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise AnsibleFilterError('netdiag_hops: cannot build the hop list: %s' % to_native(e))
+
+
+def netdiag_verdict(inputs):
+    if not isinstance(inputs, dict):
+        raise AnsibleFilterError('netdiag_verdict: the evidence must be a dict, got %s' % type(inputs).__name__)
+    try:
+        return _verdict.evaluate(_plain(inputs))
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise AnsibleFilterError('netdiag_verdict: cannot evaluate the evidence: %s' % to_native(e))
+
+
+def netdiag_report(inputs, verdict, query=None, timings=None):
+    if not isinstance(inputs, dict) or not isinstance(verdict, dict):
+        raise AnsibleFilterError('netdiag_report: the evidence and the verdict must be dicts')
+    try:
+        inputs = _plain(inputs)
+        hops = inputs.get('hops') or []
+        return _report.build_report(inputs, hops, _plain(verdict), query=query, timings=_plain(timings or {}))
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise AnsibleFilterError('netdiag_report: cannot build the report: %s' % to_native(e))
+
+
+def netdiag_report_markdown(report):
+    if not isinstance(report, dict) or 'verdict' not in report:
+        raise AnsibleFilterError('netdiag_report_markdown: expects the report built by netdiag_report')
+    return _report.to_markdown(_plain(report))
+
+
+def netdiag_report_html(report):
+    if not isinstance(report, dict) or 'verdict' not in report:
+        raise AnsibleFilterError('netdiag_report_html: expects the report built by netdiag_report')
+    return _report.to_html(_plain(report))
+
+
+class FilterModule(object):
+    """Diagnose filters."""
+
+    def filters(self):
+        return {
+            'netdiag_hops': netdiag_hops,
+            'netdiag_verdict': netdiag_verdict,
+            'netdiag_report': netdiag_report,
+            'netdiag_report_markdown': netdiag_report_markdown,
+            'netdiag_report_html': netdiag_report_html,
+        }
