@@ -269,7 +269,7 @@ def instance_summary(instance):
         a = _first(fl, 'address') if isinstance(fl, dict) else fl
         if a and a not in floating:
             floating.append(a)
-    deleted = _first(inst, 'deleted', default=0)
+    deleted = _first(inst, 'gone', default=None) or _first(inst, 'deleted', default=0)
     return {
         'uuid': _first(inst, 'uuid'),
         'hostname': _first(inst, 'hostname'),
@@ -778,6 +778,7 @@ def _proc_bridge(p):
 
 
 def _proc_alive(p):
+    """dnsmasq_info lists live processes; a dead one only shows as a stale pid file."""
     v = _first(p, 'alive', 'running')
     if isinstance(v, bool):
         return v
@@ -801,27 +802,51 @@ def _proc_pidfile(p):
     return None
 
 
-def _proc_hostsfile_macs(p):
+def _proc_hostsfile_path(p):
+    hf = _first(p, 'hostsfile')
+    if isinstance(hf, dict):
+        return _first(hf, 'path')
+    opts = _first(p, 'options', 'args', default={}) or {}
+    return _first(opts, 'hostsfile', 'dhcp-hostsfile', 'dhcp_hostsfile') if isinstance(opts, dict) else None
+
+
+def _proc_hostsfile_macs(p, dnsmasq=None, bridge=None):
+    """MACs of the hosts file of process ``p`` (its own entries or dnsmasq_info's ``hosts_files``)."""
     hf = _first(p, 'hostsfile', 'hosts_file', 'dhcp_hostsfile')
     entries = None
     if isinstance(hf, dict):
         entries = _first(hf, 'entries')
     if entries is None:
         entries = _first(p, 'hosts', 'hostsfile_entries', 'host_entries')
+    if entries is None and isinstance(dnsmasq, dict):
+        path = _proc_hostsfile_path(p)
+        for f in _first(dnsmasq, 'hosts_files', default=[]) or []:
+            if isinstance(f, dict) and ((path and f.get('path') == path) or (not path and bridge and f.get('bridge') == bridge)):
+                if f.get('error') or f.get('readable') is False:
+                    continue
+                entries = _first(f, 'entries', default=[]) or []
+                break
     if entries is None:
         return None
     macs = set()
     for e in entries:
-        m = _first(e, 'mac', 'hwaddr') if isinstance(e, dict) else str(e).split(',')[0]
-        if m:
-            macs.add(str(m).lower())
+        if isinstance(e, dict):
+            ms = _first(e, 'macs', default=None) or [_first(e, 'mac', 'hwaddr')]
+        else:
+            ms = [str(e).split(',')[0]]
+        for m in ms:
+            if m:
+                macs.add(str(m).lower())
     return macs
 
 
 def _dhcp_mac_result(dnsmasq, mac):
     """Return (result, events) for ``mac`` from the per-MAC log analysis of dnsmasq_info."""
     d = dnsmasq or {}
-    per = _first(d, 'dhcp_by_mac', 'macs', 'per_mac', 'dhcp', default={}) if isinstance(d, dict) else {}
+    per = {}
+    if isinstance(d, dict):
+        log = d.get('log') if isinstance(d.get('log'), dict) else {}
+        per = _first(log, 'macs', default=None) or _first(d, 'dhcp_by_mac', 'macs', 'per_mac', 'dhcp', default={})
     entry = None
     if isinstance(per, dict):
         entry = per.get(mac) or per.get(str(mac).lower())
@@ -837,7 +862,7 @@ def _dhcp_mac_result(dnsmasq, mac):
         return None, []
     if isinstance(entry, str):
         return entry, []
-    return _first(entry, 'result', 'status', 'state'), _first(entry, 'events', 'lines', default=[]) or []
+    return _first(entry, 'result', 'status', 'state'), _first(entry, 'evidence', 'events', 'lines', default=[]) or []
 
 
 def _ev_lines(events, limit=4):
@@ -1048,6 +1073,7 @@ def evaluate(inputs):
         procs = [p for p in _dnsmasq_processes(dm) if isinstance(p, dict)]
         mine = [p for p in procs if _proc_bridge(p) == bridge]
         live = [p for p in mine if _proc_alive(p)]
+        live.sort(key=lambda p: 0 if _first(p, 'role') in (None, 'main') else 1)
         pidfiles = [x for x in (_proc_pidfile(p) for p in mine) if x]
         state_dir_pid = _first(dm, 'pid_files', default=None)
         if not live:
@@ -1055,8 +1081,9 @@ def evaluate(inputs):
                 bridge, ', '.join('%s for %s' % (_first(p, 'pid'), _proc_bridge(p)) for p in procs) or 'none'))]
             if isinstance(state_dir_pid, list):
                 for pf in state_dir_pid:
-                    if isinstance(pf, dict) and bridge in str(pf.get('path', '')):
-                        ev.append(_ev(chost, 'dnsmasq_info', 'pid file %s: pid %s, alive %s' % (pf.get('path'), pf.get('pid'), pf.get('alive'))))
+                    if isinstance(pf, dict) and (pf.get('bridge') == bridge or (not pf.get('bridge') and bridge in str(pf.get('path', '')))):
+                        ev.append(_ev(chost, 'dnsmasq_info', 'pid file %s: pid %s, %s' % (
+                            pf.get('path'), pf.get('pid'), pf.get('status') or ('alive' if pf.get('alive') else 'not alive'))))
                         pidfiles.append(pf.get('path'))
             for p in (dm.get('problems') or []) if isinstance(dm, dict) else []:
                 if isinstance(p, dict) and bridge in str(p):
@@ -1070,9 +1097,8 @@ def evaluate(inputs):
             p = live[0]
             pf = _proc_pidfile(p)
             hup = ('`kill -HUP $(cat %s)`' % pf) if pf else ('`kill -HUP %s`' % _first(p, 'pid'))
-            hmacs = _proc_hostsfile_macs(p)
-            hpath = _first(_first(p, 'hostsfile', default={}) if isinstance(_first(p, 'hostsfile'), dict) else {}, 'path',
-                           default=_first(_first(p, 'options', default={}) or {}, 'dhcp-hostsfile', default='its hosts file'))
+            hmacs = _proc_hostsfile_macs(p, dm, bridge)
+            hpath = _proc_hostsfile_path(p) or 'its hosts file'
             res, events = _dhcp_mac_result(dm, mac) if mac else (None, [])
             res_s = str(res or '').lower()
             if mac and hmacs is not None and mac not in hmacs:
@@ -1084,7 +1110,7 @@ def evaluate(inputs):
                           'nova-network lost the host entry of %s: add `%s,%s,%s` back to %s (restart nova-network on %s '
                           'rewrites it), then reload only this dnsmasq: %s on %s.' % (
                               name, mac, inst['hostname'] or name, fixed_ip, hpath, on, hup, on))
-            elif 'no_address' in res_s or 'no address' in res_s:
+            elif 'no_address' in res_s or 'no address' in res_s or res_s in ('discover_only', 'ignored', 'nak'):
                 cands.add('dhcp_no_address_available', [_ev(chost, 'dnsmasq log', _ev_lines(events) or res)],
                           'dnsmasq has no address for %s: check the fixed IP allocation in the DB and the hosts file %s, then %s on %s.' % (
                               mac, hpath, hup, on))
@@ -1096,17 +1122,20 @@ def evaluate(inputs):
                     cands.add('dhcp_request_not_seen', ev,
                               'The DHCP request of %s never reached dnsmasq on %s: follow it with `tcpdump -i <hop> -n port 67 or port 68` '
                               'hop by hop (%s).' % (name, on, ' -> '.join(str(h.get('interface')) for h in hops if h.get('interface'))))
-                elif 'complete' in res_s or 'ack' in res_s:
+                elif 'complete' in res_s or 'ack' in res_s or res_s in ('offer_without_request', 'request_without_ack'):
                     cands.add('dhcp_reply_lost', [_ev(chost, 'dnsmasq log', _ev_lines(events) or res)],
                               'dnsmasq on %s answers %s (DISCOVER/OFFER/REQUEST/ACK) but the instance has no address: the replies '
                               'are lost on the way back; capture port 67/68 on %s and %s.' % (on, mac, bridge, vnet))
     dp = inputs.get('dhcp_probe')
     if isinstance(dp, dict) and dp and not dp.get('skipped'):
+        # nova's dnsmasq runs in ``static`` mode: a probe MAC that is not in the hosts file gets no
+        # offer even from a healthy server, so the active probe is supporting evidence only.
         offers = _first(dp, 'offers', default=[]) or []
-        if not offers and 'dhcp_server_down' not in cands.items and dhcp_symptom:
-            cands.add('dhcp_request_not_seen', [_ev(_first(dp, 'host', default=chost), 'dhcp_probe',
-                                                    'DHCPDISCOVER on %s: no offer' % _first(dp, 'interface', default=bridge))],
-                      'No DHCP server answers on %s: check the dnsmasq of %s on %s.' % (bridge, bridge, on))
+        text = 'DHCPDISCOVER on %s: %s' % (_first(dp, 'interface', default=bridge), ', '.join(
+            '%s from %s' % (_first(o, 'offered_address', 'yiaddr', 'address'), _first(o, 'server', 'server_id')) for o in offers
+            if isinstance(o, dict)) or 'no offer')
+        for cause in [c for c in cands.items if c.startswith('dhcp_')]:
+            cands.items[cause]['evidence'].append(_ev(_first(dp, 'host', default=chost), 'dhcp_probe', text))
     if dhcp_symptom and not any(c.startswith('dhcp_') for c in cands.items):
         notes.append('DHCP symptom (no address / no lease in the console log) without a DHCP-side cause')
 
