@@ -74,6 +74,28 @@ def netdiag_report_html(report):
     return _report.to_html(_plain(report))
 
 
+def netdiag_phase_durations(marks):
+    """{'start': t0, 'resolve': t1, 'facts': t2, ...} (in insertion order) -> seconds per phase and total."""
+    if not isinstance(marks, dict):
+        raise AnsibleFilterError('netdiag_phase_durations: expects a dict of phase end timestamps')
+    out = {}
+    prev = None
+    first = None
+    for k, v in marks.items():
+        try:
+            t = float(v)
+        except (TypeError, ValueError):
+            raise AnsibleFilterError('netdiag_phase_durations: %s is not a timestamp' % k)
+        if prev is not None:
+            out[str(k)] = round(max(0.0, t - prev), 3)
+        else:
+            first = t
+        prev = t
+    if first is not None and prev is not None:
+        out['total'] = round(max(0.0, prev - first), 3)
+    return out
+
+
 class FilterModule(object):
     """Diagnose filters."""
 
@@ -84,4 +106,5 @@ class FilterModule(object):
             'netdiag_report': netdiag_report,
             'netdiag_report_markdown': netdiag_report_markdown,
             'netdiag_report_html': netdiag_report_html,
+            'netdiag_phase_durations': netdiag_phase_durations,
         }

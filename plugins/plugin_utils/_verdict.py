@@ -1059,11 +1059,14 @@ def evaluate(inputs):
     # ---- DHCP ---------------------------------------------------------------------------------
     clog = cf.get('console_log') or {}
     lease_ok = _first(clog, 'lease_obtained', 'dhcp_ok')
-    no_lease = _first(clog, 'no_lease', 'dhcp_failed')
+    no_lease = _first(clog, 'no_lease', 'dhcp_failed') or _first(clog, 'result') == 'dhcp_no_lease'
     clog_ev = []
+    runs = _first(clog, 'dhcp_runs', default=[]) or []
+    if runs and isinstance(runs[-1], dict):
+        clog_ev = ['%s: %s' % (e.get('line'), e.get('text')) if isinstance(e, dict) else str(e) for e in runs[-1].get('evidence') or []]
     for k in ('evidence', 'lines', 'dhcp_lines'):
         v = clog.get(k) if isinstance(clog, dict) else None
-        if isinstance(v, list) and v:
+        if isinstance(v, list) and v and not clog_ev:
             clog_ev = v
             break
     dhcp_symptom = (guest_has_addr is False) or bool(no_lease) or (lease_ok is False)
@@ -1148,12 +1151,12 @@ def evaluate(inputs):
         where = _first(d, 'from_host', 'host', default=ghost or chost)
         text = '%s %s via %s: %s%s' % (qtype, _first(d, 'query', 'name', default='?'), _first(d, 'server', default='?'), status,
                                        ' in %s ms' % d['latency_ms'] if d.get('latency_ms') is not None else '')
-        if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'nxdomain'):
+        if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'nxdomain', 'unreachable'):
             cands.add('dns_failure', [_ev(where, 'dns_probe', text)],
                       'The instance\'s DNS server %s (dnsmasq of %s on %s) does not resolve: check that %s itself can resolve '
                       '(its upstream servers), then reload only this dnsmasq (`kill -HUP $(cat <its pid file>)`).' % (
                           _first(d, 'server'), bridge, on, on))
-        elif qtype == 'PTR' and status in ('slow', 'timeout'):
+        elif qtype == 'PTR' and status in ('slow', 'timeout') and 'dns_failure' not in cands.items:
             cands.add('dns_reverse_slow', [_ev(where, 'dns_probe', text)],
                       'Reverse lookups through %s are slow: ssh logins wait for them. Give dnsmasq the PTR records of the fixed '
                       'range (or `UseDNS no` in sshd_config of the instance).' % _first(d, 'server'))
@@ -1215,6 +1218,7 @@ def evaluate(inputs):
     verdict['suspects'] = [{'cause': c['cause'], 'segment': c['segment'], 'confirmed': c['confirmed']}
                            for c in sorted(cands.items.values(), key=lambda x: PRIORITY.index(x['cause']))]
     verdict['ladder'] = lad
+    notes.extend('could not read: %s' % e for e in inputs.get('fact_errors') or [] if e)
     verdict['notes'] = notes + ['audit: %s' % _first(f, 'message', 'code', default=f) for f in findings if f not in my_findings][:20]
     verdict['capture'] = cap_summary
     return verdict
