@@ -1,0 +1,339 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: iptables_info
+short_description: iptables rules with counters, parsed; nova-network chains; counter deltas, flows and NAT
+version_added: 0.1.0
+description:
+  - Runs C(iptables-save -c) (nft or legacy backend), optionally inside a network namespace, and parses it into
+    tables, chains (policy, counters, nova-network ownership) and rules (counters, source, destination,
+    interfaces, protocol, ports, comment, match modules, target and target arguments, raw text).
+  - With O(src), parses saved C(iptables-save) text instead (offline analysis); nothing is run.
+  - With O(compare_to), also returns the rules whose packet counters increased since that earlier snapshot,
+    so a DROP or REJECT that fired during a probe is named.
+  - With O(flow), returns the rules a packet of that flow would traverse; with O(floating_ip), the DNAT and
+    SNAT rules for those addresses.
+  - Read-only; never changes a rule or a counter.
+author:
+  - cloudops.netdiag contributors
+extends_documentation_fragment:
+  - cloudops.netdiag.attributes
+  - cloudops.netdiag.attributes.info_module
+options:
+  backend:
+    description:
+      - Which iptables to read. V(auto) runs C(iptables-save) (the system's default backend), V(nft) runs
+        C(iptables-nft-save), V(legacy) runs C(iptables-legacy-save).
+      - A backend whose binary is missing makes the module fail, naming the binary.
+    type: str
+    choices: [auto, nft, legacy]
+    default: auto
+  netns:
+    description:
+      - Network namespace to read the rules of (the command runs through C(ip netns exec)).
+      - A namespace that does not exist makes the module fail, naming it.
+    type: str
+  table:
+    description:
+      - Only return these tables (for example V(filter), V(nat)). All tables are still read, so no table is
+        created as a side effect.
+    type: list
+    elements: str
+  src:
+    description:
+      - Saved C(iptables-save) or C(iptables-save -c) text to parse instead of running anything.
+      - Mutually exclusive with O(netns).
+    type: str
+  compare_to:
+    description:
+      - An earlier snapshot to compare counters with, either the registered result of an earlier run of this
+        module (or its RV(iptables) value) or the text of an earlier C(iptables-save -c).
+      - Rules are matched by table, chain and rule text, so rules inserted in between do not confuse it.
+    type: raw
+  flow:
+    description:
+      - A flow to walk through the chains of O(flow.table); see RV(flow_rules).
+    type: dict
+    suboptions:
+      src:
+        description: Source address.
+        type: str
+        required: true
+      dst:
+        description: Destination address.
+        type: str
+        required: true
+      proto:
+        description: Protocol name (V(icmp), V(tcp), V(udp)) or number.
+        type: str
+      dport:
+        description: Destination port.
+        type: int
+      sport:
+        description: Source port.
+        type: int
+      in_iface:
+        description: Input interface.
+        type: str
+      out_iface:
+        description: Output interface.
+        type: str
+      table:
+        description: Table to walk.
+        type: str
+        default: filter
+  floating_ip:
+    description:
+      - Floating IP address(es) to look up DNAT and SNAT rules for; see RV(nat).
+    type: list
+    elements: str
+notes:
+  - Reading the rules of another namespace needs root on the target.
+  - O(flow) follows jumps and evaluates addresses, interfaces, protocol and ports; matches it cannot evaluate
+    (state, conntrack, mark, ...) are assumed to match and named in C(assumed). Good for nova-network's rules,
+    not a full netfilter emulation.
+seealso:
+  - module: cloudops.netdiag.interface_info
+'''
+
+EXAMPLES = r'''
+- name: Rules of the compute node, nova chains recognised
+  cloudops.netdiag.iptables_info:
+  register: fw
+
+- name: Snapshot before a probe
+  cloudops.netdiag.iptables_info:
+    table: [filter, nat]
+  register: fw_before
+
+- name: Probe
+  ansible.builtin.command: ping -c 3 -W 1 10.0.2.24
+  changed_when: false
+  failed_when: false
+
+- name: Which rules fired during the probe
+  cloudops.netdiag.iptables_info:
+    table: [filter, nat]
+    compare_to: "{{ fw_before }}"
+  register: fw_after
+
+- name: Name the DROP/REJECT rules that fired
+  ansible.builtin.debug:
+    msg: "{{ fw_after.moved | selectattr('drop') | map(attribute='rule') | list }}"
+
+- name: NAT for a floating IP and the path of a ping to the instance
+  cloudops.netdiag.iptables_info:
+    floating_ip: [203.0.113.30]
+    flow: {src: 198.51.100.7, dst: 10.0.2.24, proto: icmp, in_iface: eth0, out_iface: br100}
+
+- name: Offline, on a saved dump
+  cloudops.netdiag.iptables_info:
+    src: "{{ lookup('ansible.builtin.file', 'compute1-iptables-save.txt') }}"
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+iptables:
+  description: The parsed rules.
+  returned: always
+  type: dict
+  contains:
+    backend:
+      description: V(nft) or V(legacy), from the dump's header; V(null) when the text has no header.
+      type: str
+      returned: always
+      sample: nft
+    version:
+      description: iptables version from the header.
+      type: str
+      returned: always
+      sample: 1.8.9
+    rule_count:
+      description: Number of rules returned.
+      type: int
+      returned: always
+      sample: 63
+    warnings:
+      description: Warning comments of the dump (for example that legacy tables exist beside nft ones).
+      type: list
+      elements: str
+      returned: always
+      sample: ['Warning: iptables-legacy tables present, use iptables-legacy-save to see them']
+    tables:
+      description: >-
+        Per table, C(chains): per chain name, C(policy) (V(null) for user chains), C(packets), C(bytes),
+        C(builtin), C(managed_by) (V(nova-network) for C(nova-*) chains) and C(rules). Each rule has
+        C(index) (1-based), C(packets), C(bytes), C(target), C(rule) (text without counters), and when used
+        C(source), C(destination), C(in_interface), C(out_interface), C(protocol), C(sport), C(dport),
+        C(sports)/C(dports) (multiport lists), C(comment), C(modules), C(matches), C(target_args), C(goto),
+        C(negated) (names of negated fields).
+      type: dict
+      returned: always
+      sample:
+        nat:
+          chains:
+            nova-network-PREROUTING:
+              policy: null
+              packets: 0
+              bytes: 0
+              builtin: false
+              managed_by: nova-network
+              rules:
+                - index: 2
+                  packets: 5
+                  bytes: 420
+                  target: DNAT
+                  rule: -A nova-network-PREROUTING -d 203.0.113.30/32 -j DNAT --to-destination 10.0.2.24
+                  destination: 203.0.113.30/32
+                  target_args: {to-destination: 10.0.2.24}
+summary:
+  description: Rules and chains per table, the nova-network chains, and the DROP/REJECT rules with hits.
+  returned: always
+  type: dict
+  sample: {rules: 63, tables: {filter: {chains: 17, rules: 38}}, nova_chains: [filter/nova-filter-top],
+           drops_with_hits: [{table: filter, chain: ops-blocklist, index: 1, packets: 2, rule: '-A ops-blocklist -j DROP'}]}
+moved:
+  description: >-
+    With O(compare_to): rules and chain policies whose packet counter increased, DROP/REJECT first, each with
+    C(table), C(chain), C(index), C(target), C(rule), C(packets) and C(bytes) (the increase), C(drop), C(policy).
+  returned: when O(compare_to) is set
+  type: list
+  elements: dict
+  sample: [{table: filter, chain: ops-blocklist, index: 1, target: DROP, packets: 2, bytes: 168, drop: true, policy: false,
+            rule: '-A ops-blocklist -s 10.0.2.66/32 -p icmp -j DROP'}]
+counters_reset:
+  description: With O(compare_to), rules whose counters went down (zeroed or replaced) between the snapshots.
+  returned: when O(compare_to) is set
+  type: list
+  elements: dict
+  sample: []
+flow_rules:
+  description: >-
+    With O(flow): per built-in chain of the table, C(verdict), C(decided_by) (a rule or V(policy)) and
+    C(matched) (the rules traversed that match, in order, each with C(assumed) matches).
+  returned: when O(flow) is set
+  type: dict
+  sample: {FORWARD: {verdict: ACCEPT, decided_by: policy, matched: []}}
+nat:
+  description: With O(floating_ip), per address its C(dnat) and C(snat) rules and the C(fixed_addresses) it maps to.
+  returned: when O(floating_ip) is set
+  type: list
+  elements: dict
+  sample: [{address: 203.0.113.30, dnat: [], snat: [], fixed_addresses: [10.0.2.24]}]
+'''
+
+import ipaddress
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
+    IptablesError,
+    compare_counters,
+    filter_tables,
+    nat_for_floating_ip,
+    parse_save,
+    rules_for_flow,
+    summarize,
+)
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv
+
+BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
+
+
+def _previous(module, value):
+    """The earlier snapshot given in compare_to, parsed."""
+    if isinstance(value, dict):
+        snap = value.get('iptables', value)
+        if isinstance(snap, dict) and isinstance(snap.get('tables'), dict):
+            return snap
+        module.fail_json(msg='compare_to is a dict without iptables tables: give the registered result of '
+                             'iptables_info or the text of iptables-save -c')
+    if isinstance(value, str):
+        try:
+            return parse_save(value, allow_empty=True)
+        except IptablesError as exc:
+            module.fail_json(msg='cannot parse compare_to as iptables-save output: %s' % exc)
+    module.fail_json(msg='compare_to must be an earlier iptables_info result or iptables-save -c text, not %s'
+                         % type(value).__name__)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+            netns=dict(type='str'),
+            table=dict(type='list', elements='str'),
+            src=dict(type='str'),
+            compare_to=dict(type='raw'),
+            flow=dict(type='dict', options=dict(
+                src=dict(type='str', required=True),
+                dst=dict(type='str', required=True),
+                proto=dict(type='str'),
+                dport=dict(type='int'),
+                sport=dict(type='int'),
+                in_iface=dict(type='str'),
+                out_iface=dict(type='str'),
+                table=dict(type='str', default='filter'),
+            )),
+            floating_ip=dict(type='list', elements='str'),
+        ),
+        mutually_exclusive=[('netns', 'src')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    for what, values in (('flow.src', [p['flow']['src']] if p['flow'] else []),
+                         ('flow.dst', [p['flow']['dst']] if p['flow'] else []),
+                         ('floating_ip', p['floating_ip'] or [])):
+        for value in values:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                module.fail_json(msg='%s: %r is not an IP address' % (what, value))
+    if p['src'] is not None:
+        try:
+            parsed = parse_save(p['src'])
+        except IptablesError as exc:
+            module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
+    else:
+        binary = module.get_bin_path(BINARIES[p['backend']], required=True)
+        try:
+            argv = netns_argv(p['netns'], [binary, '-c'], ip_bin=module.get_bin_path('ip', required=True)
+                              if p['netns'] else 'ip')
+        except NetnsError as exc:
+            module.fail_json(msg='cannot read iptables: %s' % exc)
+        rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
+        where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
+        if rc != 0:
+            module.fail_json(msg='%s failed%s (rc=%d): %s' % (BINARIES[p['backend']], where, rc,
+                                                               (err or out).strip()[:500]), rc=rc)
+        try:
+            parsed = parse_save(out, allow_empty=True)
+        except IptablesError as exc:
+            module.fail_json(msg='cannot parse the output of %s%s: %s' % (BINARIES[p['backend']], where, exc))
+    if p['table']:
+        parsed = filter_tables(parsed, p['table'])
+    result = dict(changed=False, iptables=parsed, summary=summarize(parsed))
+    if p['compare_to'] is not None:
+        before = _previous(module, p['compare_to'])
+        if p['table']:
+            before = filter_tables(before, p['table'])
+        cmp = compare_counters(before, parsed)
+        result['moved'] = cmp['moved']
+        result['counters_reset'] = cmp['reset']
+    if p['flow']:
+        f = p['flow']
+        result['flow_rules'] = rules_for_flow(parsed, f['src'], f['dst'], proto=f['proto'], dport=f['dport'],
+                                              in_iface=f['in_iface'], out_iface=f['out_iface'], table=f['table'],
+                                              sport=f['sport'])
+    if p['floating_ip']:
+        result['nat'] = [nat_for_floating_ip(parsed, a) for a in p['floating_ip']]
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
