@@ -76,7 +76,7 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         probes.append({
             'step': str(p.get('step')), 'from_host': p.get('from_host'), 'target': p.get('target'),
             'ok': p.get('ok'), 'sent': p.get('sent'), 'received': p.get('received'),
-            'loss': p.get('loss'), 'rtt_avg_ms': p.get('rtt_avg') if p.get('rtt_avg') is not None else p.get('rtt_avg_ms'),
+            'loss': p.get('loss') if p.get('loss') is not None else p.get('loss_percent'), 'rtt_avg_ms': p.get('rtt_avg') if p.get('rtt_avg') is not None else p.get('rtt_avg_ms'),
         })
     moved = []
     for host, r in _verdict._moved_rules(inputs.get('capture'), inputs.get('counters')):  # pylint: disable=protected-access

@@ -176,9 +176,22 @@ def _addresses(iface, family=4):
     return out
 
 
-def bridges_ports(bridges):
-    """Map bridge name -> list of port names from ``bridge_info.bridges``."""
+def bridges_ports(bridges, interfaces=None):
+    """Map bridge name -> list of port names from ``bridge_info.bridges``.
+
+    Without bridge facts, the membership is read from the interfaces' ``master``.
+    """
     out = {}
+    if bridges is None and interfaces:
+        ifs = interfaces_by_name(interfaces)
+        for n, i in ifs.items():
+            if str(_first(i, 'kind', default='')) == 'bridge':
+                out.setdefault(n, [])
+        for n, i in ifs.items():
+            m = _first(i, 'master')
+            if m and (m in out or str(_first(ifs.get(m, {}), 'kind', default='')) == 'bridge'):
+                out.setdefault(m, []).append(n)
+        return out
     for name, br in _named_items(bridges):
         ports = []
         for p in _first(br, 'ports', 'interfaces', 'members', default=[]) or []:
@@ -300,7 +313,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
     inst = instance_summary(instance)
     conf = nova_conf or {}
     ifaces = interfaces_by_name(interfaces)
-    ports = bridges_ports(bridges)
+    ports = bridges_ports(bridges, interfaces)
     dom_ifs = domain_interfaces(domains)
     fixed = inst['fixed_ips'][0] if inst['fixed_ips'] else {}
     macs = {f.get('mac') for f in inst['fixed_ips'] if f.get('mac')}
@@ -966,7 +979,7 @@ def evaluate(inputs):
                           'On %s: `ip link set %s up` (the tap of %s).' % (chost, vnet, name), hop=vhop.get('id'))
             master = _first(vi, 'master', 'bridge')
             in_bridge = master == bridge if master is not None else None
-            bports = bridges_ports(cf.get('bridges'))
+            bports = bridges_ports(cf.get('bridges'), cf.get('interfaces'))
             if bridge in bports:
                 in_bridge = vnet in bports[bridge]
             if bridge and in_bridge is False:
