@@ -310,17 +310,35 @@ def filter_tables(parsed, tables):
 # ---------------------------------------------------------------------------------------------
 # Counter snapshots
 
-def _rule_keys(parsed):
-    """{(table, chain, rule text, occurrence): rule} so identical rules in one chain stay distinct."""
-    keys = {}
-    for tname, table in parsed['tables'].items():
+def _pairs(before, after):
+    """(old rule or None, new rule, table, chain) for every rule of ``after``, plus the count removed.
+
+    Rules are matched by table, chain, rule text and occurrence, so an inserted rule does not shift
+    the others; chains whose rule texts did not change are paired by position (the fast path).
+    """
+    removed = 0
+    for tname, table in after['tables'].items():
+        ptable = before['tables'].get(tname) or {'chains': {}}
         for cname, chain in table['chains'].items():
-            seen = {}
-            for rule in chain['rules']:
-                n = seen.get(rule['rule'], 0)
-                seen[rule['rule']] = n + 1
-                keys[(tname, cname, rule['rule'], n)] = rule
-    return keys
+            new = chain['rules']
+            pchain = ptable['chains'].get(cname)
+            old = pchain['rules'] if pchain else []
+            if len(old) == len(new) and all(a['rule'] == b['rule'] for a, b in zip(old, new)):
+                for a, b in zip(old, new):
+                    yield a, b, tname, cname
+                continue
+            index = {}
+            for rule in old:
+                index.setdefault(rule['rule'], []).append(rule)
+            for rule in new:
+                bucket = index.get(rule['rule'])
+                yield (bucket.pop(0) if bucket else None), rule, tname, cname
+            removed += sum(len(b) for b in index.values())
+    for tname, ptable in before['tables'].items():
+        for cname, pchain in ptable['chains'].items():
+            if cname not in after['tables'].get(tname, {'chains': {}})['chains']:
+                removed += len(pchain['rules'])
+    yield None, None, removed, None
 
 
 def compare_counters(before, after):
@@ -334,23 +352,25 @@ def compare_counters(before, after):
     entries come first, then by packets moved.  ``reset`` lists rules whose counters went down
     (counters zeroed or rule replaced between the snapshots).
     """
-    old = _rule_keys(before)
-    new = _rule_keys(after)
     moved = []
     reset = []
-    for key, rule in new.items():
-        prev = old.get(key)
-        if prev is None or rule['packets'] is None or prev['packets'] is None:
+    added = removed = 0
+    for prev, rule, tname, cname in _pairs(before, after):
+        if rule is None:
+            removed = tname
+            break
+        if prev is None:
+            added += 1
+            continue
+        if rule['packets'] is None or prev['packets'] is None:
             continue
         dp = rule['packets'] - prev['packets']
-        db = (rule['bytes'] or 0) - (prev['bytes'] or 0)
-        entry = {'table': key[0], 'chain': key[1], 'index': rule['index'], 'target': rule['target'],
-                 'rule': rule['rule'], 'packets': dp, 'bytes': db,
+        if dp == 0:
+            continue
+        entry = {'table': tname, 'chain': cname, 'index': rule['index'], 'target': rule['target'],
+                 'rule': rule['rule'], 'packets': dp, 'bytes': (rule['bytes'] or 0) - (prev['bytes'] or 0),
                  'drop': rule['target'] in DROP_TARGETS, 'policy': False}
-        if dp > 0:
-            moved.append(entry)
-        elif dp < 0:
-            reset.append(entry)
+        (moved if dp > 0 else reset).append(entry)
     for tname, table in after['tables'].items():
         ptable = before['tables'].get(tname)
         if not ptable:
@@ -366,8 +386,7 @@ def compare_counters(before, after):
                               'bytes': (chain['bytes'] or 0) - (prev['bytes'] or 0),
                               'drop': chain['policy'] in DROP_TARGETS, 'policy': True})
     moved.sort(key=lambda e: (not e['drop'], -e['packets']))
-    return {'moved': moved, 'reset': reset,
-            'added': len(set(new) - set(old)), 'removed': len(set(old) - set(new))}
+    return {'moved': moved, 'reset': reset, 'added': added, 'removed': removed}
 
 
 # ---------------------------------------------------------------------------------------------
