@@ -25,7 +25,7 @@ _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\[[0-9]{1,3}(?:;
 # busybox udhcpc, old (1.17, Cirros 0.3) and new (1.2x/1.3x) wording
 _U_START_OLD = re.compile(r'udhcpc \(v([\d.]+)\) started')
 _U_START_NEW = re.compile(r'udhcpc: started, v([\d.]+)')
-_U_DISCOVER = re.compile(r'(?:^|udhcpc: |\] )(?:Sending|broadcasting) discover', re.I)
+_U_DISCOVER = re.compile(r'\b(?:Sending|broadcasting) discover', re.I)
 _U_SELECT = re.compile(r'(?:Sending|broadcasting) select for (\d+\.\d+\.\d+\.\d+)(?:, server (\d+\.\d+\.\d+\.\d+))?', re.I)
 _U_LEASE = re.compile(r'[Ll]ease of (\d+\.\d+\.\d+\.\d+) obtained(?: from (\d+\.\d+\.\d+\.\d+))?, lease time (\d+)')
 _U_NOLEASE = re.compile(r'\b[Nn]o lease, (failing|forking to background)')

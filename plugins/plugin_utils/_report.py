@@ -80,6 +80,10 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         })
     moved = []
     for host, r in _verdict._moved_rules(inputs.get('capture'), inputs.get('counters')):  # pylint: disable=protected-access
+        # jumps into other chains and chain policies only say that traffic passed: keep the rules that decide
+        tgt = str(r.get('target') or '')
+        if r.get('policy') or tgt.startswith('nova-') or tgt not in ('ACCEPT', 'DROP', 'REJECT', 'DNAT', 'SNAT', 'MASQUERADE', 'RETURN'):
+            continue
         moved.append({'host': host, 'rule': _verdict._rule_text(r.get('table'), r.get('chain'), r),  # pylint: disable=protected-access
                       'target': r.get('target'), 'packets': r.get('packets_delta', r.get('delta', r.get('packets')))})
     cap = dict(verdict.get('capture') or {})

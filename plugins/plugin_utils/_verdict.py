@@ -214,9 +214,9 @@ def domain_interfaces(domains):
                 continue
             out.append({
                 'domain': _first(d, 'name'),
-                'uuid': _first(d, 'uuid'),
+                'uuid': _first(d, 'instance_uuid', 'uuid'),
                 'nova_name': _first(d, 'nova_name', 'nova_instance_name', 'instance_name'),
-                'file': _first(d, 'file', 'path', 'source_file'),
+                'file': _first(d, 'file', 'path', 'source_file', 'source'),
                 'dev': _first(i, 'target_dev', 'target', 'dev'),
                 'mac': str(_first(i, 'mac', 'mac_address', default='')).lower() or None,
                 'bridge': _first(i, 'source_bridge', 'bridge', 'source_network', 'network'),
@@ -396,8 +396,11 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
             n.append('multi_host: traffic to the outside is routed by this compute node, not carried by this port')
         add('uplink', compute_host, u, 'bridge uplink %s' % u, 'instance_to_compute', notes=n)
 
-    # physical egress NIC (default route)
+    # physical egress NIC (default route; without one, nova.conf's public_interface)
     n = []
+    if not egress and _first(conf, 'public_interface'):
+        egress = _first(conf, 'public_interface')
+        n.append('%s has no default route: public_interface from nova.conf' % (compute_host or 'the compute node'))
     if egress and egress == _first(conf, 'public_interface'):
         n.append('public_interface in nova.conf')
     if egress and egress == flat_if:
@@ -514,9 +517,11 @@ def _net_contains(spec, ip):
 
 
 def _rule_addr(r, which):
-    if which == 'src':
-        return _first(r, 'source', 'src', 's')
-    return _first(r, 'destination', 'dst', 'd')
+    key = 'source' if which == 'src' else 'destination'
+    v = _first(r, key, 'src' if which == 'src' else 'dst', 's' if which == 'src' else 'd')
+    if v and key in (r.get('negated') or []):
+        return '!' + str(v).lstrip('!')
+    return v
 
 
 def _rule_packets(r):
@@ -1164,7 +1169,7 @@ def evaluate(inputs):
         where = _first(d, 'from_host', 'host', default=ghost or chost)
         text = '%s %s via %s: %s%s' % (qtype, _first(d, 'query', 'name', default='?'), _first(d, 'server', default='?'), status,
                                        ' in %s ms' % d['latency_ms'] if d.get('latency_ms') is not None else '')
-        if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'nxdomain', 'unreachable'):
+        if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'unreachable'):
             cands.add('dns_failure', [_ev(where, 'dns_probe', text)],
                       'The instance\'s DNS server %s (dnsmasq of %s on %s) does not resolve: check that %s itself can resolve '
                       '(its upstream servers), then reload only this dnsmasq (`kill -HUP $(cat <its pid file>)`).' % (
