@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_console on the chapter's Cirros log and real udhcpc/dhclient/cloud-init output (fixtures/console/README.md)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils import _console as c
+
+FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'console')
+
+
+def fix(name):
+    return os.path.join(FIX, name)
+
+
+def test_chapter_cirros_no_lease_then_metadata_unreachable():
+    info, problems = c.analyse_file(fix('chapter_cirros_no_lease.log'))
+    assert info['result'] == 'dhcp_no_lease'
+    run = info['dhcp_runs'][0]
+    assert (run['client'], run['version'], run['discovers'], run['result'], run['interface']) == (
+        'udhcpc', '1.17.2', 3, 'no_lease', 'eth0')
+    assert info['lease'] is None
+    assert info['metadata']['status'] == 'failed' and info['metadata']['reasons'] == ['unreachable']
+    assert [p['code'] for p in problems] == ['dhcp_no_lease', 'metadata_unreachable']
+    assert problems[1]['evidence'][-1] == "8: wget: can't connect to remote host (169.254.169.254): Network is unreachable"
+    # the colour codes are gone from the evidence
+    assert run['evidence'][-1] == {'line': 6, 'text': 'starting DHCP forEthernet interface eth0 [ OK ]'}
+
+
+def test_ansi_with_escape_bytes():
+    assert c.strip_ansi('[ \x1b[1;32mOK\x1b[0;39m ]') == '[ OK ]'
+    assert c.strip_ansi('[   97.451190] cloud-init[1874]') == '[   97.451190] cloud-init[1874]'
+
+
+@pytest.mark.parametrize('name,result,lease,discovers', [
+    ('busybox_udhcpc_lease.log', 'ok', '192.168.100.3', 1),
+    ('busybox_udhcpc_no_address.log', 'dhcp_no_lease', None, 3),
+    ('busybox_udhcpc_no_server.log', 'dhcp_no_lease', None, 3),
+    ('dhclient_bound.log', 'ok', '192.168.100.3', 1),
+    ('dhclient_nak_then_bound.log', 'ok', '192.168.100.3', 1),
+    ('dhclient_no_offers.log', 'dhcp_no_lease', None, 2),
+])
+def test_real_clients(name, result, lease, discovers):
+    info, problems = c.analyse_file(fix(name))
+    assert info['result'] == result
+    assert (info['lease'] or {}).get('address') == lease
+    assert info['dhcp_runs'][-1]['discovers'] == discovers
+    assert bool(problems) == (result != 'ok')
+
+
+def test_busybox_new_format_details():
+    info, _ = c.analyse_file(fix('busybox_udhcpc_lease.log'))
+    run = info['dhcp_runs'][0]
+    assert run['version'] == '1.35.0' and run['offers'] == ['192.168.100.3']
+    assert info['lease'] == {'address': '192.168.100.3', 'server': '192.168.100.1', 'lease_time': 120}
+
+
+def test_dhclient_nak():
+    info, _ = c.analyse_file(fix('dhclient_nak_then_bound.log'))
+    run = info['dhcp_runs'][0]
+    assert run['naks'] == 1 and run['result'] == 'nak_then_lease' and run['requests'] == ['192.168.100.77', '192.168.100.3']
+    assert run['interface'] == 'eth0'
+
+
+def test_cloudinit_tables_and_metadata():
+    info, problems = c.analyse_file(fix('cloudinit_metadata_unreachable.log'))
+    assert info['interfaces']['eth0'] == {'up': True, 'addresses': [], 'hw_address': 'fa:16:3e:56:0b:6f', 'line': 5}
+    assert info['interfaces']['lo']['addresses'] == ['127.0.0.1', '::1/128']
+    assert info['metadata']['failures'] == 5
+    assert 'unreachable' in info['metadata']['reasons']
+    assert [p['code'] for p in problems] == ['metadata_unreachable']
+    assert info['result'] == 'metadata_unreachable'
+
+
+def test_tail_cap(tmp_path):
+    p = tmp_path / 'console.log'
+    with open(fix('chapter_cirros_no_lease.log'), 'rb') as f:
+        chapter = f.read()
+    p.write_bytes(b'x' * 5000 + b'\n' + chapter)
+    info, problems = c.analyse_file(str(p), max_bytes=len(chapter) + 10)
+    assert info['truncated'] is True and info['result'] == 'dhcp_no_lease'
+    assert info['dhcp_runs'][0]['start_line'] == 1
+
+
+def test_metadata_recovered_is_not_a_problem():
+    text = ('udhcpc (v1.20.1) started\nSending discover...\nSending select for 10.0.0.3...\n'
+            'Lease of 10.0.0.3 obtained, lease time 86400\n'
+            'cirros-ds \'net\' up at 0.94\nchecking http://169.254.169.254/2009-04-04/instance-id\n'
+            'failed 1/20: up 0.95. request failed\n'
+            'successful after 2/20 tries: up 1.96. iid=i-0000000a\n')
+    res = c.analyse_console(text)
+    assert res['result'] == 'ok' and res['lease']['address'] == '10.0.0.3' and res['problems'] == []
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(c.ConsoleError, match='cannot read console log'):
+        c.analyse_file(str(tmp_path / 'missing.log'))
+    with pytest.raises(c.ConsoleError, match='is a directory'):
+        c.analyse_file(str(tmp_path))
+    b = tmp_path / 'b.log'
+    b.write_bytes(b'\0' * 4096)
+    with pytest.raises(c.ConsoleError, match='binary'):
+        c.analyse_file(str(b))
+    u = tmp_path / 'u.log'
+    u.write_bytes(b'\xff\xfe Sending discover...\nNo lease, failing\n')
+    info, problems = c.analyse_file(str(u))
+    assert info['result'] == 'dhcp_no_lease'
+    with pytest.raises(c.ConsoleError, match='invalid instance uuid'):
+        c.console_log_path('/var/lib/nova/instances', '../../etc')
