@@ -433,7 +433,11 @@ class Lab(object):
                 '--listen-address=%s' % s['address'], '--except-interface=lo', '--pid-file=%s/dnsmasq.pid' % d,
                 '--log-facility=%s/dnsmasq.log' % d, '--log-queries']
         argv += ['--host-record=%s,%s' % (r['name'], r['address']) for r in model['external']['dns_records']]
-        argv.append('--host-record=%s.example.org,%s' % (sname, s['address']))
+        zones = sorted({r['name'].split('.', 1)[1] for r in model['external']['dns_records'] if '.' in r['name']})
+        argv += ['--local=/%s/' % z for z in zones]
+        for cidr in (model['external']['cidr'], model['public']['cidr']):  # authoritative for the reverse zones
+            if cidr.endswith('/24'):
+                argv.append('--local=/%s.in-addr.arpa/' % '.'.join(reversed(cidr.split('/')[0].split('.')[:3])))
         return argv
 
     def start_external_dns(self, sname):

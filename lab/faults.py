@@ -1,0 +1,387 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Faults: real changes of the lab's state, each recorded in state.json with what undoes it.
+
+A fault never leaves a flag a diagnosis could read: it downs a link, detaches a port, kills a
+process, edits a file, removes iptables rules or changes DB rows, exactly as the failure it
+stands for would. ``inject(lab, name, target)`` applies one (idempotent: the same fault on the
+same target twice is applied once); ``heal(lab)`` undoes every active fault, newest first.
+The list, with what each breaks, is in docs/lab.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+
+from lab import novafiles
+from lab.sysutil import LabError, kill_pid, nsrun, pid_matches, run, write_file
+
+FAULTS = {}
+
+
+def fault(fn):
+    FAULTS[fn.__name__] = fn
+    return fn
+
+
+# ---------------------------------------------------------------------- helpers
+def _inst(lab, target, need_floating=False):
+    insts = [i for i in lab.model['instances'].values() if i['state'] == 'active']
+    if need_floating:
+        insts = [i for i in insts if i['floating_ip']]
+    if target is None:
+        if not insts:
+            raise LabError('no instance this fault applies to')
+        return insts[0]
+    for i in insts:
+        if i['hostname'] == target or i['uuid'] == target:
+            return i
+    raise LabError('instance %r is not an active instance%s of lab %s'
+                   % (target, ' with a floating IP' if need_floating else '', lab.name))
+
+
+def _ip(lab, host, *args):
+    run(['ip', '-n', lab.ns(host)] + list(args))
+
+
+def _ipt(lab, host, *args, check=True):
+    return nsrun(lab.ns(host), ['iptables'] + list(args), check=check)
+
+
+def _conntrack_flush(lab, host, *addrs):
+    for a in addrs:
+        for flag in ('-s', '-d', '--reply-src', '--reply-dst'):
+            nsrun(lab.ns(host), ['conntrack', '-D', flag, a], check=False)
+
+
+def _default_route_dev(lab, host):
+    res = run(['ip', '-n', lab.ns(host), '-j', 'route', 'show', 'default'])
+    routes = json.loads(res.stdout or '[]')
+    if routes:
+        return routes[0].get('dev'), routes[0].get('gateway')
+    for r in lab.state['hosts'][host].get('routes', []):
+        if r['dst'] == 'default':
+            return r['dev'], r['via']
+    raise LabError('%s has no default route' % host)
+
+
+def _affected(lab, host, bridge):
+    return [i['hostname'] for i in lab.model['instances'].values()
+            if i['state'] == 'active' and i['host'] == host and i['bridge'] == bridge]
+
+
+def _reboot(lab, hostnames):
+    lab._parallel([(lab.boot_instance, h) for h in hostnames])
+
+
+def _hostsfile(lab, inst):
+    return os.path.join(lab.compute_paths(inst['host'])['networks'], 'nova-%s.conf' % inst['bridge'])
+
+
+def _dnsmasq_key(inst):
+    return 'dnsmasq:%s:%s' % (inst['host'], inst['bridge'])
+
+
+# ---------------------------------------------------------------------- faults
+@fault
+def instance_interface_down(lab, target):
+    """The guest's eth0 is down (inside the instance)."""
+    inst = _inst(lab, target)
+    _ip(lab, inst['hostname'], 'link', 'set', 'eth0', 'down')
+    return inst, {'host': inst['hostname'], 'device': 'eth0'}
+
+
+def _heal_instance_interface_down(lab, rec):
+    h = rec['undo']['host']
+    _ip(lab, h, 'link', 'set', 'eth0', 'up')
+    lease = lab.lease(h)
+    if lease and lease.get('router'):
+        _ip(lab, h, 'route', 'replace', 'default', 'via', lease['router'].split()[0], 'dev', 'eth0')
+
+
+@fault
+def vnet_down(lab, target):
+    """The instance's vnetN (host side of its interface) is down on the compute node."""
+    inst = _inst(lab, target)
+    _ip(lab, inst['host'], 'link', 'set', inst['vnet'], 'down')
+    return inst, {'host': inst['host'], 'device': inst['vnet']}
+
+
+def _heal_vnet_down(lab, rec):
+    _ip(lab, rec['undo']['host'], 'link', 'set', rec['undo']['device'], 'up')
+
+
+@fault
+def vnet_detached(lab, target):
+    """The instance's vnetN is removed from its bridge (still up)."""
+    inst = _inst(lab, target)
+    _ip(lab, inst['host'], 'link', 'set', inst['vnet'], 'nomaster')
+    return inst, {'host': inst['host'], 'device': inst['vnet'], 'bridge': inst['bridge']}
+
+
+def _heal_vnet_detached(lab, rec):
+    u = rec['undo']
+    _ip(lab, u['host'], 'link', 'set', u['device'], 'master', u['bridge'])
+    _ip(lab, u['host'], 'link', 'set', u['device'], 'up')
+
+
+@fault
+def bridge_down(lab, target):
+    """The bridge serving the instance (br100, ...) is down on its compute node."""
+    inst = _inst(lab, target)
+    _ip(lab, inst['host'], 'link', 'set', inst['bridge'], 'down')
+    return inst, {'host': inst['host'], 'device': inst['bridge']}
+
+
+def _heal_bridge_down(lab, rec):
+    _ip(lab, rec['undo']['host'], 'link', 'set', rec['undo']['device'], 'up')
+
+
+@fault
+def physical_interface_down(lab, target):
+    """The compute node's NIC the default route leaves through (public_interface) is down."""
+    inst = _inst(lab, target)
+    dev, gw = _default_route_dev(lab, inst['host'])
+    _ip(lab, inst['host'], 'link', 'set', dev, 'down')
+    return inst, {'host': inst['host'], 'device': dev, 'gateway': gw}
+
+
+def _heal_physical_interface_down(lab, rec):
+    u = rec['undo']
+    _ip(lab, u['host'], 'link', 'set', u['device'], 'up')
+    _ip(lab, u['host'], 'route', 'replace', 'default', 'via', u['gateway'], 'dev', u['device'])
+
+
+@fault
+def gateway_down(lab, target):
+    """The compute node's default gateway (the lab router) has its interface on the public network down."""
+    inst = _inst(lab, target)
+    dummy, gw = _default_route_dev(lab, inst['host'])
+    res = run(['ip', '-n', lab.ns('gateway'), '-j', 'addr', 'show'])
+    dev = None
+    for link in json.loads(res.stdout):
+        if any(a.get('local') == gw for a in link.get('addr_info', [])):
+            dev = link['ifname']
+    if dev is None:
+        raise LabError('no interface of the gateway holds %s' % gw)
+    _ip(lab, 'gateway', 'link', 'set', dev, 'down')
+    return inst, {'host': 'gateway', 'device': dev}
+
+
+def _heal_gateway_down(lab, rec):
+    _ip(lab, 'gateway', 'link', 'set', rec['undo']['device'], 'up')
+
+
+@fault
+def forwarding_disabled(lab, target):
+    """net.ipv4.ip_forward = 0 on the instance's compute node."""
+    inst = _inst(lab, target)
+    nsrun(lab.ns(inst['host']), ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'])
+    return inst, {'host': inst['host']}
+
+
+def _heal_forwarding_disabled(lab, rec):
+    nsrun(lab.ns(rec['undo']['host']), ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+
+
+def _drop_rules(inst):
+    return [['-s', '%s/32' % inst['fixed_ip'], '!', '-o', inst['bridge'], '-j', 'DROP'],
+            ['-d', '%s/32' % inst['fixed_ip'], '!', '-i', inst['bridge'], '-j', 'DROP']]
+
+
+@fault
+def forward_drop(lab, target):
+    """iptables DROP of the instance's routed traffic at the top of nova-network-FORWARD (bridged traffic passes)."""
+    inst = _inst(lab, target)
+    for rule in reversed(_drop_rules(inst)):
+        _ipt(lab, inst['host'], '-I', 'nova-network-FORWARD', '1', *rule)
+    _conntrack_flush(lab, inst['host'], inst['fixed_ip'])
+    return inst, {'host': inst['host'], 'rules': _drop_rules(inst)}
+
+
+def _heal_forward_drop(lab, rec):
+    for rule in rec['undo']['rules']:
+        while _ipt(lab, rec['undo']['host'], '-C', 'nova-network-FORWARD', *rule, check=False).returncode == 0:
+            _ipt(lab, rec['undo']['host'], '-D', 'nova-network-FORWARD', *rule)
+
+
+@fault
+def nat_missing(lab, target):
+    """The floating IP's DNAT and SNAT rules are gone from the compute node (the /32 stays on the public NIC)."""
+    inst = _inst(lab, target, need_floating=True)
+    comp = lab.model['computes'][inst['host']]
+    rules = novafiles.floating_rules(inst['floating_ip'], inst['fixed_ip'], comp['public_interface'])
+    removed = []
+    for table, chain, rule in rules:
+        argv = rule.split()
+        if _ipt(lab, inst['host'], '-t', table, '-C', chain, *argv, check=False).returncode == 0:
+            _ipt(lab, inst['host'], '-t', table, '-D', chain, *argv)
+            removed.append([table, chain, argv])
+    _conntrack_flush(lab, inst['host'], inst['fixed_ip'], inst['floating_ip'])
+    return inst, {'host': inst['host'], 'rules': removed, 'addresses': [inst['fixed_ip'], inst['floating_ip']]}
+
+
+def _heal_nat_missing(lab, rec):
+    u = rec['undo']
+    for table, chain, argv in u['rules']:
+        if _ipt(lab, u['host'], '-t', table, '-C', chain, *argv, check=False).returncode != 0:
+            _ipt(lab, u['host'], '-t', table, '-A', chain, *argv)
+    _conntrack_flush(lab, u['host'], *u['addresses'])
+
+
+@fault
+def dnsmasq_killed(lab, target):
+    """The dnsmasq serving the instance's bridge is killed (stale pid file left); its instances reboot: no lease."""
+    inst = _inst(lab, target)
+    key = _dnsmasq_key(inst)
+    proc = lab.state['processes'][key]
+    kill_pid(proc['pid'], 'dnsmasq', sig=signal.SIGKILL)
+    affected = _affected(lab, inst['host'], inst['bridge'])
+    _reboot(lab, affected)
+    return inst, {'host': inst['host'], 'network': inst['network'], 'key': key, 'killed_pid': proc['pid'],
+                  'rebooted': affected, 'expect_dead': [key]}
+
+
+def _heal_dnsmasq_killed(lab, rec):
+    u = rec['undo']
+    proc = lab.state['processes'].get(u['key'])
+    if not proc or not pid_matches(proc['pid'], 'dnsmasq'):
+        lab.start_dnsmasq(u['host'], u['network'])
+    _reboot(lab, u['rebooted'])
+
+
+@fault
+def dhcp_hostsfile_missing_mac(lab, target):
+    """The instance's MAC is removed from nova-<bridge>.conf, dnsmasq reloaded (SIGHUP), the instance reboots."""
+    inst = _inst(lab, target)
+    path = _hostsfile(lab, inst)
+    with open(path) as f:
+        original = f.read()
+    kept = [ln for ln in original.splitlines() if not ln.lower().startswith(inst['mac'] + ',')]
+    write_file(path, ''.join(ln + '\n' for ln in kept))
+    _hup(lab, inst)
+    _reboot(lab, [inst['hostname']])
+    return inst, {'host': inst['host'], 'path': path, 'line': novafiles.hostsfile_line(lab.model, inst),
+                  'hostname': inst['hostname'], 'key': _dnsmasq_key(inst)}
+
+
+def _hup(lab, inst):
+    proc = lab.state['processes'].get(_dnsmasq_key(inst))
+    if proc and pid_matches(proc['pid'], 'dnsmasq'):
+        os.kill(proc['pid'], signal.SIGHUP)
+
+
+def _heal_dhcp_hostsfile_missing_mac(lab, rec):
+    u = rec['undo']
+    with open(u['path']) as f:
+        lines = f.read().splitlines()
+    if u['line'] not in lines:
+        lines.append(u['line'])
+    write_file(u['path'], ''.join(ln + '\n' for ln in lines))
+    _hup(lab, lab.model['instances'][u['hostname']])
+    _reboot(lab, [u['hostname']])
+
+
+@fault
+def dns_broken(lab, target):
+    """The upstream DNS server the compute's dnsmasq forwards to stops answering (process stopped, SIGSTOP)."""
+    inst = _inst(lab, target)
+    server = lab.model['external']['servers'][0]['name']
+    key = 'dns:%s' % server
+    proc = lab.state['processes'][key]
+    if not pid_matches(proc['pid'], 'dnsmasq'):
+        raise LabError('the DNS server on %s is not running' % server)
+    os.kill(proc['pid'], signal.SIGSTOP)
+    return inst, {'key': key, 'pid': proc['pid'], 'server': server}
+
+
+def _heal_dns_broken(lab, rec):
+    pid = rec['undo']['pid']
+    if pid_matches(pid, 'dnsmasq'):
+        os.kill(pid, signal.SIGCONT)
+
+
+@fault
+def floating_ip_stale(lab, target):
+    """The instance is terminated in the DB the way nova does it, but its floating IP stays associated."""
+    inst = _inst(lab, target, need_floating=True)
+    now = datetime.datetime.utcnow().replace(microsecond=0)
+    conn = lab.db_connect()
+    try:
+        with conn.cursor() as cur:
+            saved = {}
+            for table, where, col in (('instances', 'uuid = %s', inst['uuid']),
+                                      ('virtual_interfaces', 'instance_uuid = %s AND address = %s', None),
+                                      ('fixed_ips', 'instance_uuid = %s AND address = %s', None),
+                                      ('floating_ips', 'address = %s', inst['floating_ip'])):
+                if table == 'virtual_interfaces':
+                    args = (inst['uuid'], inst['mac'])
+                elif table == 'fixed_ips':
+                    args = (inst['uuid'], inst['fixed_ip'])
+                else:
+                    args = (col,)
+                cur.execute('SELECT * FROM %s WHERE %s' % (table, where), args)
+                names = [d[0] for d in cur.description]
+                saved[table] = [{k: (v.isoformat(sep=' ') if hasattr(v, 'isoformat') else v) for k, v in zip(names, row)}
+                                for row in cur.fetchall()]
+            cur.execute("UPDATE instances SET vm_state = 'deleted', task_state = NULL, power_state = 0, deleted = id,"
+                        ' deleted_at = %s, terminated_at = %s, updated_at = %s WHERE uuid = %s AND deleted = 0',
+                        (now, now, now, inst['uuid']))
+            cur.execute('UPDATE virtual_interfaces SET deleted = id, deleted_at = %s, updated_at = %s'
+                        ' WHERE instance_uuid = %s AND deleted = 0', (now, now, inst['uuid']))
+            cur.execute('UPDATE fixed_ips SET allocated = 0, leased = 0, updated_at = %s WHERE instance_uuid = %s'
+                        ' AND deleted = 0', (now, inst['uuid']))
+        conn.commit()
+    finally:
+        conn.close()
+    return inst, {'rows': saved}
+
+
+def _heal_floating_ip_stale(lab, rec):
+    conn = lab.db_connect()
+    try:
+        with conn.cursor() as cur:
+            for table, rows in rec['undo']['rows'].items():
+                for row in rows:
+                    cols = [c for c in row if c != 'id']
+                    cur.execute('UPDATE %s SET %s WHERE id = %%s' % (table, ', '.join('`%s` = %%s' % c for c in cols)),
+                                [row[c] for c in cols] + [row['id']])
+        conn.commit()
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------- API
+def inject(lab, name, target=None):
+    if not lab.state.get('complete'):
+        raise LabError('lab %s is not up' % lab.name)
+    fn = FAULTS.get(name)
+    if fn is None:
+        raise LabError('unknown fault %r (known: %s)' % (name, ', '.join(sorted(FAULTS))))
+    need_floating = name in ('nat_missing', 'floating_ip_stale')
+    inst = _inst(lab, target, need_floating=need_floating)
+    for rec in lab.state.get('faults', []):
+        if rec['name'] == name and rec['target'] == inst['hostname']:
+            return rec
+    inst, undo = fn(lab, inst['hostname'])
+    rec = {'name': name, 'target': inst['hostname'], 'host': inst['host'], 'undo': undo,
+           'description': fn.__doc__.strip().splitlines()[0], 'expect_dead': undo.pop('expect_dead', []),
+           'injected': datetime.datetime.utcnow().isoformat() + 'Z'}
+    lab.state.setdefault('faults', []).append(rec)
+    lab.save()
+    return rec
+
+
+def heal(lab):
+    healed = []
+    while lab.state.get('faults'):
+        rec = lab.state['faults'][-1]
+        globals()['_heal_' + rec['name']](lab, rec)
+        lab.state['faults'].pop()
+        lab.save()
+        healed.append(rec)
+    return healed

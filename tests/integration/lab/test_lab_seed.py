@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The seed lab (the chapter's cloud) works like a nova-network cloud, every fault breaks what it
+should, heal restores it. One lab for the whole module (session fixture), faults cycled on it."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from lab_probes import capture_sources, db_row, ipv4_of, ping, resolve, sh
+
+pytestmark = pytest.mark.lab
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def active(lab):
+    return [i for i in lab.model['instances'].values() if i['state'] == 'active']
+
+
+def ext_ip(lab):
+    return lab.model['external']['servers'][0]['address']
+
+
+def compute_ip(lab, inst):
+    return lab.model['computes'][inst['host']]['networks'][inst['network']]
+
+
+def snat_source(lab, inst):
+    """Source address the external server sees for a ping from ``inst`` (None if nothing arrived)."""
+    ext = lab.model['external']['servers'][0]
+    srcs = capture_sources(lab, ext['name'], lambda: ping(lab, inst['hostname'], ext['address']),
+                           'icmp[icmptype] = icmp-echo and dst host %s' % ext['address'], timeout=4)
+    return srcs[0] if srcs else None
+
+
+def db_fixed_ip(lab, hostname):
+    rows = db_row(lab, 'SELECT f.address FROM fixed_ips f JOIN instances i ON f.instance_uuid = i.uuid'
+                       ' WHERE i.hostname = %s AND i.deleted = 0 AND f.deleted = 0 AND f.allocated = 1', (hostname,))
+    return [r['address'] for r in rows]
+
+
+def assert_healthy(lab, inst):
+    h = inst['hostname']
+    lease = lab.lease(h)
+    assert lease and lease['ip'] == inst['fixed_ip'], lease
+    assert ipv4_of(lab, h) == [inst['fixed_ip']]
+    assert ping(lab, h, ext_ip(lab))
+    if inst['floating_ip']:
+        assert snat_source(lab, inst) == inst['floating_ip']
+    assert ext_ip(lab) in resolve(lab, h, 'www.example.org')
+
+
+# ---------------------------------------------------------------------- healthy cloud
+def test_every_instance_got_its_db_fixed_ip_over_dhcp(seed_lab):
+    syslog = open(seed_lab.compute_paths('compute1')['syslog']).read()
+    for inst in active(seed_lab):
+        h = inst['hostname']
+        lease = seed_lab.lease(h)
+        assert lease is not None and lease['event'] == 'bound'
+        assert db_fixed_ip(seed_lab, h) == [lease['ip']]
+        assert ipv4_of(seed_lab, h) == [lease['ip']]
+        assert lease['router'] == compute_ip(seed_lab, inst)  # multi_host: the compute node is the gateway
+        assert 'dnsmasq-dhcp[' in syslog
+        assert ' compute1 dnsmasq-dhcp[' in syslog
+        assert 'DHCPACK(%s) %s %s %s' % (inst['bridge'], lease['ip'], inst['mac'], h) in syslog
+        console = open(seed_lab.state['instances'][h]['console_log']).read()
+        assert 'Lease of %s obtained, lease time 120' % lease['ip'] in console
+        assert 'Sending discover...' in console
+        assert 'iid=i-%08x' % inst['id'] in console
+
+
+def test_instance_pings_external_through_its_floating_ip(seed_lab):
+    for inst in active(seed_lab):
+        assert ping(seed_lab, inst['hostname'], ext_ip(seed_lab))
+        assert snat_source(seed_lab, inst) == inst['floating_ip']
+
+
+def test_external_server_reaches_instance_by_floating_ip(seed_lab):
+    inst = active(seed_lab)[0]
+    srcs = capture_sources(seed_lab, inst['hostname'], lambda: ping(seed_lab, 'external', inst['floating_ip']),
+                           'icmp[icmptype] = icmp-echo', timeout=4)
+    assert srcs == [ext_ip(seed_lab)]
+
+
+def test_instances_resolve_names_through_dnsmasq(seed_lab):
+    a, b = active(seed_lab)[:2]
+    assert resolve(seed_lab, a['hostname'], 'www.example.org') == [ext_ip(seed_lab)]
+    assert resolve(seed_lab, a['hostname'], ext_ip(seed_lab)) == ['www.example.org']  # reverse, via upstream
+    assert resolve(seed_lab, a['hostname'], '%s.novalocal' % b['hostname']) == [b['fixed_ip']]
+    with open(os.path.join(seed_lab.hostdir(a['hostname']), 'resolv.conf')) as f:
+        assert 'nameserver %s' % compute_ip(seed_lab, a) in f.read()
+
+
+def test_second_instance_reachable_on_the_bridge(seed_lab):
+    a, b = active(seed_lab)[:2]
+    assert ping(seed_lab, a['hostname'], b['fixed_ip'])
+
+
+def test_compute_iptables_look_like_nova_network(seed_lab):
+    out = sh(seed_lab.ns('compute1'), ['iptables-save']).stdout
+    for chain in ('nova-network-PREROUTING', 'nova-network-OUTPUT', 'nova-network-POSTROUTING', 'nova-network-snat',
+                  'nova-network-float-snat', 'nova-network-FORWARD', 'nova-filter-top', 'nova-postrouting-bottom'):
+        assert ':%s - [0:0]' % chain in out
+    inst = active(seed_lab)[0]
+    assert '-A nova-network-PREROUTING -d %s/32 -j DNAT --to-destination %s' % (inst['floating_ip'], inst['fixed_ip']) in out
+    assert '-A nova-network-float-snat -s %s/32 -o eth0 -j SNAT --to-source %s' % (inst['fixed_ip'], inst['floating_ip']) in out
+    assert '-A nova-network-snat -s 10.0.0.0/22 -o eth0 -j SNAT --to-source 203.0.113.34' in out
+    assert '-A nova-network-FORWARD -i br100 -j ACCEPT' in out
+    assert '-A POSTROUTING -j nova-postrouting-bottom' in out
+
+
+def test_dnsmasq_runs_with_nova_arguments(seed_lab):
+    proc = seed_lab.state['processes']['dnsmasq:compute1:br100']
+    with open('/proc/%d/cmdline' % proc['pid'], 'rb') as f:
+        argv = f.read().decode().split('\0')
+    nd = seed_lab.compute_paths('compute1')['networks']
+    for arg in ('--strict-order', '--bind-interfaces', '--conf-file=', '--domain=novalocal', '--pid-file=%s/nova-br100.pid' % nd,
+                '--listen-address=10.0.0.42', '--except-interface=lo', "--dhcp-range=set:'novanetwork',10.0.0.2,static,120s",
+                '--dhcp-hostsfile=%s/nova-br100.conf' % nd, '--leasefile-ro'):
+        assert arg in argv
+    with open('%s/nova-br100.pid' % nd) as f:
+        assert int(f.read()) == proc['pid']
+    # the namespace of the process is the compute node's
+    assert os.readlink('/proc/%d/ns/net' % proc['pid']) == os.readlink('/proc/%d/ns/net' % _ns_pid(seed_lab, 'compute1'))
+    with open('%s/nova-br100.conf' % nd) as f:
+        assert 'fa:16:3e:56:0b:6f,vm1.novalocal,10.0.2.24\n' in f.read()
+
+
+def _ns_pid(lab, host):
+    pids = subprocess.run(['ip', 'netns', 'pids', lab.ns(host)], stdout=subprocess.PIPE, text=True).stdout.split()
+    return int(pids[0])
+
+
+def test_host_files(seed_lab):
+    paths = seed_lab.compute_paths('compute1')
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.read(paths['nova_conf'])
+    d = cp['DEFAULT']
+    assert d['network_manager'] == 'nova.network.manager.FlatDHCPManager'
+    assert (d['flat_interface'], d['flat_network_bridge'], d['public_interface']) == ('eth1', 'br100', 'eth0')
+    assert d['multi_host'] == 'True' and d['routing_source_ip'] == '203.0.113.34'
+    assert cp['database']['connection'].startswith('mysql+pymysql://nova:')
+    vm1 = seed_lab.model['instances']['vm1']
+    root = ET.parse(os.path.join(paths['libvirt'], 'instance-00000001.xml')).getroot()
+    assert root.findtext('name') == 'instance-00000001' and root.findtext('uuid') == vm1['uuid']
+    iface = root.find("devices/interface[@type='bridge']")
+    assert iface.find('mac').get('address') == vm1['mac']
+    assert iface.find('source').get('bridge') == 'br100'
+    assert iface.find('target').get('dev') == vm1['vnet']
+    # the vnet named in the XML is really the bridge port whose peer is the guest's eth0
+    link = json.loads(sh(seed_lab.ns('compute1'), ['ip', '-j', '-d', 'link', 'show', vm1['vnet']]).stdout)[0]
+    assert link['master'] == 'br100'
+    assert json.loads(sh(seed_lab.ns('vm1'), ['ip', '-j', 'link', 'show', 'eth0']).stdout)[0]['address'] == vm1['mac']
+    assert root.find("devices/serial[@type='file']/source").get('path').endswith('/%s/console.log' % vm1['uuid'])
+
+
+def test_db_rows(seed_lab):
+    nets = db_row(seed_lab, 'SELECT * FROM networks')
+    assert len(nets) == 1 and nets[0]['bridge'] == 'br100' and nets[0]['multi_host'] == 1 and nets[0]['host'] is None
+    assert db_row(seed_lab, 'SELECT COUNT(*) AS n FROM fixed_ips')[0]['n'] == 1024
+    rows = db_row(seed_lab, 'SELECT fl.address AS fl, f.address AS fx, i.hostname FROM floating_ips fl JOIN fixed_ips f'
+                            ' ON fl.fixed_ip_id = f.id JOIN instances i ON f.instance_uuid = i.uuid WHERE fl.deleted = 0')
+    assert sorted((r['hostname'], r['fx'], r['fl']) for r in rows) == [('vm1', '10.0.2.24', '203.0.113.30'),
+                                                                       ('vm2', '10.0.2.25', '203.0.113.31')]
+
+
+def test_inventory_reaches_each_host_namespace(seed_lab):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_HOST_KEY_CHECKING='False')
+    res = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'ansible'), '-i', seed_lab.inventory_path, 'all', '-o',
+                          '-m', 'ansible.builtin.command', '-a', 'ip -4 -br addr'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    assert res.returncode == 0, res.stderr
+    lines = {ln.split(' | ')[0]: ln for ln in res.stdout.splitlines() if ' | ' in ln}
+    assert set(lines) == {'compute1', 'vm1', 'vm2', 'external', 'gateway'}
+    assert '10.0.2.24/22' in lines['vm1'] and '10.0.2.25' not in lines['vm1']
+    assert '203.0.113.34/24' in lines['compute1'] and '10.0.0.42/22' in lines['compute1']
+    assert '198.51.100.10/24' in lines['external']
+
+
+# ---------------------------------------------------------------------- faults
+def _gw_ping_from_compute(lab, inst):
+    comp = lab.model['computes'][inst['host']]
+    return ping(lab, inst['host'], comp['public_gateway'])
+
+
+def _check(lab, name, t, other):
+    h, ext = t['hostname'], ext_ip(lab)
+    if name == 'instance_interface_down':
+        assert not ping(lab, h, compute_ip(lab, t))
+        assert not ping(lab, h, ext)
+        assert ping(lab, other['hostname'], ext)
+    elif name in ('vnet_down', 'vnet_detached'):
+        assert ipv4_of(lab, h) == [t['fixed_ip']]
+        assert not ping(lab, h, compute_ip(lab, t))
+        assert ping(lab, other['hostname'], compute_ip(lab, other))
+    elif name == 'bridge_down':
+        assert not ping(lab, h, compute_ip(lab, t))
+    elif name == 'physical_interface_down':
+        assert ping(lab, h, compute_ip(lab, t))
+        assert not ping(lab, h, ext)
+    elif name == 'gateway_down':
+        assert ping(lab, h, compute_ip(lab, t))
+        assert not _gw_ping_from_compute(lab, t)
+        assert not ping(lab, h, ext)
+    elif name == 'forwarding_disabled':
+        assert ping(lab, h, compute_ip(lab, t))
+        assert ping(lab, h, other['fixed_ip'])
+        assert not ping(lab, h, ext)
+    elif name == 'forward_drop':
+        assert ping(lab, h, compute_ip(lab, t))
+        assert ping(lab, h, other['fixed_ip'])  # bridged traffic: the firewall only drops routed traffic
+        assert not ping(lab, h, ext)
+        assert ping(lab, other['hostname'], ext)
+    elif name == 'nat_missing':
+        assert ping(lab, h, ext)
+        comp = lab.model['computes'][t['host']]
+        assert snat_source(lab, t) == comp['public_address']  # fixed-range SNAT to routing_source_ip instead
+        srcs = capture_sources(lab, h, lambda: ping(lab, 'external', t['floating_ip']), 'icmp[icmptype] = icmp-echo', timeout=3)
+        assert srcs == []
+    elif name == 'dnsmasq_killed':
+        assert lab.lease(h) is None and ipv4_of(lab, h) == []
+        console = open(lab.state['instances'][h]['console_log']).read()
+        assert console.count('Sending discover...') == 3
+        assert 'No lease, forking to background' in console
+        assert "wget: can't connect to remote host (169.254.169.254): Network is unreachable" in console
+        pidfile = os.path.join(lab.compute_paths(t['host'])['networks'], 'nova-%s.pid' % t['bridge'])
+        with open(pidfile) as f:
+            pid = int(f.read())
+        assert not os.path.exists('/proc/%d' % pid)
+    elif name == 'dhcp_hostsfile_missing_mac':
+        assert lab.lease(h) is None
+        syslog = open(lab.compute_paths(t['host'])['syslog']).read()
+        assert 'DHCPDISCOVER(%s) %s no address available' % (t['bridge'], t['mac']) in syslog
+        assert lab.lease(other['hostname'])['ip'] == other['fixed_ip']
+        assert ping(lab, other['hostname'], ext)
+    elif name == 'dns_broken':
+        assert resolve(lab, h, 'www.example.org') == []
+        assert resolve(lab, h, '%s.novalocal' % other['hostname']) == [other['fixed_ip']]
+        assert ping(lab, h, ext)
+    elif name == 'floating_ip_stale':
+        rows = db_row(lab, 'SELECT i.deleted, i.vm_state, f.allocated, fl.address FROM floating_ips fl JOIN fixed_ips f'
+                           ' ON fl.fixed_ip_id = f.id JOIN instances i ON i.uuid = f.instance_uuid WHERE fl.address = %s',
+                      (t['floating_ip'],))
+        assert len(rows) == 1 and rows[0]['deleted'] == t['id'] and rows[0]['vm_state'] == 'deleted'
+        assert rows[0]['allocated'] == 0
+    else:
+        raise AssertionError('no check for %s' % name)
+
+
+FAULT_NAMES = ['instance_interface_down', 'vnet_down', 'vnet_detached', 'bridge_down', 'physical_interface_down',
+               'gateway_down', 'forwarding_disabled', 'forward_drop', 'nat_missing', 'dnsmasq_killed',
+               'dhcp_hostsfile_missing_mac', 'dns_broken', 'floating_ip_stale']
+
+
+def test_fault_list_is_complete():
+    from lab.faults import FAULTS
+    assert sorted(FAULTS) == sorted(FAULT_NAMES)
+
+
+@pytest.mark.parametrize('name', FAULT_NAMES)
+def test_fault_breaks_then_heal_restores(seed_lab, name):
+    t, other = active(seed_lab)[:2]
+    try:
+        rec = seed_lab.fault(name, t['hostname'])
+        assert rec['target'] == t['hostname']
+        assert seed_lab.fault(name, t['hostname']) == rec  # idempotent
+        assert [f['name'] for f in seed_lab.state['faults']] == [name]
+        with open(seed_lab.state_path) as f:
+            assert json.load(f)['faults'][0]['name'] == name
+        _check(seed_lab, name, t, other)
+    finally:
+        seed_lab.heal()
+    assert seed_lab.state['faults'] == []
+    assert seed_lab.heal() == []
+    assert_healthy(seed_lab, t)
+    assert seed_lab.status()['healthy']
+    if name == 'floating_ip_stale':
+        assert db_fixed_ip(seed_lab, t['hostname']) == [t['fixed_ip']]
