@@ -126,8 +126,10 @@ def parse_brctl_show(text):
         fields = ln.split()
         if len(fields) < 3 or fields[2] not in ('yes', 'no'):
             raise BridgeError('not "brctl show" output: %s' % ln.strip()[:200])
-        bridges.append({'name': fields[0], 'bridge_id': fields[1], 'stp_enabled': fields[2] == 'yes',
-                        'ports': fields[3:4], 'netns': None, 'ignorable': fields[0] in IGNORABLE_NAMES})
+        bridges.append({'name': fields[0], 'netns': None, 'index': None, 'bridge_id': fields[1],
+                        'stp_state': None, 'stp_enabled': fields[2] == 'yes', 'mtu': None, 'up': None,
+                        'operstate': None, 'carrier': None, 'mac': None, 'addresses': [],
+                        'ignorable': fields[0] in IGNORABLE_NAMES, 'ports': fields[3:4]})
     for br in bridges:
         br['ports'] = [{'name': p, 'state': None} for p in br['ports']]
         br['problems'] = []
