@@ -39,6 +39,8 @@ def test_src_with_table_filter(capsys):
 
 def test_compare_to_text_and_to_previous_result(capsys):
     before = run({'src': text('nova_nft_save_c.txt')}, capsys)
+    # What a registered result looks like once it is back on the controller (no warning objects).
+    before = {k: v for k, v in before.items() if k not in ('warnings', 'deprecations')}
     for prev in (text('nova_nft_save_c.txt'), before, before['iptables']):
         res = run({'src': text('nova_nft_save_c_after.txt'), 'compare_to': prev}, capsys)
         assert res['moved'][0]['drop'] is True and res['moved'][0]['packets'] == 2
