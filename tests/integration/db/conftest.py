@@ -190,23 +190,33 @@ def nova_db(mariadb_server):
 
 @pytest.fixture
 def chapter_scenario(nova_db):
-    """The chapter's stale floating IP, next to healthy rows.
+    """The chapter's stale floating IP next to healthy rows (see build_chapter_scenario)."""
+    return build_chapter_scenario(nova_db)
+
+
+def build_chapter_scenario(db):
+    """Insert the chapter's stale floating IP, next to healthy rows, and return their ids.
 
     - network br100 10.0.2.0/24 (FlatDHCP, multi_host), pool of floating IPs in 203.0.113.0/24;
     - ``web01`` on compute1, active, fixed 10.0.2.23, floating 203.0.113.31 (healthy);
-    - ``old-vm`` on compute1 was terminated (instances.deleted = id, vm_state deleted) but nova
-      failed to clean up: its fixed IP 10.0.2.24 still allocated to it and the floating IP
-      203.0.113.30 still associated with that fixed IP (the chapter's addresses);
+    - ``old-vm`` on compute1 was terminated (instances.deleted = id, vm_state deleted, VIF
+      soft-deleted, fixed IP 10.0.2.24 deallocated but still naming the instance, as nova-network
+      leaves it until fixed_ip_disassociate_timeout) but the floating IP 203.0.113.30 is still
+      associated with that fixed IP (the chapter's addresses and case);
     - ``db02`` on compute2, active, fixed 10.0.2.25, no floating IP;
     - free floating IPs 203.0.113.40 (in tenant-a's pool) and 203.0.113.41 (unallocated);
     - an old soft-deleted floating IP row for 203.0.113.30 (deleted = id), as nova leaves them.
     """
-    db = nova_db
     net = db.network()
     web = db.attached_instance('web01', '10.0.2.23', '203.0.113.31', network_id=net)
     old = db.attached_instance('old-vm', '10.0.2.24', '203.0.113.30', network_id=net)
+    # what nova did when old-vm was deleted: instance soft-deleted, VIF soft-deleted, fixed IP deallocated
+    # (allocated = leased = 0; instance_uuid is cleared only later by fixed_ip_disassociate_timeout) ...
     db.execute("UPDATE instances SET deleted = id, deleted_at = NOW(), terminated_at = NOW(), vm_state = 'deleted',"
                " power_state = 0 WHERE id = %s", (old['id'],))
+    db.execute('UPDATE virtual_interfaces SET deleted = id, deleted_at = NOW() WHERE id = %s', (old['vif_id'],))
+    db.execute('UPDATE fixed_ips SET allocated = 0, leased = 0, updated_at = NOW() WHERE id = %s', (old['fixed_ip_id'],))
+    # ... and what it failed to do: floating_ips row 203.0.113.30 still points at the fixed IP
     db2 = db.attached_instance('db02', '10.0.2.25', network_id=net, host='compute2')
     free_pool = db.floating_ip('203.0.113.40', project_id='tenant-a')
     free = db.floating_ip('203.0.113.41')
