@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""packet_capture on a real bridge path: the chapter's picture reproduced, bounds, clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def ping_later(net, delay, *args):
+    """Start a ping from the instance after ``delay`` seconds (the capture is listening by then)."""
+    return subprocess.Popen(['sh', '-c', 'sleep %s; exec ip netns exec %s busybox ping -c 2 -i 0.2 %s 198.51.100.4'
+                             % (delay, net.inst, ' '.join(args))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_request_and_reply_on_vnet_bridge_and_nic_with_snat(probe_net):
+    pinger = ping_later(probe_net, 1.0)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['vnet0', 'br100', 'eth1'],
+                                                  'filter': 'icmp', 'duration': 3})
+    pinger.wait()
+    assert not res.get('failed'), res.get('msg')
+    seen = {}
+    for pkt in res['packets']:
+        if pkt['icmp'] and pkt['icmp']['seq'] == 0:
+            seen.setdefault(pkt['interface'], []).append((pkt['icmp']['type'], pkt['src'], pkt['dst'], pkt['direction']))
+    assert seen['vnet0'] == [('echo-request', '10.0.2.24', '198.51.100.4', 'in'), ('echo-reply', '198.51.100.4', '10.0.2.24', 'out')]
+    assert seen['br100'] == [('echo-request', '10.0.2.24', '198.51.100.4', 'in'), ('echo-reply', '198.51.100.4', '10.0.2.24', 'out')]
+    # SNAT to the floating IP on the way out, as in the chapter
+    assert seen['eth1'] == [('echo-request', '203.0.113.30', '198.51.100.4', 'out'),
+                            ('echo-reply', '198.51.100.4', '203.0.113.30', 'in')]
+    assert [c['stopped_by'] for c in res['captures']] == ['deadline'] * 3
+    assert all(c['pcap'] is None for c in res['captures'])
+
+
+def test_any_capture_explains_duplicates(probe_net):
+    pinger = ping_later(probe_net, 1.0)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['any'], 'duration': 3,
+                                                  'filter': 'icmp[icmptype] = icmp-echoreply or icmp[icmptype] = icmp-echo'})
+    pinger.wait()
+    assert not res.get('failed'), res.get('msg')
+    first = [p for p in res['packets'] if p['icmp']['seq'] == 0]
+    # the chapter's compute node picture: request twice (vnet0 + br100), SNATed once; reply once + twice
+    assert len(first) == 6
+    dups = [(p['interface'], res['packets'][p['duplicate_of']]['interface']) for p in first if p['duplicate_of'] is not None]
+    assert sorted(dups) in ([('br100', 'vnet0'), ('vnet0', 'br100')], [('br100', 'vnet0'), ('br100', 'vnet0')],
+                            [('vnet0', 'br100'), ('vnet0', 'br100')])
+    assert {p['interface'] for p in first} == {'vnet0', 'br100', 'eth1'}
+
+
+def test_count_bound_start_at_and_kept_pcap(probe_net, tmp_path):
+    start = time.time() + 2
+    pinger = ping_later(probe_net, 2.5)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'filter': 'icmp',
+                                                  'duration': 6, 'count': 2, 'start_at': '%.3f' % start,
+                                                  'pcap_dir': str(tmp_path / 'pcaps')})
+    pinger.wait()
+    assert not res.get('failed'), res.get('msg')
+    assert res['started_at'] >= start and res['start_lag'] >= 0
+    capture = res['captures'][0]
+    assert capture['stopped_by'] == 'count' and capture['packets'] == 2 and len(res['packets']) == 2
+    assert os.path.getsize(capture['pcap']) == capture['file_size'] > 24
+    assert oct(os.stat(str(tmp_path / 'pcaps')).st_mode & 0o777) == '0o700'
+
+
+def test_file_cap_lowers_the_count(probe_net):
+    pinger = subprocess.Popen(['ip', 'netns', 'exec', probe_net.inst, 'busybox', 'ping', '-c', '20', '-i', '0.05',
+                               '-s', '400', '198.51.100.4'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cap = 24 + 3 * (16 + 500)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'filter': 'icmp',
+                                                  'duration': 3, 'snaplen': 500, 'max_file_size': cap})
+    pinger.wait()
+    assert not res.get('failed'), res.get('msg')
+    capture = res['captures'][0]
+    assert capture['effective_count'] == 3 and capture['packets'] <= 3
+    assert capture['file_size'] <= cap
+
+
+@pytest.mark.parametrize('args,message', [
+    ({'interface': ['nosuch0']}, 'interface nosuch0 does not exist in namespace'),
+    ({'filter': 'icmp and and'}, "invalid BPF filter 'icmp and and': tcpdump:"),
+    ({'filter': 'port 99999'}, 'invalid BPF filter'),
+    ({'interface': ['any', 'br100']}, 'do not combine it with br100'),
+    ({'interface': ['-w']}, 'invalid interface name'),
+    ({'start_at': 'soon'}, 'neither epoch seconds nor an ISO 8601 instant'),
+    ({'duration': 0}, 'duration must be more than 0'),
+])
+def test_bad_input_fails_clearly(probe_net, args, message):
+    res = probe_net.run_module('packet_capture', dict({'netns': probe_net.cmp, 'duration': 1}, **args))
+    assert res['failed'] is True and message in res['msg'], res['msg']
+    assert 'Traceback' not in res['msg']
+
+
+def test_missing_namespace(probe_net):
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.prefix + '-gone', 'duration': 1})
+    assert res['failed'] is True and 'network namespace %s-gone does not exist' % probe_net.prefix in res['msg']
