@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""up is idempotent, down leaves nothing behind, labs with different prefixes coexist."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from lab import Lab, LabError
+from lab.sysutil import netns_list, pid_alive
+from lab.topology import TopologyError
+
+pytestmark = pytest.mark.lab
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def _port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(('127.0.0.1', port)) == 0
+
+
+def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
+    lab = lab_factory('seed')
+    pids = {k: p['pid'] for k, p in lab.state['processes'].items()}
+    namespaces = list(lab.state['namespaces'])
+    port = lab.state['db']['port']
+    assert len(pids) >= 6 and all(pid_alive(p) for p in pids.values())
+    assert set(namespaces) <= set(netns_list())
+    assert _port_open(port)
+    lab.up('seed')  # idempotent: nothing rebuilt
+    assert {k: p['pid'] for k, p in lab.state['processes'].items()} == pids
+    lab.fault('dns_broken')
+    lab.down()
+    assert [n for n in netns_list() if n.startswith(lab.name + '-')] == []
+    assert [k for k, p in pids.items() if pid_alive(p)] == []
+    assert not os.path.exists(lab.root)
+    assert not _port_open(port)
+    lab.down()  # idempotent
+    # the other lab is untouched
+    assert seed_lab.status()['healthy']
+
+
+def test_cli_round_trip(lab_factory):
+    prefix = 'c' + secrets.token_hex(3)
+    lab = Lab(prefix)
+    lab_factory.labs.append(lab)  # torn down by the fixture whatever happens
+    cli = [sys.executable, '-m', 'lab', '--lab', prefix]
+    res = subprocess.run(cli + ['up', '--topology', 'seed'], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    res = subprocess.run(cli + ['fault', 'vnet_down', '--instance', 'vm2'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0 and 'vm2' in res.stdout
+    res = subprocess.run(cli + ['status'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    assert 'fault vnet_down on vm2' in res.stdout
+    res = subprocess.run(cli + ['heal'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0 and 'vnet_down(vm2)' in res.stdout
+    res = subprocess.run(cli + ['down'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 0
+    assert not os.path.exists(Lab(prefix).root)
+
+
+def test_bad_input_fails_cleanly(tmp_path, lab_factory):
+    bad = tmp_path / 'bad.yml'
+    bad.write_text('name: bad\npublic: {cidr: 8.8.8.0/24, gateway: 8.8.8.1}\n')
+    with pytest.raises(TopologyError):
+        lab_factory(str(bad))
+    with pytest.raises(TopologyError):
+        lab_factory('no-such-topology')
+    with pytest.raises(LabError):
+        Lab('Bad Name; rm -rf /')
+    with pytest.raises(LabError):
+        Lab('x' * 20)
