@@ -487,15 +487,18 @@ def evaluate_problems(interfaces):
     """Fill ``ignorable`` and ``problems`` on every interface (in place) and return the list.
 
     Codes: ``admin_down`` (not UP), ``no_carrier`` (UP without carrier), ``lower_layer_down``
-    (operstate LOWERLAYERDOWN: the device it sits on, or its veth peer, is down),
+    (operstate LOWERLAYERDOWN, or a veth whose peer - found in the same result, possibly in another
+    namespace - is administratively down),
     ``enslaved_but_down`` (has a master but is not UP), ``master_down`` (its master bridge/bond is
     not UP), ``mtu_mismatch_with_master`` (port MTU differs from its bridge's), ``bridge_port_blocked``
     (bridge port in state disabled/blocking while UP).  ``virbr0``/``virbr0-nic`` are ignorable and
     never carry problems; neither do ports of an ignorable bridge.
     """
     by_key = {}
+    by_index = {}
     for itf in interfaces:
         by_key[(itf.get('netns'), itf['name'])] = itf
+        by_index[(itf.get('netns'), itf.get('index'))] = itf
     for itf in interfaces:
         ns = itf.get('netns')
         name = itf['name']
@@ -516,8 +519,16 @@ def evaluate_problems(interfaces):
                 problems.append(_problem('admin_down', '%s is administratively down' % name, obj))
         else:
             oper = itf.get('operstate')
-            if oper == 'LOWERLAYERDOWN':
-                below = itf.get('link') or 'its lower device or peer'
+            peer = None
+            if itf.get('peer_index') is not None:
+                peer_ns = itf.get('link_netns') if itf.get('link_netnsid') is not None else ns
+                peer = by_index.get((peer_ns, itf['peer_index']))
+            if oper == 'LOWERLAYERDOWN' or (peer is not None and peer.get('up') is False and not itf.get('carrier')):
+                if peer is not None:
+                    below = 'its veth peer %s%s' % (
+                        peer['name'], ' (namespace %s)' % peer.get('netns') if peer.get('netns') != ns else '')
+                else:
+                    below = itf.get('link') or 'its lower device or peer'
                 problems.append(_problem('lower_layer_down', '%s is up but %s is down' % (name, below), obj))
             elif itf.get('carrier') is False or oper == 'DOWN':
                 problems.append(_problem('no_carrier', '%s is up but has no carrier (operstate %s)'
