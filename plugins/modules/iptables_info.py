@@ -315,6 +315,8 @@ def main():
             parsed = parse_save(out, allow_empty=True)
         except IptablesError as exc:
             module.fail_json(msg='cannot parse the output of %s%s: %s' % (BINARIES[p['backend']], where, exc))
+        # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
+        parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
     if p['table']:
         parsed = filter_tables(parsed, p['table'])
     result = dict(changed=False, iptables=parsed, summary=summarize(parsed))
