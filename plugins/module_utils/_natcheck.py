@@ -12,8 +12,10 @@ these rules into H's ``nat`` table::
 
 :func:`compare_nat` is pure. It takes the associations (from the DB) and the ``nat`` table rules as
 plain dicts with the keys ``chain``, ``target``, ``source``, ``destination``, ``to_destination``,
-``to_source`` (addresses as iptables-save prints them, ``/32`` optional, ``--to-*`` values may carry
-a port). :func:`nat_rules_from_iptables_save` produces that shape from ``iptables-save`` text.
+``to_source`` and optionally ``protocol``, ``dport`` (addresses as iptables-save prints them, ``/32``
+optional). Rules with a protocol, a port or a ``--to-destination`` with a port (the metadata DNAT)
+are port forwards, not floating IPs, and are ignored. :func:`nat_rules_from_iptables_save` produces that shape from ``iptables-save`` text with
+the collection's iptables parser (``_iptables.parse_save``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from __future__ import annotations
 import shlex
 
 try:
-    from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import parse_iptables_save
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import IptablesError, parse_save
 except ImportError:  # pragma: no cover - the facts parser may be absent in a partial install
-    parse_iptables_save = None
+    parse_save = None
+
+    class IptablesError(Exception):
+        pass
+
+
+class NatInputError(ValueError):
+    """The NAT rules given are not usable (not iptables-save output, no nat table)."""
 
 
 def _addr(value):
@@ -45,7 +54,12 @@ def _addr(value):
 
 
 _OPTION_KEYS = {'-s': 'source', '--source': 'source', '-d': 'destination', '--destination': 'destination',
+                '-p': 'protocol', '--protocol': 'protocol', '--dport': 'dport', '--destination-port': 'dport',
                 '-j': 'target', '--jump': 'target', '--to-destination': 'to_destination', '--to-source': 'to_source'}
+
+
+def _has_port(value):
+    return bool(value) and str(value).count(':') == 1 and '.' in str(value)
 
 
 def _simple_rules(text):
@@ -82,43 +96,57 @@ def _simple_rules(text):
 
 
 def _flatten(parsed):
-    """Rules of the nat table from parse_iptables_save()'s result, in compare_nat's shape."""
-    tables = parsed.get('tables', parsed) if isinstance(parsed, dict) else {}
-    nat = tables.get('nat') if isinstance(tables, dict) else None
+    """Rules of the nat table of ``_iptables.parse_save()``'s result, in compare_nat's shape."""
+    nat = parsed.get('tables', {}).get('nat')
     if nat is None:
-        return []
-    chains = nat.get('chains', nat) if isinstance(nat, dict) else nat
+        return None
     rules = []
-    items = chains.items() if isinstance(chains, dict) else [(c.get('name'), c) for c in chains]
-    for name, chain in items:
-        for r in (chain.get('rules', []) if isinstance(chain, dict) else chain):
-            matches = r.get('matches') or {}
-            target_opts = r.get('target_options') or r.get('target_args') or {}
-            flat = {'chain': r.get('chain') or name, 'target': r.get('target') or r.get('jump')}
-            for key in ('source', 'destination', 'to_destination', 'to_source'):
-                value = r.get(key)
-                if value is None and isinstance(matches, dict):
-                    value = matches.get(key)
-                if value is None and isinstance(target_opts, dict):
-                    value = target_opts.get(key) or target_opts.get('--' + key.replace('_', '-'))
-                if isinstance(value, dict):  # {'value': ..., 'negated': bool}
-                    value = None if value.get('negated') or value.get('invert') else value.get('value') or value.get('address')
-                if value is not None:
-                    flat[key] = value
+    for name, chain in nat.get('chains', {}).items():
+        for r in chain.get('rules', []):
+            negated = r.get('negated') or ()
+            args = r.get('target_args') or {}
+            flat = {'chain': name, 'target': r.get('target')}
+            for key in ('protocol', 'dport'):
+                if r.get(key) is not None:
+                    flat[key] = r[key]
+            for key in ('source', 'destination'):
+                if r.get(key) is not None:
+                    flat[key] = ('!' + r[key]) if key in negated else r[key]
+            if args.get('to-destination'):
+                flat['to_destination'] = args['to-destination']
+            if args.get('to-source'):
+                flat['to_source'] = args['to-source']
             rules.append(flat)
     return rules
 
 
 def nat_rules_from_iptables_save(text):
-    """The ``nat`` table rules of ``iptables-save`` output as plain dicts (see the module docstring)."""
-    if parse_iptables_save is not None:
+    """The ``nat`` table rules of ``iptables-save`` output as plain dicts (see the module docstring).
+
+    Raises NatInputError when the text is not iptables-save output or has no ``nat`` table.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise NatInputError('iptables_save is empty')
+    if parse_save is not None:
         try:
-            rules = _flatten(parse_iptables_save(text))
-        except Exception:  # fall back to the minimal reader on a parser that disagrees with this input
-            rules = None
-        if rules:
-            return rules
-    return _simple_rules(text)
+            rules = _flatten(parse_save(text))
+        except IptablesError as exc:
+            raise NatInputError('iptables_save is not iptables-save output: %s' % exc)
+    else:
+        rules = _simple_rules(text) if '*nat' in text.split() else None
+    if rules is None:
+        raise NatInputError('iptables_save has no nat table (take it with iptables-save, or iptables-save -t nat)')
+    return rules
+
+
+def nat_rules_from_iptables_facts(parsed):
+    """The ``nat`` table rules of an ``iptables_info`` result (its ``iptables`` key), as plain dicts."""
+    if not isinstance(parsed, dict) or not isinstance(parsed.get('tables'), dict):
+        raise NatInputError('iptables is not the iptables key of an iptables_info result (no tables)')
+    rules = _flatten(parsed)
+    if rules is None:
+        raise NatInputError('iptables has no nat table (run iptables_info without restricting the tables, or with nat)')
+    return rules
 
 
 def compare_nat(associations, rules, host):
@@ -132,6 +160,8 @@ def compare_nat(associations, rules, host):
     dnat, snat = {}, {}
     for r in rules:
         target = (r.get('target') or '').upper()
+        if r.get('protocol') or r.get('dport') or _has_port(r.get('to_destination')):
+            continue  # port forwards such as the metadata DNAT (169.254.169.254:80), not floating IPs
         if target == 'DNAT':
             floating = _addr(r.get('destination'))
             fixed = _addr(r.get('to_destination'))

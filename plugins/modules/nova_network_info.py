@@ -20,7 +20,7 @@ description:
     of a deleted or terminated instance, floating IPs pointing at a missing or soft-deleted fixed IP,
     fixed IPs still allocated to deleted instances, and duplicate or conflicting allocations. Each
     finding lists the rows that show it.
-  - With O(nat_host) and the host's NAT rules (O(iptables_save) or O(nat_rules)), compares the
+  - With O(nat_host) and the host's NAT rules (O(iptables_save), O(iptables) or O(nat_rules)), compares the
     floating IPs the database associates with that host with the DNAT/SNAT rules present on it.
 author:
   - cloudops.netdiag contributors
@@ -43,17 +43,24 @@ options:
   nat_host:
     description:
       - The host (as in C(floating_ips.host), usually the compute node in multi-host mode) whose NAT
-        rules are given in O(iptables_save) or O(nat_rules).
+        rules are given in O(iptables_save), O(iptables) or O(nat_rules).
     type: str
   iptables_save:
     description:
       - Output of C(iptables-save) (at least its C(nat) table) taken on O(nat_host).
     type: str
+  iptables:
+    description:
+      - The RV(cloudops.netdiag.iptables_info#module:iptables) result of M(cloudops.netdiag.iptables_info) run on O(nat_host).
+    type: dict
   nat_rules:
     description:
       - The C(nat) table rules of O(nat_host), already parsed, each a dict with the keys C(chain),
-        C(target), C(source), C(destination), C(to_destination), C(to_source) as C(iptables-save)
-        prints the values (V(203.0.113.30/32) and V(203.0.113.30) are both accepted).
+        C(target), C(source), C(destination), C(to_destination), C(to_source) and optionally
+        C(protocol), C(dport), as C(iptables-save) prints the values (V(203.0.113.30/32) and
+        V(203.0.113.30) are both accepted).
+      - Rules with a protocol, a port or a C(to_destination) with a port (the metadata DNAT) are port
+        forwards, not floating IPs, and are ignored.
     type: list
     elements: dict
 notes:
@@ -177,10 +184,15 @@ def run(module):
             result['audit'] = novadb.audit(data)
             result['problems'].extend(novadb.audit_problems(result['audit']))
         if params['nat_host'] is not None:
-            if params['nat_rules'] is not None:
-                rules = params['nat_rules']
-            else:
-                rules = natcheck.nat_rules_from_iptables_save(params['iptables_save'])
+            try:
+                if params['nat_rules'] is not None:
+                    rules = params['nat_rules']
+                elif params['iptables'] is not None:
+                    rules = natcheck.nat_rules_from_iptables_facts(params['iptables'])
+                else:
+                    rules = natcheck.nat_rules_from_iptables_save(params['iptables_save'])
+            except natcheck.NatInputError as exc:
+                raise novadb.NovaDBError('%s (nat_host %s)' % (exc, params['nat_host']), code='bad_input')
             result['nat_check'] = natcheck.compare_nat(natcheck.associations_from_tables(data), rules, params['nat_host'])
             result['problems'].extend({'code': f['code'], 'message': f['message'], 'object': f['object']}
                                       for f in result['nat_check']['findings'])
@@ -211,16 +223,17 @@ def main():
             audit=dict(type='bool', default=False),
             nat_host=dict(type='str'),
             iptables_save=dict(type='str'),
+            iptables=dict(type='dict'),
             nat_rules=dict(type='list', elements='dict'),
         ),
-        mutually_exclusive=[('iptables_save', 'nat_rules')],
-        required_by={'iptables_save': 'nat_host', 'nat_rules': 'nat_host'},
+        mutually_exclusive=[('iptables_save', 'iptables', 'nat_rules')],
+        required_by={'iptables_save': 'nat_host', 'iptables': 'nat_host', 'nat_rules': 'nat_host'},
         supports_check_mode=True,
     )
     if module.params['instance'] is None and not module.params['audit'] and module.params['nat_host'] is None:
         module.fail_json(msg='nothing to do: give instance, audit=true or nat_host')
-    if module.params['nat_host'] is not None and module.params['iptables_save'] is None and module.params['nat_rules'] is None:
-        module.fail_json(msg='nat_host %s needs its NAT rules: give iptables_save or nat_rules' % module.params['nat_host'])
+    if module.params['nat_host'] is not None and all(module.params[k] is None for k in ('iptables_save', 'iptables', 'nat_rules')):
+        module.fail_json(msg='nat_host %s needs its NAT rules: give iptables_save, iptables or nat_rules' % module.params['nat_host'])
     if not novadb.HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib('PyMySQL'), exception=str(novadb.PYMYSQL_IMPORT_ERROR))
     try:

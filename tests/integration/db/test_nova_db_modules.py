@@ -555,3 +555,16 @@ def test_nat_check_before_and_after_the_repair(chapter_scenario, nova_db, tmp_pa
     rules = [{'target': 'DNAT', 'destination': '203.0.113.31/32', 'to_destination': '10.0.2.23'}]
     r = run_module(INFO, dict(ro, nat_host='compute1', nat_rules=rules))
     assert [(f['code'], f['object']) for f in r['nat_check']['findings']] == [('association_without_snat', '203.0.113.31')]
+
+
+def test_nat_check_from_iptables_info_result_and_bad_input(chapter_scenario, nova_db):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import parse_save
+    ro = nova_db.params('nova_ro')
+    r = run_module(INFO, dict(ro, nat_host='compute1', iptables=parse_save(NOVA_NAT)))
+    assert not r.failed and r['nat_check']['findings'] == [], r
+    # compute2 runs db02 without a floating IP and has none of these rules
+    r = run_module(INFO, dict(ro, nat_host='compute2', iptables_save=NOVA_NAT))
+    assert sorted(f['object'] for f in r['nat_check']['findings']) == ['203.0.113.30', '203.0.113.31']
+    assert set(f['code'] for f in r['nat_check']['findings']) == {'nat_without_association'}
+    r = run_module(INFO, dict(ro, nat_host='compute1', iptables_save='this is not iptables output'))
+    assert r.failed and 'iptables_save is not iptables-save output' in r['msg'] and 'Traceback' not in r.output
