@@ -99,12 +99,12 @@ def _is_ip(text):
 
 def parse_dhcp_range(value):
     """One ``--dhcp-range`` value into its parts (tags kept exactly as written, quotes included)."""
-    parts = [p for p in value.split(',')]
+    parts = value.split(',')
     res = {'raw': value, 'tags': [], 'set_tags': [], 'start': None, 'end': None, 'mode': None,
            'netmask': None, 'broadcast': None, 'prefix_length': None, 'lease_time': None,
            'lease_seconds': None}
     while parts and re.match(r'^(?:tag|set|net):', parts[0]):
-        kind, _, tag = parts.pop(0).partition(':')
+        kind, dummy, tag = parts.pop(0).partition(':')
         (res['tags'] if kind == 'tag' else res['set_tags']).append(tag)
     if parts and parts[0].startswith('interface:'):
         res['interface'] = parts.pop(0)[len('interface:'):]
@@ -146,12 +146,12 @@ def parse_argv(argv):
     leasefile_ro, pid_file, listen_addresses, interfaces, except_interfaces, bind_interfaces,
     domain, conf_files, dhcp_lease_max, dhcp_script, servers, user.
     """
-    argv = [a for a in argv]
+    argv = list(argv)
     env = {}
     if argv and os.path.basename(argv[0]) == 'env':
         argv.pop(0)
         while argv and '=' in argv[0] and not argv[0].startswith('-'):
-            k, _, v = argv.pop(0).partition('=')
+            k, dummy, v = argv.pop(0).partition('=')
             env[k] = v
     binary = argv[0] if argv else None
     options = []
@@ -364,13 +364,13 @@ def scan_processes(proc='/proc', netns_inode=None):
             continue
         try:
             comm = _read(os.path.join(proc, name, 'comm')).strip()
-            if comm != 'dnsmasq':
+            if comm != 'dnsmasq' or _is_zombie(proc, int(name)):
                 continue
             info = _proc_info(proc, int(name))
         except (OSError, ValueError, IndexError):
             continue  # process ended while we looked, or is not ours to read
-        if netns_inode is not None and info['netns_inode'] is not None and info['netns_inode'] != netns_inode:
-            continue
+        if netns_inode is not None and info['netns_inode'] != netns_inode:
+            continue  # another namespace's dnsmasq, or one whose namespace we cannot read (ended, no rights)
         info['args'] = parse_argv(info['argv'])
         out.append(info)
     out.sort(key=lambda p: p['pid'])
@@ -401,8 +401,20 @@ def pid_file_status(path, proc='/proc'):
         res['status'] = 'stale'
         return res
     res['comm'] = comm
+    if _is_zombie(proc, pid):
+        res['status'] = 'stale'  # exited, not yet reaped by its parent
+        res['zombie'] = True
+        return res
     res['status'] = 'alive' if comm == 'dnsmasq' else 'not_dnsmasq'
     return res
+
+
+def _is_zombie(proc, pid):
+    try:
+        stat = _read(os.path.join(proc, str(pid), 'stat'))
+    except OSError:
+        return True
+    return stat.rpartition(')')[2].split()[:1] in (['Z'], ['X'])
 
 
 # --------------------------------------------------------------------------- hosts / leases files
@@ -965,6 +977,14 @@ def gather(state_dir=DEFAULT_STATE_DIR, processes=None, addr_map=None, log_path=
                     st['hosts_file'] = host_macs[mac][1]
                     st['hosts_entry_ip'] = host_macs[mac][0]['ip']
             problems.extend(mac_problems(log['macs']))
+            live = set(p['pid'] for p in processes)
+            for srv in log['servers']:
+                errs = [m for m in srv['messages'] if re.search(r'dnsmasq(?:-dhcp)?\[\d+\]: (?:cannot|failed)', m)]
+                if srv['pid'] in live and errs:
+                    problems.append({'code': 'dnsmasq_error_logged', 'object': 'dnsmasq[%d]' % srv['pid'],
+                                     'message': 'running dnsmasq %d logged %d error(s), the last: %s'
+                                                % (srv['pid'], len(errs), errs[-1].split(']: ', 1)[-1]),
+                                     'evidence': errs[-4:]})
     for p in processes:
         p.pop('netns_inode', None)
     result = {'state_dir': state, 'processes': processes, 'pid_files': pid_files, 'hosts_files': hosts, 'log': log}

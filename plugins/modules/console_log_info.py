@@ -25,7 +25,7 @@ description:
   - Only the last O(max_bytes) of the file are read, so a huge log costs a bounded amount of work; line
     numbers then count from the first complete line read.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

@@ -28,7 +28,7 @@ description:
   - Read-only. For each main process it returns the exact targeted restart an operator could run (by pid,
     never C(killall)) but never runs it.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
@@ -85,7 +85,7 @@ options:
     type: bool
     default: false
 notes:
-  - Reading other users' C(/proc/<pid>/ns/net) needs root, processes whose namespace cannot be read are kept.
+  - Reading other users' C(/proc/<pid>/ns/net) needs root; without it only the dnsmasq processes whose namespace can be read are reported (or use O(all_namespaces=true)).
 seealso:
   - module: cloudops.netdiag.console_log_info
   - module: cloudops.netdiag.interface_info
@@ -154,7 +154,7 @@ dnsmasq:
                            commands: [kill -HUP 2438, kill -TERM 2438], then: restart nova-network, note: "..."}
     pid_files:
       description: >-
-        Every pid file checked, with its pid, RV(dnsmasq.pid_files[].status) (V(alive), V(stale), V(not_dnsmasq),
+        Every pid file checked, with its pid, C(status) (V(alive), V(stale), V(not_dnsmasq),
         V(invalid), V(missing), V(unreadable)), the bridge and the dnsmasq processes that use it.
       type: list
       elements: dict
@@ -171,9 +171,9 @@ dnsmasq:
                            ip: 192.168.100.3, line: 1}]}]
     log:
       description: >-
-        The log analysis - RV(dnsmasq.log.status) (V(ok), V(missing), V(not_requested)), bytes and lines read,
-        whether the caps cut the read (RV(dnsmasq.log.truncated)), the dnsmasq lifecycle lines per server pid,
-        and RV(dnsmasq.log.macs), a dict keyed by lowercase MAC with the counts per DHCP message, the result of the
+        The log analysis - C(status) (V(ok), V(missing), V(not_requested)), bytes and lines read,
+        whether the caps cut the read (C(truncated)), the dnsmasq lifecycle lines per server pid,
+        and C(macs), a dict keyed by lowercase MAC with the counts per DHCP message, the result of the
         latest attempt, the IPs, interfaces and hostnames seen, first and last timestamps and evidence lines.
       type: dict
       returned: always
@@ -194,7 +194,7 @@ dnsmasq:
             evidence: ['Feb 27 22:01:36 mynode dnsmasq-dhcp[2438]: DHCPDISCOVER(br100) fa:16:3e:56:0b:6f']
 problems:
   description: >-
-    What is unhealthy, each with a stable RV(problems[].code) - V(dhcp_server_down), V(dnsmasq_duplicate),
+    What is unhealthy, each with a stable C(code) - V(dhcp_server_down), V(dnsmasq_duplicate),
     V(dnsmasq_pid_file_invalid), V(dnsmasq_hosts_file_unreadable), V(dhcp_no_address_available), V(dhcp_discover_only),
     V(dhcp_offer_without_request), V(dhcp_request_without_ack), V(dhcp_nak), V(dhcp_ignored), V(dhcp_never_seen) -
     a message, the object (bridge, file or MAC) and evidence lines.

@@ -22,7 +22,7 @@ description:
   - Uses only Python's C(xml.etree); documents with a DOCTYPE or ENTITY declaration are refused (libvirt
     never writes one), which removes entity-expansion attacks.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

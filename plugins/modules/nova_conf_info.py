@@ -21,7 +21,7 @@ description:
     (passwords, connection URLs, tokens) are replaced unless O(hide_secrets=false).
   - Essex-era flag files (C(--network_manager=...) lines) are read too.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
@@ -71,8 +71,8 @@ nova_conf:
       sample: [DEFAULT, keystone_authtoken]
     network:
       description: >-
-        nova-network settings from C([DEFAULT]), V(null) when not set, plus RV(nova_conf.network.network_manager_short)
-        and RV(nova_conf.network.effective) (networks_path, instances_path, dhcp_domain, public_interface, multi_host
+        nova-network settings from C([DEFAULT]), V(null) when not set, plus C(network_manager_short)
+        and C(effective) (networks_path, instances_path, dhcp_domain, public_interface, multi_host
         with nova's defaults applied).
       type: dict
       returned: always
