@@ -27,7 +27,7 @@ _RTT = re.compile(r'^(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/
 _REPLY = re.compile(r'^\d+ bytes from (?P<addr>[^:]+): (?:icmp_)?seq=(?P<seq>\d+) ttl=(?P<ttl>\d+) time=(?P<time>[\d.]+) ms'
                     r'(?P<dup> \(DUP!\))?')
 _ICMP_ERROR = re.compile(r'^From (?P<addr>\S+)(?: \([^)]*\))?:? icmp_seq=(?P<seq>\d+) (?P<text>.+)$')
-_TOOL_ERROR = re.compile(r'^ping: (?:(?:connect|sendto|sendmsg|bind|socket|SO_BINDTODEVICE)(?: [^:]*)?: )?(?P<text>.+)$')
+_TOOL_ERROR = re.compile(r'^(?:\S*/)?ping: (?:(?:connect|sendto|sendmsg|bind|socket|SO_BINDTODEVICE)(?: [^:]*)?: )?(?P<text>.+)$')
 _HEX = re.compile(r'^(?:[0-9a-fA-F]{2}){1,16}$')
 _IPUTILS_MARK = 'iputils'
 

@@ -97,12 +97,17 @@ class ProbeNet(object):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
-                pass
+                continue
+            for _i in range(100):
+                if not os.path.exists('/proc/%d' % pid):
+                    break
+                time.sleep(0.05)
         self.dnsmasq_pids = []
 
 
 def build(prefix, workdir):
     net = ProbeNet(prefix, workdir)
+    os.chmod(workdir, 0o755)  # dnsmasq reads its hosts file as nobody
     for name in (net.inst, net.cmp, net.ext):
         sh('ip', 'netns', 'add', name)
         sh('ip', '-n', name, 'link', 'set', 'lo', 'up')

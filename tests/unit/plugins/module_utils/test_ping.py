@@ -63,6 +63,11 @@ def test_total_loss(name):
     assert res['received'] == 0 and res['loss_percent'] == 100.0 and res['error'].startswith('no reply')
 
 
+def test_iputils_prefixes_errors_with_its_path():
+    res = _ping.parse_ping('/usr/bin/ping: connect: Network is unreachable\n', 2)
+    assert res['error'] == 'Network is unreachable'
+
+
 def test_chapter_bad_address():
     # Cirros (busybox) in the chapter: `ping openstack.org` without working DNS
     res = _ping.parse_ping("ping: bad address 'openstack.org'\n", 1)
