@@ -241,6 +241,14 @@ def default_route(routes):
     return best[1], best[2]
 
 
+def nova_settings(nova_conf):
+    """The network settings of ``nova_conf_info.nova_conf`` (its ``network`` block) or a flat dict."""
+    conf = nova_conf or {}
+    if isinstance(conf.get('network'), dict):
+        return conf['network']
+    return conf
+
+
 def _truthy(v):
     if isinstance(v, bool):
         return v
@@ -311,7 +319,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
     ``segment`` (the segment the link *towards the next hop* belongs to) and ``notes``.
     """
     inst = instance_summary(instance)
-    conf = nova_conf or {}
+    conf = nova_settings(nova_conf)
     ifaces = interfaces_by_name(interfaces)
     ports = bridges_ports(bridges, interfaces)
     dom_ifs = domain_interfaces(domains)
@@ -1046,7 +1054,7 @@ def evaluate(inputs):
                           'On %s the rule above drops the traffic of %s. Nova manages iptables: remove the stray rule '
                           '(`iptables -t %s -D %s ...`, same match) or restart nova-network to rebuild its chains; fix the security '
                           'group if nova put it there.' % (on, name, table or 'filter', chain), confirmed=rule_moved)
-        if floating_ip and fixed_ip and _truthy(_first(cf.get('nova_conf') or {}, 'multi_host', default=fixed.get('multi_host') or True)):
+        if floating_ip and fixed_ip and _truthy(_first(nova_settings(cf.get('nova_conf')), 'multi_host', default=fixed.get('multi_host') or True)):
             dnat, snat = nat_for_floating(ipt, floating_ip, fixed_ip)
             if (not dnat or not snat) and _has_table(ipt, 'nat'):
                 missing = [x for x, ok in (('DNAT %s -> %s' % (floating_ip, fixed_ip), dnat), ('SNAT %s -> %s' % (fixed_ip, floating_ip), snat)) if not ok]
