@@ -85,7 +85,8 @@ options:
     type: bool
     default: false
 notes:
-  - Reading other users' C(/proc/<pid>/ns/net) needs root; without it only the dnsmasq processes whose namespace can be read are reported (or use O(all_namespaces=true)).
+  - Reading other users' C(/proc/<pid>/ns/net) needs root; without it only the dnsmasq processes whose
+    namespace can be read are reported (or use O(all_namespaces=true)).
 seealso:
   - module: cloudops.netdiag.console_log_info
   - module: cloudops.netdiag.interface_info
