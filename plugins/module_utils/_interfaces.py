@@ -128,24 +128,23 @@ def flag_names(flags):
 
 
 def _mac(raw):
-    return ':'.join('%02x' % b for b in raw)
+    return bytes(raw).hex(':')
 
 
-def _attrs(buf, off, end):
+def _attrs(buf, off, end, _unpack=_NLA.unpack_from):
     """{type: (start, length)} of the netlink attributes in buf[off:end] (payload offsets)."""
     out = {}
-    unpack = _NLA.unpack_from
     while off + 4 <= end:
-        alen, atype = unpack(buf, off)
+        alen, atype = _unpack(buf, off)
         if alen < 4:
             break
         out[atype & NLA_TYPE_MASK] = (off + 4, alen - 4)
-        off += (alen + 3) & ~3
+        off += (alen + 3) & -4
     return out
 
 
 def _cstr(buf, start, length):
-    return bytes(buf[start:start + length]).split(b'\0', 1)[0].decode('utf-8', 'replace')
+    return buf[start:start + length].split(b'\0', 1)[0].decode('utf-8', 'replace')
 
 
 def _decode_bridge(buf, start, length):

@@ -142,7 +142,6 @@ problems:
   sample: []
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._bridges import (
     BridgeError,
@@ -153,6 +152,7 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._bridges import (
 )
 from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import InterfaceError, dump_interfaces
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
+from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
 
 
 def ovs_bridges(module):
@@ -178,7 +178,7 @@ def ovs_bridges(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = PlainResultModule(
         argument_spec=dict(
             netns=dict(type='list', elements='str'),
             interface=dict(type='str'),

@@ -219,7 +219,6 @@ summary:
   sample: {total: 10, up: 7, with_problems: 3, ignorable: 2, problem_codes: {admin_down: 1}}
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import (
     InterfaceError,
@@ -230,10 +229,11 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces impor
     summarize,
 )
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
+from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
 
 
 def main():
-    module = AnsibleModule(
+    module = PlainResultModule(
         argument_spec=dict(
             netns=dict(type='list', elements='str'),
             name=dict(type='list', elements='str'),

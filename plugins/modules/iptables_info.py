@@ -229,7 +229,6 @@ nat:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
     IptablesError,
@@ -241,6 +240,7 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import 
     summarize,
 )
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv
+from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
 
 BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 
@@ -263,7 +263,7 @@ def _previous(module, value):
 
 
 def main():
-    module = AnsibleModule(
+    module = PlainResultModule(
         argument_spec=dict(
             backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
             netns=dict(type='str'),

@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark interface_info against ansible.builtin.setup (network facts) and ``ip -j -d addr show``.
+
+For each size (10, 100, 1000, 2000 interfaces) a private namespace ``bfnx-if<pid>`` is filled with
+veth pairs in one ``ip -batch`` call (both ends inside it; nothing in the default namespace), then:
+
+* ``ip``         ``ip -n NS -j -d addr show`` alone (the kernel's own dump, C).
+* ``min-py``     a minimal Python process that runs that command and parses its JSON (the baseline the
+                 issue names for the module's own process time).
+* ``module``     the module's own process: ``python interface_info.py args.json`` with ``netns: NS``.
+* ``pyroute2``   a Python process dumping links + addresses with pyroute2 (gc paused), the path the
+                 module did not take (skipped if pyroute2 is not installed).
+* ``e2e``        ``ip netns exec NS ansible localhost -m cloudops.netdiag.interface_info``.
+* ``setup``      ``ip netns exec NS ansible localhost -m setup -a gather_subset=network`` (slow: one
+                 ethtool per interface; measured once per size, and at the largest size only with
+                 ``--quick``).
+
+Times are medians of ``--repeat`` runs (setup: one run). Wall clock and CPU (user+sys of the process
+and its children, from wait4) are printed, then the ratios. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, '.venv', 'collections')
+BIN = os.path.dirname(sys.executable)
+MODULE = os.path.join(REPO, 'plugins', 'modules', 'interface_info.py')
+
+MIN_PY = ("import json, subprocess, sys\n"
+          "out = subprocess.run(['ip', '-n', sys.argv[1], '-j', '-d', 'addr', 'show'], capture_output=True,"
+          " check=True).stdout\n"
+          "print(len(json.loads(out)))\n")
+PYROUTE2 = ("import gc, sys\n"
+            "from pyroute2 import NetNS\n"
+            "gc.disable()\n"
+            "with NetNS(sys.argv[1]) as ns:\n"
+            "    links = list(ns.get_links())\n"
+            "    addrs = list(ns.get_addr())\n"
+            "print(len(links), len(addrs))\n")
+
+
+def timed(argv, env=None, stdin=None):
+    """(wall seconds, cpu seconds of the process tree, stdout) of one run."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            stdin=subprocess.DEVNULL if stdin is None else stdin)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    # Popen reaped the child already; RUSAGE_CHILDREN deltas are taken by the caller instead.
+    if proc.returncode != 0:
+        raise RuntimeError('%s failed (rc=%d): %s' % (' '.join(argv), proc.returncode, err.decode()[-800:]))
+    return wall, out
+
+
+def measure(argv, repeat, env=None):
+    """Median wall and median CPU (user+sys, process tree) over ``repeat`` runs."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall, _out = timed(argv, env=env)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(wall)
+        cpus.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def make_namespace(name, count):
+    """Namespace with ``count`` interfaces besides lo: count//2 veth pairs, up, one IPv4 address each."""
+    subprocess.run(['ip', 'netns', 'add', name], check=True)
+    pairs = max(1, count // 2)
+    lines = ['link set lo up']
+    for i in range(pairs):
+        lines.append('link add a%d type veth peer name b%d' % (i, i))
+        lines.append('link set a%d up' % i)
+        lines.append('link set b%d up' % i)
+        lines.append('address add 10.%d.%d.1/30 dev a%d' % (i // 256 % 256, i % 256, i))
+    with tempfile.NamedTemporaryFile('w', suffix='.batch', delete=False) as f:
+        f.write('\n'.join(lines) + '\n')
+        path = f.name
+    try:
+        t0 = time.perf_counter()
+        subprocess.run(['ip', '-n', name, '-batch', path], check=True)
+        return time.perf_counter() - t0
+    finally:
+        os.unlink(path)
+
+
+def has_pyroute2():
+    return subprocess.run([sys.executable, '-c', 'import pyroute2'], capture_output=True).returncode == 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--sizes', default='10,100,1000,2000', help='interface counts (default 10,100,1000,2000)')
+    ap.add_argument('--repeat', type=int, default=5, help='runs per fast measurement (median)')
+    ap.add_argument('--quick', action='store_true',
+                    help='sizes 10,100,2000, 3 repeats, ansible setup measured at the largest size only')
+    ap.add_argument('--no-setup', action='store_true', help='skip ansible.builtin.setup entirely')
+    ap.add_argument('--json', help='also write the raw numbers to this file')
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit('needs root (creates a network namespace)')
+    sizes = [int(s) for s in args.sizes.split(',')]
+    repeat = args.repeat
+    if args.quick:
+        sizes, repeat = [10, 100, 2000], 3
+    env = dict(os.environ)
+    env['PYTHONPATH'] = COLLECTIONS + os.pathsep + env.get('PYTHONPATH', '')
+    env['ANSIBLE_CONFIG'] = os.path.join(REPO, 'ansible.cfg')
+    env['ANSIBLE_LOCALHOST_WARNING'] = 'False'
+    env['ANSIBLE_PYTHON_INTERPRETER'] = sys.executable
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    ansible = os.path.join(BIN, 'ansible')
+    pyroute2 = has_pyroute2()
+    rows = []
+    print('interface_info benchmark (%s), repeat=%d; times in ms, wall / cpu' % (time.strftime('%F %T'), repeat))
+    for size in sizes:
+        ns = 'bfnx-if%d-%d' % (os.getpid(), size)
+        try:
+            build = make_namespace(ns, size)
+            n_links = len(json.loads(subprocess.run(['ip', '-n', ns, '-j', 'link', 'show'], capture_output=True,
+                                                    check=True).stdout))
+            with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+                json.dump({'ANSIBLE_MODULE_ARGS': {'netns': [ns]}}, f)
+                argsfile = f.name
+            row = {'interfaces': n_links, 'build_s': build}
+            row['ip'] = measure(['ip', '-n', ns, '-j', '-d', 'addr', 'show'], repeat)
+            row['min_py'] = measure([sys.executable, '-c', MIN_PY, ns], repeat)
+            row['module'] = measure([sys.executable, MODULE, argsfile], repeat, env=env)
+            if pyroute2:
+                row['pyroute2'] = measure([sys.executable, '-c', PYROUTE2, ns], max(1, min(repeat, 3)))
+            in_ns = ['ip', 'netns', 'exec', ns]
+            row['e2e'] = measure(in_ns + [ansible, 'localhost', '-m', 'cloudops.netdiag.interface_info'],
+                                 max(1, min(repeat, 3)), env=env)
+            want_setup = not args.no_setup and (not args.quick or size == max(sizes))
+            if want_setup:
+                row['setup'] = measure(in_ns + [ansible, 'localhost', '-m', 'ansible.builtin.setup', '-a',
+                                                'gather_subset=network'], 1, env=env)
+            os.unlink(argsfile)
+        finally:
+            subprocess.run(['ip', 'netns', 'del', ns], check=False)
+        rows.append(row)
+
+        def fmt(key):
+            v = row.get(key)
+            return '%8.1f/%-7.1f' % (v[0] * 1000, v[1] * 1000) if v else '%16s' % '-'
+        print('%5d links (built in %.2fs): ip %s min-py %s module %s pyroute2 %s e2e %s setup %s' % (
+            n_links, build, fmt('ip'), fmt('min_py'), fmt('module'), fmt('pyroute2'), fmt('e2e'), fmt('setup')))
+        sys.stdout.flush()
+    print()
+    print('ratios (wall clock; cpu in brackets)')
+    print('%6s %22s %22s %18s %22s' % ('links', 'module / min-py', 'pyroute2 / module', 'setup / e2e',
+                                        'module / ip alone'))
+    for row in rows:
+        def ratio(a, b):
+            if not row.get(a) or not row.get(b):
+                return '%22s' % '-'
+            return '%10.2fx [%6.2fx]' % (row[a][0] / row[b][0], row[a][1] / max(row[b][1], 1e-6))
+        print('%6d %s %s %18s %s' % (row['interfaces'], ratio('module', 'min_py'), ratio('pyroute2', 'module'),
+                                     ('%10.1fx' % (row['setup'][0] / row['e2e'][0])) if row.get('setup') else '-',
+                                     ratio('module', 'ip')))
+    print('\ntargets (issue #3, at 2000 interfaces): setup / e2e >= 30x; module / min-py <= 1.5x')
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
