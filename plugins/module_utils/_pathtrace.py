@@ -166,3 +166,81 @@ def learn_icmp_id(packets, source_address=None):
         if icmp.get('type') == 'echo-request' and (source_address is None or pkt.get('src') == source_address):
             return icmp.get('id')
     return None
+
+
+def _key(host, netns):
+    return (host or 'localhost', netns or None)
+
+
+def capture_groups(hops):
+    """One capture per (host, namespace): its interfaces, in hop order (``any`` alone when asked)."""
+    groups = []
+    index = {}
+    for hop in hops:
+        if not isinstance(hop, dict) or not hop.get('host') or not hop.get('interface'):
+            raise ValueError('every hop needs a host and an interface, got %r' % (hop,))
+        key = _key(hop['host'], hop.get('netns'))
+        if key not in index:
+            index[key] = len(groups)
+            groups.append({'host': hop['host'], 'netns': hop.get('netns') or None, 'interfaces': []})
+        group = groups[index[key]]
+        if hop['interface'] not in group['interfaces']:
+            group['interfaces'].append(hop['interface'])
+    for group in groups:
+        if 'any' in group['interfaces']:
+            group['interfaces'] = ['any']
+    return groups
+
+
+def report(capture_results, hops, probe, probe_result=None, moved=None):
+    """Combine the per-host capture results (one per ``capture_groups`` entry, same order) into ``analyze``.
+
+    ``capture_results``: registered packet_capture results (``failed``/``msg`` kept as the hop's error).
+    ``probe``: ``{type, marker?, mac?, xid?, qname?, icmp_id?}``; for ICMP without ``icmp_id`` the id is
+    learned from the first echo request seen on the first hop that saw one.
+    """
+    groups = capture_groups(hops)
+    by_key = {}
+    for group, result in zip(groups, capture_results or []):
+        by_key[_key(group['host'], group['netns'])] = result or {}
+    probe = dict(probe)
+    built = []
+    for hop in hops:
+        result = by_key.get(_key(hop['host'], hop.get('netns')), {})
+        failed = bool(result.get('failed')) or 'packets' not in result
+        built.append({'host': hop['host'], 'interface': hop['interface'], 'netns': hop.get('netns'), 'name': hop.get('name'),
+                      'captured': not failed, 'error': (result.get('msg') or 'no capture result') if failed else None,
+                      'packets': [] if failed else [p for p in result['packets']
+                                                   if hop['interface'] == 'any' or p.get('interface') in (None, hop['interface'])]})
+    if probe.get('type') == 'icmp' and probe.get('icmp_id') is None:
+        for hop in built:
+            probe['icmp_id'] = learn_icmp_id(hop['packets'])
+            if probe['icmp_id'] is not None:
+                break
+    out = analyze(built, probe)
+    for row, hop in zip(out['hops'], built):
+        row['request_count'] = row['request_seen']
+        row['reply_count'] = row['reply_seen']
+    out['probe'] = probe
+    out['probe_result'] = probe_result
+    out['moved_rules'] = moved_rules(moved)
+    windows = [(r.get('started_at'), r.get('ended_at')) for r in (capture_results or []) if r and r.get('started_at')]
+    out['window'] = {'opened': max(w[0] for w in windows) if windows else None,
+                     'closed': min(w[1] for w in windows) if windows else None}
+    return out
+
+
+def moved_rules(results):
+    """Normalise iptables compare results to ``[{host, netns, moved: [...]}]`` (hosts where something moved).
+
+    Accepts ready entries (``{host, netns, moved}``) or registered loop results of iptables_info whose
+    ``item`` is ``[group, snapshot]`` or a group.
+    """
+    out = []
+    for res in results or []:
+        if not isinstance(res, dict) or res.get('skipped') or res.get('failed') or not res.get('moved'):
+            continue
+        item = res.get('item')
+        group = item[0] if isinstance(item, (list, tuple)) and item else (item if isinstance(item, dict) else res)
+        out.append({'host': group.get('host'), 'netns': group.get('netns'), 'moved': res['moved']})
+    return out

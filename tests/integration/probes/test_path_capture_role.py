@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The path_capture role end to end: namespaces as inventory hosts (interpreter wrappers, as the lab
+does), synchronized captures, a marked probe, the per-hop verdict, a real fault and the counters it moved."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import INSTANCE_MAC, PYTHON, REPO
+
+pytestmark = pytest.mark.lab
+
+HOPS = [('inst', 'eth0'), ('cmp', 'vnet0'), ('cmp', 'br100'), ('cmp', 'eth1'), ('ext', 'eth0')]
+
+
+def inventory(net):
+    bindir = os.path.join(net.workdir, 'bin')
+    os.makedirs(bindir, exist_ok=True)
+    hosts = {}
+    for short, ns in (('inst', net.inst), ('cmp', net.cmp), ('ext', net.ext)):
+        wrapper = os.path.join(bindir, '%s-python' % short)
+        with open(wrapper, 'w') as handle:
+            handle.write('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (ns, PYTHON))
+        os.chmod(wrapper, 0o755)
+        hosts[short] = {'ansible_connection': 'local', 'ansible_python_interpreter': wrapper}
+    path = os.path.join(net.workdir, 'inventory.yml')
+    with open(path, 'w') as handle:
+        yaml.safe_dump({'all': {'hosts': dict(hosts, localhost={'ansible_connection': 'local',
+                                                                 'ansible_python_interpreter': PYTHON})}}, handle)
+    return path
+
+
+def run_role(net, probe, hops=HOPS, extra=None):
+    out = os.path.join(net.workdir, 'result.json')
+    if os.path.exists(out):
+        os.unlink(out)
+    play = [{'name': 'path capture', 'hosts': 'localhost', 'gather_facts': False,
+             'roles': [{'role': 'cloudops.netdiag.path_capture',
+                        'vars': dict({'path_capture_hops': [{'host': h, 'interface': i} for h, i in hops],
+                                      'path_capture_probe': probe}, **(extra or {}))}],
+             'post_tasks': [{'name': 'Save the result', 'ansible.builtin.copy': {
+                 'content': '{{ path_capture_result | to_json }}', 'dest': out, 'mode': '0644'}}]}]
+    playbook = os.path.join(net.workdir, 'play.yml')
+    with open(playbook, 'w') as handle:
+        yaml.safe_dump(play, handle)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
+    res = subprocess.run([os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', inventory(net), playbook],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    with open(out) as handle:
+        return json.load(handle)
+
+
+def table(result):
+    return {h['hop']: (h['request_seen'] > 0, h['reply_seen'] > 0) for h in result['hops']}
+
+
+def test_icmp_healthy_path_with_snat(probe_net):
+    res = run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
+    assert res['healthy'] is True, res['verdict']
+    assert set(table(res).values()) == {(True, True)}
+    assert res['verdict'] == 'request and reply seen end to end'
+    eth1 = [h for h in res['hops'] if h['hop'] == 'cmp:eth1'][0]
+    assert eth1['request_addresses'] == ['203.0.113.30 > 198.51.100.4']
+    assert res['probe']['icmp_id'] is not None and res['probe_result']['probes'][0]['reachable']
+    assert res['moved_rules'] and any(r['host'] == 'cmp' for r in res['moved_rules'])  # the SNAT rule counted the probe
+
+
+def test_icmp_reply_dropped_on_compute_forward(probe_net):
+    rule = ['FORWARD', '-p', 'icmp', '--icmp-type', 'echo-reply', '-j', 'DROP']
+    probe_net.ns(probe_net.cmp, 'iptables', '-I', *rule)
+    try:
+        res = run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
+    finally:
+        probe_net.ns(probe_net.cmp, 'iptables', '-D', *rule)
+    assert res['healthy'] is False
+    assert table(res) == {'inst:eth0': (True, False), 'cmp:vnet0': (True, False), 'cmp:br100': (True, False),
+                          'cmp:eth1': (True, True), 'ext:eth0': (True, True)}
+    assert res['reply']['vanished_between'] == ['cmp:eth1', 'cmp:br100']
+    assert res['verdict'].startswith('reply vanished between cmp:eth1 and cmp:br100')
+    moved = [r for entry in res['moved_rules'] if entry['host'] == 'cmp' for r in entry['moved']]
+    assert any(r['target'] == 'DROP' and r['chain'] == 'FORWARD' and r['drop'] for r in moved)
+
+
+def test_dhcp_discover_along_the_path(probe_net):
+    res = run_role(probe_net, {'type': 'dhcp', 'host': 'inst', 'interface': 'eth0', 'mac': INSTANCE_MAC},
+                   hops=HOPS[:3], extra={'path_capture_iptables': False})
+    assert res['healthy'] is True, res['verdict']
+    assert res['probe_result']['offers'][0]['offered_address'] == '10.0.2.24'
+    assert res['moved_rules'] == []
+
+
+def test_dns_query_along_the_path(probe_net):
+    res = run_role(probe_net, {'type': 'dns', 'host': 'inst', 'server': '10.0.2.1', 'name': 'openstack.test'},
+                   hops=HOPS[:3], extra={'path_capture_iptables': False})
+    assert res['healthy'] is True, res['verdict']
+    assert res['probe']['qname'] == 'openstack.test.'
+    assert res['probe_result']['queries'][0]['status'] == 'ok'
