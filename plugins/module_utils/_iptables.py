@@ -172,8 +172,8 @@ def parse_save(text, allow_empty=False):
     """Parse ``iptables-save`` (with or without ``-c``) text; see the module docstring for the shape.
 
     ``allow_empty``: text without any table (a namespace where no table was ever used) gives an
-    empty result instead of an error.  Raises IptablesError for text that holds no table, a rule outside a table, a rule for an
-    undeclared chain, or a table without COMMIT (a truncated file).
+    empty result instead of an error.  Raises IptablesError for text that holds no table, a rule
+    outside a table, a rule for an undeclared chain, or a table without COMMIT (a truncated file).
 
     Identical rule bodies (the same matches and target in different chains, as nova-network writes
     them for every instance) are parsed once: their ``modules``, ``matches``, ``target_args``,

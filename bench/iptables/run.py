@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark iptables_info's parser against ``iptables-save`` alone, at 1k, 10k and 50k rules.
+
+The rules are loaded with ``iptables-restore`` into a private namespace ``bfnx-ipt<pid>`` (never the
+default namespace) and the namespace is deleted at the end. Two rulesets:
+
+* ``nova``    what nova-network writes for many instances: per instance a ``nova-compute-inst-N`` chain
+              with the security-group rules (identical bodies across instances of one group, as nova
+              writes them) and a per-instance jump in ``nova-compute-local``, plus floating-IP DNAT/SNAT
+              in ``nat``.
+* ``unique``  every rule body different (addresses and ports vary): the parser's worst case.
+
+Measured (median of ``--repeat``):
+
+* ``save``        ``ip netns exec NS iptables-<backend>-save -c`` alone (subprocess wall clock).
+* ``save+parse``  the same command run from Python plus ``parse_save`` of its output, in-process.
+* ``parse``       ``parse_save`` alone on the saved text; ``shlex`` the same lines split by ``shlex.split``.
+* ``module``      the module's own process (``python iptables_info.py args.json``, netns + backend).
+
+Ratios printed, nothing asserted. ``--quick``: 1k and 10k rules, nft only, 3 repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, '.venv', 'collections')
+sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import parse_save  # noqa: E402
+
+MODULE = os.path.join(REPO, 'plugins', 'modules', 'iptables_info.py')
+SG_RULES = [
+    '-m state --state INVALID -j DROP',
+    '-m state --state RELATED,ESTABLISHED -j ACCEPT',
+    '-j nova-compute-provider',
+    '-s 10.0.0.1/32 -p udp -m udp --sport 67 --dport 68 -j ACCEPT',
+    '-s 10.0.0.0/16 -j ACCEPT',
+    '-p icmp -j ACCEPT',
+    '-p tcp -m tcp --dport 22 -j ACCEPT',
+    '-p tcp -m multiport --dports 80,443,8000:8080 -m comment --comment "sg web \\"frontend\\"" -j ACCEPT',
+    '-s 198.51.100.0/24 -p tcp -m tcp --dport 5432 -j ACCEPT',
+    '-j nova-compute-sg-fallback',
+]
+
+
+def ip_of(i):
+    return '10.%d.%d.%d' % (i // 65536 % 256, i // 256 % 256, i % 256 or 1)
+
+
+def ruleset(n_rules, variant):
+    """iptables-restore text with about n_rules rules."""
+    filt = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+            ':nova-filter-top - [0:0]', ':nova-compute-local - [0:0]', ':nova-compute-provider - [0:0]',
+            ':nova-compute-sg-fallback - [0:0]',
+            '-A FORWARD -j nova-filter-top', '-A nova-filter-top -j nova-compute-local',
+            '-A nova-compute-sg-fallback -j DROP']
+    nat = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+           ':POSTROUTING ACCEPT [0:0]', ':nova-network-PREROUTING - [0:0]', ':nova-network-float-snat - [0:0]',
+           '-A PREROUTING -j nova-network-PREROUTING', '-A POSTROUTING -j nova-network-float-snat']
+    per_instance = len(SG_RULES) + 1 + 2        # chain rules + local jump + DNAT + SNAT
+    instances = max(1, n_rules // per_instance)
+    chains, rules = [], []
+    for i in range(instances):
+        fixed = ip_of(i + 2)
+        chain = 'nova-compute-inst-%d' % i
+        chains.append(':%s - [0:0]' % chain)
+        rules.append('-A nova-compute-local -d %s/32 -j %s' % (fixed, chain))
+        for k, body in enumerate(SG_RULES):
+            if variant == 'unique':
+                body = '-s %s/32 -p tcp -m tcp --dport %d -m comment --comment "rule %d of %s" -j ACCEPT' % (
+                    ip_of(i * 16 + k + 7), 1000 + k, k, chain)
+            rules.append('-A %s %s' % (chain, body))
+        floating = '203.0.%d.%d' % (113 + i // 250 % 100, i % 250 + 1)
+        nat.append('-A nova-network-PREROUTING -d %s/32 -j DNAT --to-destination %s' % (floating, fixed))
+        nat.append('-A nova-network-float-snat -s %s/32 -j SNAT --to-source %s' % (fixed, floating))
+    text = '\n'.join(filt + chains + rules + ['COMMIT'] + nat + ['COMMIT']) + '\n'
+    return text, len(rules) + len(nat) - 9 + 3
+
+
+def median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--sizes', default='1000,10000,50000')
+    ap.add_argument('--backends', default='nft,legacy')
+    ap.add_argument('--variants', default='nova,unique')
+    ap.add_argument('--repeat', type=int, default=5)
+    ap.add_argument('--quick', action='store_true')
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit('needs root (creates a network namespace)')
+    sizes = [int(s) for s in args.sizes.split(',')]
+    backends = args.backends.split(',')
+    repeat = args.repeat
+    if args.quick:
+        sizes, backends, repeat = [1000, 10000], ['nft'], 3
+    env = dict(os.environ)
+    env['PYTHONPATH'] = COLLECTIONS + os.pathsep + env.get('PYTHONPATH', '')
+    rows = []
+    print('iptables_info benchmark (%s), repeat=%d; times in ms' % (time.strftime('%F %T'), repeat))
+    print('%-7s %-7s %7s %9s %11s %9s %9s %9s' % ('backend', 'rules', 'variant', 'save', 'save+parse', 'parse',
+                                                  'shlex', 'module'))
+    for backend in backends:
+        for variant in args.variants.split(','):
+            for size in sizes:
+                ns = 'bfnx-ipt%d' % os.getpid()
+                subprocess.run(['ip', 'netns', 'add', ns], check=True)
+                try:
+                    text, _n = ruleset(size, variant)
+                    subprocess.run(['ip', 'netns', 'exec', ns, 'iptables-%s-restore' % backend], input=text,
+                                   text=True, check=True)
+                    save = ['ip', 'netns', 'exec', ns, 'iptables-%s-save' % backend, '-c']
+                    out = subprocess.run(save, capture_output=True, text=True, check=True).stdout
+                    n_rules = parse_save(out)['rule_count']
+                    t_save = median_time(lambda: subprocess.run(save, capture_output=True, text=True, check=True),
+                                         repeat)
+                    t_both = median_time(lambda: parse_save(subprocess.run(save, capture_output=True, text=True,
+                                                                           check=True).stdout), repeat)
+                    t_parse = median_time(lambda: parse_save(out), repeat)
+                    lines = [ln.split('] ', 1)[1] for ln in out.splitlines() if ln.startswith('[')]
+                    t_shlex = median_time(lambda: [shlex.split(ln) for ln in lines], 1)
+                    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+                        json.dump({'ANSIBLE_MODULE_ARGS': {'netns': ns, 'backend': backend}}, f)
+                        argsfile = f.name
+                    try:
+                        t_mod = median_time(lambda: subprocess.run([sys.executable, MODULE, argsfile], env=env,
+                                                                   capture_output=True, check=True),
+                                            max(1, min(3, repeat)))
+                    finally:
+                        os.unlink(argsfile)
+                finally:
+                    subprocess.run(['ip', 'netns', 'del', ns], check=False)
+                row = dict(backend=backend, variant=variant, rules=n_rules, save=t_save, both=t_both, parse=t_parse,
+                           shlex=t_shlex, module=t_mod)
+                rows.append(row)
+                print('%-7s %-7d %7s %9.1f %11.1f %9.1f %9.1f %9.1f' % (
+                    backend, n_rules, variant, t_save * 1000, t_both * 1000, t_parse * 1000, t_shlex * 1000,
+                    t_mod * 1000))
+                sys.stdout.flush()
+    print('\nratios')
+    print('%-7s %-7s %7s %20s %16s %18s' % ('backend', 'rules', 'variant', '(save+parse)/save', 'shlex/parse',
+                                           'module/save'))
+    for r in rows:
+        print('%-7s %-7d %7s %19.2fx %15.1fx %17.2fx' % (r['backend'], r['rules'], r['variant'], r['both'] / r['save'],
+                                                       r['shlex'] / r['parse'], r['module'] / r['save']))
+    print('\ntarget (issue #3, 50k rules, nft): save+parse <= 2x save alone and < 500 ms')
+
+
+if __name__ == '__main__':
+    main()
