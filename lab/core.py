@@ -27,7 +27,7 @@ import time
 import yaml
 
 from lab import novafiles, topology
-from lab.sysutil import (LabError, ip_batch, kill_pid, netns_list, nsrun, pid_alive, pid_matches, read_pidfile, run,
+from lab.sysutil import (LabError, ip_batch, kill_pid, netns_list, nsrun, pid_matches, read_pidfile, run,
                          which, write_file)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,8 +124,12 @@ class Lab(object):
             self._db_fill(model)
             self._write_inventory(model)
         except BaseException:
-            db_thread.join()
+            try:
+                db_thread.join()
+            except Exception:  # pylint: disable=broad-except
+                pass
             self.save()
+            self.down()  # a failed up leaves nothing behind
             raise
         self.state['complete'] = True
         self.state['up_seconds'] = round(time.monotonic() - t0, 2)
@@ -500,7 +504,7 @@ class Lab(object):
         t0 = time.monotonic()
         with open(out, 'w') as f:
             subprocess.run(['ip', 'netns', 'exec', ns] + argv, stdout=f, stderr=subprocess.STDOUT, env=env,
-                           stdin=subprocess.DEVNULL, timeout=30)
+                           stdin=subprocess.DEVNULL, timeout=30, check=False)
         with open(out) as f:
             lines = f.read().splitlines()
         pid = read_pidfile(pidfile, wait=1.0)
@@ -527,7 +531,7 @@ class Lab(object):
         argv = ['ip', 'netns', 'exec', ns, which('busybox'), 'wget', '-q', '-O', '-', METADATA_URL]
         try:
             res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
-                                 stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL='C'))
+                                 stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL='C'), check=False)
         except subprocess.TimeoutExpired:
             return (False, "wget: can't connect to remote host (169.254.169.254): Connection timed out")
         if res.returncode == 0:
@@ -578,6 +582,7 @@ class Lab(object):
     def _write_inventory(self, model):
         hosts = self.state['hosts']
         ext0 = model['external']['servers'][0]
+
         def base(h):
             return {'ansible_connection': 'local', 'ansible_python_interpreter': hosts[h]['python'],
                     'netdiag_lab_netns': hosts[h]['netns']}
@@ -688,4 +693,3 @@ class _Thread(threading.Thread):
         if self._exc is not None:
             exc, self._exc = self._exc, None
             raise exc
-

@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import signal
+import time
 
 from lab import novafiles
 from lab.sysutil import LabError, kill_pid, nsrun, pid_matches, run, write_file
@@ -46,6 +47,23 @@ def _inst(lab, target, need_floating=False):
 
 def _ip(lab, host, *args):
     run(['ip', '-n', lab.ns(host)] + list(args))
+
+
+def _link_up(lab, host, dev, timeout=5.0):
+    """Set ``dev`` up and wait (bounded) until the kernel reports it operational (and forwarding, if a
+    bridge port): link-up events are processed asynchronously (linkwatch), up to a second later."""
+    _ip(lab, host, 'link', 'set', dev, 'up')
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link = json.loads(run(['ip', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout)[0]
+        ok = link.get('operstate') in ('UP', 'UNKNOWN')
+        if ok and link.get('master'):
+            port = json.loads(run(['bridge', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout or '[]')
+            ok = bool(port) and port[0].get('state') == 'forwarding'
+        if ok:
+            return
+        time.sleep(0.05)
+    raise LabError('%s on %s did not come up within %s s' % (dev, host, timeout))
 
 
 def _ipt(lab, host, *args, check=True):
@@ -97,7 +115,7 @@ def instance_interface_down(lab, target):
 
 def _heal_instance_interface_down(lab, rec):
     h = rec['undo']['host']
-    _ip(lab, h, 'link', 'set', 'eth0', 'up')
+    _link_up(lab, h, 'eth0')
     lease = lab.lease(h)
     if lease and lease.get('router'):
         _ip(lab, h, 'route', 'replace', 'default', 'via', lease['router'].split()[0], 'dev', 'eth0')
@@ -112,7 +130,7 @@ def vnet_down(lab, target):
 
 
 def _heal_vnet_down(lab, rec):
-    _ip(lab, rec['undo']['host'], 'link', 'set', rec['undo']['device'], 'up')
+    _link_up(lab, rec['undo']['host'], rec['undo']['device'])
 
 
 @fault
@@ -126,7 +144,7 @@ def vnet_detached(lab, target):
 def _heal_vnet_detached(lab, rec):
     u = rec['undo']
     _ip(lab, u['host'], 'link', 'set', u['device'], 'master', u['bridge'])
-    _ip(lab, u['host'], 'link', 'set', u['device'], 'up')
+    _link_up(lab, u['host'], u['device'])
 
 
 @fault
@@ -138,7 +156,7 @@ def bridge_down(lab, target):
 
 
 def _heal_bridge_down(lab, rec):
-    _ip(lab, rec['undo']['host'], 'link', 'set', rec['undo']['device'], 'up')
+    _link_up(lab, rec['undo']['host'], rec['undo']['device'])
 
 
 @fault
@@ -152,7 +170,7 @@ def physical_interface_down(lab, target):
 
 def _heal_physical_interface_down(lab, rec):
     u = rec['undo']
-    _ip(lab, u['host'], 'link', 'set', u['device'], 'up')
+    _link_up(lab, u['host'], u['device'])
     _ip(lab, u['host'], 'route', 'replace', 'default', 'via', u['gateway'], 'dev', u['device'])
 
 
@@ -173,7 +191,7 @@ def gateway_down(lab, target):
 
 
 def _heal_gateway_down(lab, rec):
-    _ip(lab, 'gateway', 'link', 'set', rec['undo']['device'], 'up')
+    _link_up(lab, 'gateway', rec['undo']['device'])
 
 
 @fault

@@ -241,7 +241,8 @@ def console_log(udhcpc_lines, wget_result, inst, uptime=2.5):
     """
     out = [
         '[    0.000000] Initializing cgroup subsys cpuset',
-        '[    0.000000] Linux version 3.2.0-80-virtual (buildd@batsu) (gcc version 4.6.3 (Ubuntu/Linaro 4.6.3-1ubuntu5) ) #116-Ubuntu SMP Mon Mar 23 17:28:52 UTC 2015 (Ubuntu 3.2.0-80.116-virtual 3.2.68)',
+        '[    0.000000] Linux version 3.2.0-80-virtual (buildd@batsu) (gcc version 4.6.3 (Ubuntu/Linaro 4.6.3-1ubuntu5) )'
+        ' #116-Ubuntu SMP Mon Mar 23 17:28:52 UTC 2015 (Ubuntu 3.2.0-80.116-virtual 3.2.68)',
         '[    0.000000] Command line: LABEL=cirros-rootfs ro console=tty1 console=ttyS0',
         'Initializing random number generator... done.',
         'Starting acpid: OK',

@@ -28,7 +28,7 @@ def which(name):
 def run(argv, check=True, input=None, timeout=60, env=None):
     """Run argv (never a shell string); return CompletedProcess with text output."""
     try:
-        res = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        res = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False,
                              timeout=timeout, env=env or ENV, stdin=None if input is not None else subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise LabError('%s timed out after %s s' % (' '.join(argv), timeout))

@@ -54,15 +54,15 @@ def test_cli_round_trip(lab_factory):
     lab = Lab(prefix)
     lab_factory.labs.append(lab)  # torn down by the fixture whatever happens
     cli = [sys.executable, '-m', 'lab', '--lab', prefix]
-    res = subprocess.run(cli + ['up', '--topology', 'seed'], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    res = subprocess.run(cli + ['up', '--topology', 'seed'], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert res.returncode == 0, res.stderr
-    res = subprocess.run(cli + ['fault', 'vnet_down', '--instance', 'vm2'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    res = subprocess.run(cli + ['fault', 'vnet_down', '--instance', 'vm2'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60, check=False)
     assert res.returncode == 0 and 'vm2' in res.stdout
-    res = subprocess.run(cli + ['status'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    res = subprocess.run(cli + ['status'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60, check=False)
     assert 'fault vnet_down on vm2' in res.stdout
-    res = subprocess.run(cli + ['heal'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    res = subprocess.run(cli + ['heal'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60, check=False)
     assert res.returncode == 0 and 'vnet_down(vm2)' in res.stdout
-    res = subprocess.run(cli + ['down'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60)
+    res = subprocess.run(cli + ['down'], cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=60, check=False)
     assert res.returncode == 0
     assert not os.path.exists(Lab(prefix).root)
 

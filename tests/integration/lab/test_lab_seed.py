@@ -135,7 +135,7 @@ def test_dnsmasq_runs_with_nova_arguments(seed_lab):
 
 
 def _ns_pid(lab, host):
-    pids = subprocess.run(['ip', 'netns', 'pids', lab.ns(host)], stdout=subprocess.PIPE, text=True).stdout.split()
+    pids = subprocess.run(['ip', 'netns', 'pids', lab.ns(host)], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
     return int(pids[0])
 
 
@@ -176,7 +176,7 @@ def test_inventory_reaches_each_host_namespace(seed_lab):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_HOST_KEY_CHECKING='False')
     res = subprocess.run([os.path.join(REPO, '.venv', 'bin', 'ansible'), '-i', seed_lab.inventory_path, 'all', '-o',
                           '-m', 'ansible.builtin.command', '-a', 'ip -4 -br addr'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, env=env, check=False)
     assert res.returncode == 0, res.stderr
     lines = {ln.split(' | ')[0]: ln for ln in res.stdout.splitlines() if ' | ' in ln}
     assert set(lines) == {'compute1', 'vm1', 'vm2', 'external', 'gateway'}
