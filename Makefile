@@ -81,19 +81,19 @@ molecule: deps
 	$(VENV)/bin/molecule test --all
 
 lab-up: deps
-	$(VPY) -m lab up --topology $(TOPOLOGY) --lab $(LAB)
+	$(VPY) -m lab --lab $(LAB) up --topology $(TOPOLOGY)
 
 lab-down: deps
-	$(VPY) -m lab down --lab $(LAB)
+	$(VPY) -m lab --lab $(LAB) down
 
 lab-status: deps
-	$(VPY) -m lab status --lab $(LAB)
+	$(VPY) -m lab --lab $(LAB) status
 
 lab-fault: deps
-	$(VPY) -m lab fault $(FAULT) --lab $(LAB)
+	$(VPY) -m lab --lab $(LAB) fault $(FAULT)
 
 lab-heal: deps
-	$(VPY) -m lab heal --lab $(LAB)
+	$(VPY) -m lab --lab $(LAB) heal
 
 bench: deps
 	for b in bench/*/run.py; do $(VPY) $$b; done

@@ -16,9 +16,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 
 
-def lab(*args):
-    cmd = [sys.executable, '-m', 'lab'] + list(args)
-    print('$ python -m lab %s' % ' '.join(args), flush=True)
+def lab(name, *args):
+    cmd = [sys.executable, '-m', 'lab', '--lab', name] + list(args)
+    print('$ python -m lab --lab %s %s' % (name, ' '.join(args)), flush=True)
     subprocess.run(cmd, cwd=REPO, check=True)
 
 
@@ -31,16 +31,15 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault('ANSIBLE_CONFIG', os.path.join(REPO, 'ansible.cfg'))
 
-    lab('up', '--topology', args.topology, '--lab', args.lab)
-    lab('heal', '--lab', args.lab)
+    lab(args.lab, 'up', '--topology', args.topology)
+    lab(args.lab, 'heal')
     sys.path.insert(0, REPO)
     from lab import Lab  # pylint: disable=import-outside-toplevel
     the_lab = Lab(args.lab)
     state = the_lab.state
     instances = [i for i in state.get('instances', []) if not i.get('deleted')]
     instance = args.instance or instances[0]['hostname']
-    fault_args = ['fault', args.fault, '--lab', args.lab, '--instance', instance]
-    lab(*fault_args)
+    lab(args.lab, 'fault', args.fault, '--instance', instance)
 
     playbook = os.path.join(REPO, 'playbooks', 'diagnose_instance.yml')
     report_dir = os.path.join(the_lab.root, 'reports')
@@ -57,12 +56,12 @@ def main():
             print('Advice: %s' % verdict.get('advice'))
             print('Reports: %s.{json,md,html}' % os.path.join(report_dir, instance))
     else:
-        lab('status', '--lab', args.lab)
+        lab(args.lab, 'status')
 
     print('\nThe lab "%s" is up with the fault %s on %s. Explore it with:' % (args.lab, args.fault, instance))
     print('  ansible -i %s all -m ansible.builtin.command -a "ip -br addr"' % the_lab.inventory_path)
-    print('  .venv/bin/python -m lab status --lab %s' % args.lab)
-    print('Heal it:      .venv/bin/python -m lab heal --lab %s' % args.lab)
+    print('  .venv/bin/python -m lab --lab %s status' % args.lab)
+    print('Heal it:      make lab-heal LAB=%s' % args.lab)
     print('Take it down: make lab-down LAB=%s' % args.lab)
     return 0
 
