@@ -37,8 +37,7 @@ def main():
     from lab import Lab  # pylint: disable=import-outside-toplevel
     the_lab = Lab(args.lab)
     state = the_lab.state
-    instances = [i for i in state.get('instances', []) if not i.get('deleted')]
-    instance = args.instance or instances[0]['hostname']
+    instance = args.instance or sorted(state.get('instances', {}))[0]
     lab(args.lab, 'fault', args.fault, '--instance', instance)
 
     playbook = os.path.join(REPO, 'playbooks', 'diagnose_instance.yml')
