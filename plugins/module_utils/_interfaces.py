@@ -27,7 +27,6 @@ import socket
 import struct
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import (
-    NetnsError,
     enter_netns,
     list_netns,
     netns_path,
@@ -629,7 +628,7 @@ def parse_ip_addr(text):
                 elif t == 'promiscuity':
                     cur['_detailed'] = True
         elif head in ('inet', 'inet6') and len(tokens) > 1:
-            addr, _, plen = tokens[1].partition('/')
+            addr, _sep, plen = tokens[1].partition('/')
             entry = {'family': head, 'address': addr, 'prefixlen': int(plen) if plen.isdigit() else None,
                      'scope': None, 'label': None, 'flags': []}
             i = 2

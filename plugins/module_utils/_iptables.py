@@ -198,9 +198,7 @@ def _parse_save(text, allow_empty):
     table = None
     rule_count = 0
     committed = True
-    lineno = 0
-    for line in text.splitlines():
-        lineno += 1
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line:
             continue
         c = line[0]
@@ -211,7 +209,7 @@ def _parse_save(text, allow_empty):
                 end = line.find('] ', 1)
                 if end < 0:
                     raise IptablesError('line %d: malformed counters: %s' % (lineno, line[:200]))
-                pk, _, by = line[1:end].partition(':')
+                pk, _sep, by = line[1:end].partition(':')
                 body = line[end + 2:]
                 try:
                     packets, nbytes = int(pk), int(by)
@@ -248,7 +246,7 @@ def _parse_save(text, allow_empty):
             policy = parts[1] if len(parts) > 1 and parts[1] != '-' else None
             packets = nbytes = None
             if len(parts) > 2 and parts[2][:1] == '[':
-                pk, _, by = parts[2].strip('[]').partition(':')
+                pk, _sep, by = parts[2].strip('[]').partition(':')
                 if pk.isdigit() and by.isdigit():
                     packets, nbytes = int(pk), int(by)
             chains[name] = {'policy': policy, 'packets': packets, 'bytes': nbytes,
@@ -403,7 +401,7 @@ def _addr(value):
     if value is None:
         return None
     try:
-        return ipaddress.ip_address(str(value).split('/')[0])
+        return ipaddress.ip_address(str(value).split('/', maxsplit=1)[0])
     except ValueError:
         return None
 
@@ -415,7 +413,7 @@ def _iface_match(pattern, name):
 
 
 def _port_in(spec, port):
-    lo, _, hi = spec.partition(':')
+    lo, _sep, hi = spec.partition(':')
     try:
         return int(lo or 0) <= port <= int(hi or lo or 65535)
     except ValueError:

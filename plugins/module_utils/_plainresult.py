@@ -21,6 +21,7 @@ Modules call ``exit_json``/``fail_json`` exactly as usual.
 from __future__ import annotations
 
 import json
+import sys
 
 from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
@@ -51,4 +52,4 @@ class PlainResultModule(AnsibleModule):
         except (TypeError, ValueError):
             super(PlainResultModule, self)._record_module_result(o)
         else:
-            print('\n%s' % text)
+            sys.stdout.write('\n%s\n' % text)

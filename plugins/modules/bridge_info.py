@@ -18,7 +18,7 @@ description:
   - With O(src), parses saved C(brctl show) text instead (offline analysis).
   - C(virbr0) (libvirt's default network) is labelled ignorable and never carries problems.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

@@ -21,7 +21,7 @@ description:
     analysis); counters are then unknown.
   - Needs no Python library beyond the standard library on the target.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
@@ -199,7 +199,7 @@ interfaces:
       sample: false
     problems:
       description: >-
-        Problems of this interface, each with a stable RV(interfaces[].problems[].code) (V(admin_down),
+        Problems of this interface, each with a stable C(code) (V(admin_down),
         V(no_carrier), V(lower_layer_down), V(enslaved_but_down), V(master_down),
         V(mtu_mismatch_with_master), V(bridge_port_blocked)), a message and the object (C(netns/name)).
       type: list

@@ -20,7 +20,7 @@ description:
     SNAT rules for those addresses.
   - Read-only; never changes a rule or a counter.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
@@ -309,8 +309,8 @@ def main():
         rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
         where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
         if rc != 0:
-            module.fail_json(msg='%s failed%s (rc=%d): %s' % (BINARIES[p['backend']], where, rc,
-                                                               (err or out).strip()[:500]), rc=rc)
+            detail = (err or out).strip()[:500]
+            module.fail_json(msg='%s failed%s (rc=%d): %s' % (BINARIES[p['backend']], where, rc, detail), rc=rc)
         try:
             parsed = parse_save(out, allow_empty=True)
         except IptablesError as exc:

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces as I
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
 
 FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'interfaces')
 
@@ -154,7 +155,7 @@ def test_netlink_dump_of_own_namespace_agrees_with_ip_json():
 
 
 def test_namespaces_for_missing_namespace_names_it(tmp_path):
-    with pytest.raises(I.NetnsError, match='tnope'):
+    with pytest.raises(NetnsError, match='tnope'):
         I.namespaces_for('tnope', run_dir=str(tmp_path))
     (tmp_path / 'a').write_text('')
     (tmp_path / 'b').write_text('')

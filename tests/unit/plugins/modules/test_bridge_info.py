@@ -39,7 +39,7 @@ def test_live_own_namespace_without_ovs_vsctl(capsys, monkeypatch):
         pytest.skip('ovs-vsctl is installed here')
     res = run({'interface': 'no-such-itf-tfnx'}, capsys)
     assert not res.get('failed') and res['ovs_bridges'] == [] and res['member_of'] == []
-    assert not res.get('warnings')
+    assert 'ovs' not in json.dumps(res.get('warnings', []))
 
 
 def test_ovs_listed_when_ovs_vsctl_present(capsys, monkeypatch, tmp_path):
