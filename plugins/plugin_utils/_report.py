@@ -67,6 +67,7 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
     out_hops = []
     for h in hops or []:
         hh = {k: h.get(k) for k in ('index', 'id', 'kind', 'host', 'interface', 'address', 'mac', 'label', 'segment')}
+        hh['on_path'] = bool(h.get('on_path', True))
         hh['notes'] = [str(n) for n in h.get('notes') or []]
         hh['capture'] = h.get('capture')
         hh['status'] = _hop_status(h, verdict)

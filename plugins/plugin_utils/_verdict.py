@@ -342,7 +342,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
         hops.append({
             'index': len(hops), 'id': '%s:%s' % (kind, interface or address or host or '?'), 'kind': kind,
             'host': host, 'interface': interface, 'address': address, 'mac': hop_mac, 'label': label,
-            'segment': segment, 'notes': notes or [],
+            'segment': segment, 'notes': notes or [], 'on_path': True,
         })
 
     # guest NIC
@@ -403,6 +403,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
         if multi_host:
             n.append('multi_host: traffic to the outside is routed by this compute node, not carried by this port')
         add('uplink', compute_host, u, 'bridge uplink %s' % u, 'instance_to_compute', notes=n)
+        hops[-1]['on_path'] = not multi_host
 
     # physical egress NIC (default route; without one, nova.conf's public_interface)
     n = []
@@ -728,6 +729,7 @@ def capture_hops(capture):
         if not isinstance(h, dict):
             continue
         out.append({
+            'hop': _first(h, 'hop', 'name'),
             'host': _first(h, 'host', 'inventory_hostname'),
             'interface': _first(h, 'interface', 'iface', 'dev'),
             'request_seen': _first(h, 'request_seen', 'request'),
@@ -746,18 +748,39 @@ def attach_capture(hops, capture):
     caps = capture_hops(capture)
     for h in hops:
         h['capture'] = None
-        for c in caps:
-            if c['interface'] and c['interface'] == h.get('interface') and (not c['host'] or not h.get('host') or c['host'] == h['host']):
-                h['capture'] = {k: c[k] for k in ('request_seen', 'reply_seen', 'request_count', 'reply_count', 'error')}
-                break
+        match = [c for c in caps if c['hop'] and c['hop'] == h.get('id')]
+        if not match:
+            match = [c for c in caps if c['interface'] and c['interface'] == h.get('interface')
+                     and (not c['host'] or not h.get('host') or c['host'] == h['host'])]
+        if match:
+            c = match[0]
+            h['capture'] = {
+                'request_seen': None if c['error'] else bool(c['request_seen']),
+                'reply_seen': None if c['error'] else bool(c['reply_seen']),
+                'request_count': c['request_count'] if isinstance(c['request_count'], int) else (
+                    c['request_seen'] if isinstance(c['request_seen'], int) and not isinstance(c['request_seen'], bool) else None),
+                'reply_count': c['reply_count'] if isinstance(c['reply_count'], int) else (
+                    c['reply_seen'] if isinstance(c['reply_seen'], int) and not isinstance(c['reply_seen'], bool) else None),
+                'error': str(c['error']) if c['error'] else None,
+            }
     seen_req = [h for h in hops if h.get('capture') and h['capture'].get('request_seen')]
     seen_rep = [h for h in hops if h.get('capture') and h['capture'].get('reply_seen')]
-    return {
+    out = {
         'request_last_seen': seen_req[-1]['id'] if seen_req else None,
         # the reply travels back towards the guest: the hop nearest the guest that saw it
         'reply_last_seen': seen_rep[0]['id'] if seen_rep else None,
         'captured_hops': len([h for h in hops if h.get('capture')]),
     }
+    # path_capture knows the direction the probe travelled: its own last sightings win
+    ids = {h['id'] for h in hops}
+    if isinstance(capture, dict):
+        for key in ('request', 'reply'):
+            d = capture.get(key)
+            if isinstance(d, dict) and 'last_seen' in d and (d['last_seen'] in ids or d['last_seen'] is None):
+                out['%s_last_seen' % key] = d['last_seen']
+        if capture.get('verdict'):
+            out['verdict'] = str(capture['verdict'])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1211,7 +1234,8 @@ def evaluate(inputs):
             p.get('sent'), p.get('received'))))
     cap_ev = []
     if cap_summary.get('captured_hops'):
-        cap_ev.append(_ev('controller', 'path_capture', 'request last seen at %s, reply last seen at %s' % (
+        cap_ev.append(_ev('controller', 'path_capture', '%srequest last seen at %s, reply last seen at %s' % (
+            (cap_summary['verdict'] + '; ') if cap_summary.get('verdict') else '',
             cap_summary.get('request_last_seen'), cap_summary.get('reply_last_seen'))))
 
     if chosen:
