@@ -84,10 +84,13 @@ class Lab(object):
     def model(self):
         return self.state.get('model') or {}
 
-    def _record_process(self, key, pid, argv, host, ns, pidfile=None):
+    def _record_process(self, key, pid, argv, host, ns, pidfile=None, match=None):
+        """Record a process the lab started. ``match``: a string its command line must contain before
+        the lab signals that pid (default: its pid file path, unique to this lab)."""
         with self._lock:
             self.state.setdefault('processes', {})[key] = {
-                'pid': pid, 'argv': argv, 'host': host, 'netns': ns, 'pidfile': pidfile, 'match': argv[0] if argv else ''}
+                'pid': pid, 'argv': argv, 'host': host, 'netns': ns, 'pidfile': pidfile,
+                'match': match or pidfile or (argv[0] if argv else '')}
 
     # ------------------------------------------------------------------ up
     def up(self, topology_name='seed'):
@@ -488,7 +491,7 @@ class Lab(object):
         key = 'udhcpc:%s' % hostname
         old = self.state.get('processes', {}).get(key)
         if old:
-            kill_pid(old['pid'], 'udhcpc', sig=signal.SIGKILL)
+            kill_pid(old['pid'], old['match'], sig=signal.SIGKILL)
         # a (hard) reboot: the guest's interface starts unconfigured
         run(['ip', '-n', ns, '-4', 'addr', 'flush', 'dev', 'eth0'], check=False)
         run(['ip', '-n', ns, '-4', 'route', 'flush', 'table', 'main'], check=False)
@@ -517,7 +520,11 @@ class Lab(object):
         console = os.path.join(comp_paths['instances'], inst['uuid'], 'console.log')
         rec = dict(inst, prefixlen=model['networks'][inst['network']]['prefixlen'])
         write_file(console, novafiles.console_log(lines, wget, rec, uptime))
+        got = self.lease(hostname) or {}
         with self._lock:
+            hrec = self.state['hosts'][hostname]
+            hrec['interfaces']['eth0']['addresses'] = ['%s/%s' % (got['ip'], got['mask'])] if got.get('ip') else []
+            hrec['routes'] = [{'dst': 'default', 'via': got['router'].split()[0], 'dev': 'eth0'}] if got.get('router') else []
             self.state.setdefault('instances', {})[hostname] = {
                 'lease': lease, 'lease_file': os.path.join(idir, 'lease'), 'resolv_conf': os.path.join(idir, 'resolv.conf'),
                 'console_log': console, 'metadata_ok': wget[0], 'booted': datetime.datetime.utcnow().isoformat() + 'Z'}
@@ -555,8 +562,8 @@ class Lab(object):
         self._mariadb = db
         with self._lock:
             self.state['db'].update({'base_dir': db.base_dir, 'port': db.port, 'pid': db.pid, 'socket': db.socket})
-        self._record_process('mariadbd', db.pid, ['mariadbd', '--datadir=%s' % db.datadir], None, None, db.pid_file)
-        self.state['processes']['mariadbd']['match'] = '--datadir=%s' % db.datadir
+        self._record_process('mariadbd', db.pid, ['mariadbd', '--datadir=%s' % db.datadir], None, None, db.pid_file,
+                             match='--datadir=%s' % db.datadir)
 
     def mariadb(self):
         from lab.mariadb import MariaDB

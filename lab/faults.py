@@ -257,7 +257,7 @@ def dnsmasq_killed(lab, target):
     inst = _inst(lab, target)
     key = _dnsmasq_key(inst)
     proc = lab.state['processes'][key]
-    kill_pid(proc['pid'], 'dnsmasq', sig=signal.SIGKILL)
+    kill_pid(proc['pid'], proc['match'], sig=signal.SIGKILL)
     affected = _affected(lab, inst['host'], inst['bridge'])
     _reboot(lab, affected)
     return inst, {'host': inst['host'], 'network': inst['network'], 'key': key, 'killed_pid': proc['pid'],
@@ -267,7 +267,7 @@ def dnsmasq_killed(lab, target):
 def _heal_dnsmasq_killed(lab, rec):
     u = rec['undo']
     proc = lab.state['processes'].get(u['key'])
-    if not proc or not pid_matches(proc['pid'], 'dnsmasq'):
+    if not proc or not pid_matches(proc['pid'], proc['match']):
         lab.start_dnsmasq(u['host'], u['network'])
     _reboot(lab, u['rebooted'])
 
@@ -289,7 +289,7 @@ def dhcp_hostsfile_missing_mac(lab, target):
 
 def _hup(lab, inst):
     proc = lab.state['processes'].get(_dnsmasq_key(inst))
-    if proc and pid_matches(proc['pid'], 'dnsmasq'):
+    if proc and pid_matches(proc['pid'], proc['match']):
         os.kill(proc['pid'], signal.SIGHUP)
 
 
@@ -311,15 +311,15 @@ def dns_broken(lab, target):
     server = lab.model['external']['servers'][0]['name']
     key = 'dns:%s' % server
     proc = lab.state['processes'][key]
-    if not pid_matches(proc['pid'], 'dnsmasq'):
+    if not pid_matches(proc['pid'], proc['match']):
         raise LabError('the DNS server on %s is not running' % server)
     os.kill(proc['pid'], signal.SIGSTOP)
-    return inst, {'key': key, 'pid': proc['pid'], 'server': server}
+    return inst, {'key': key, 'pid': proc['pid'], 'match': proc['match'], 'server': server}
 
 
 def _heal_dns_broken(lab, rec):
     pid = rec['undo']['pid']
-    if pid_matches(pid, 'dnsmasq'):
+    if pid_matches(pid, rec['undo']['match']):
         os.kill(pid, signal.SIGCONT)
 
 
