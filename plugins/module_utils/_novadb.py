@@ -429,7 +429,7 @@ def instance_facts(conn, ref, params=None):
     out['floating_ips'] = floating
     out['virtual_interfaces'] = vifs
     problems = []
-    if out['gone'] and [f for f in floating]:
+    if out['gone'] and floating:
         problems.append({'code': 'floating_ip_on_deleted_instance', 'object': inst['uuid'],
                          'message': 'instance %s is deleted but floating IP(s) %s are still associated with its fixed IP(s)'
                          % (describe_instance(inst), ', '.join(f['address'] for f in floating))})
@@ -685,9 +685,9 @@ def make_plan(rows, owner_map, release=False, force=False, context=None):
             refused.append(item)
             continue
         changes.append(item)
+    selection = dict((k, v) for k, v in (context or {}).items() if k in ('address', 'fixed_ip_id', 'note'))
     return {'changes': changes, 'unchanged': unchanged, 'refused': refused, 'release': bool(release),
-            'columns': list(changed_columns(release)), 'selection': dict((k, v) for k, v in (context or {}).items()
-                                                                          if k in ('address', 'fixed_ip_id', 'note'))}
+            'columns': list(changed_columns(release)), 'selection': selection}
 
 
 def plan_diff(plan):

@@ -26,7 +26,7 @@ description:
   - Every statement is parameterized; O(address) must be an IP address and O(instance) is checked
     (length, UTF-8, control characters) before any SQL is sent.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.nova_db
   - cloudops.netdiag.attributes

@@ -23,7 +23,7 @@ description:
   - With O(nat_host) and the host's NAT rules (O(iptables_save), O(iptables) or O(nat_rules)), compares the
     floating IPs the database associates with that host with the DNAT/SNAT rules present on it.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.nova_db
   - cloudops.netdiag.attributes
@@ -239,7 +239,8 @@ def main():
     try:
         result = run(module)
     except novadb.NovaDBError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code, candidates=exc.details.get('candidates', []))
+        extra = dict((k, v) for k, v in exc.details.items() if k == 'candidates' and v)
+        module.fail_json(msg=str(exc), error_code=exc.code, **extra)
     module.exit_json(**result)
 
 
