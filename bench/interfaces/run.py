@@ -68,7 +68,7 @@ def timed(argv, env=None, stdin=None):
 def measure(argv, repeat, env=None):
     """Median wall and median CPU (user+sys, process tree) over ``repeat`` runs."""
     walls, cpus = [], []
-    for _ in range(repeat):
+    for _run in range(repeat):
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall, _out = timed(argv, env=env)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -99,7 +99,7 @@ def make_namespace(name, count):
 
 
 def has_pyroute2():
-    return subprocess.run([sys.executable, '-c', 'import pyroute2'], capture_output=True).returncode == 0
+    return subprocess.run([sys.executable, '-c', 'import pyroute2'], capture_output=True, check=False).returncode == 0
 
 
 def main():
@@ -162,8 +162,8 @@ def main():
         sys.stdout.flush()
     print()
     print('ratios (wall clock; cpu in brackets)')
-    print('%6s %22s %22s %18s %22s' % ('links', 'module / min-py', 'pyroute2 / module', 'setup / e2e',
-                                        'module / ip alone'))
+    header = ('links', 'module / min-py', 'pyroute2 / module', 'setup / e2e', 'module / ip alone')
+    print('%6s %22s %22s %18s %22s' % header)
     for row in rows:
         def ratio(a, b):
             if not row.get(a) or not row.get(b):

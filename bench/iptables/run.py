@@ -92,7 +92,7 @@ def ruleset(n_rules, variant):
 
 def median_time(fn, repeat):
     times = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -158,11 +158,12 @@ def main():
                     t_mod * 1000))
                 sys.stdout.flush()
     print('\nratios')
-    print('%-7s %-7s %7s %20s %16s %18s' % ('backend', 'rules', 'variant', '(save+parse)/save', 'shlex/parse',
-                                           'module/save'))
+    header = ('backend', 'rules', 'variant', '(save+parse)/save', 'shlex/parse', 'module/save')
+    print('%-7s %-7s %7s %20s %16s %18s' % header)
     for r in rows:
-        print('%-7s %-7d %7s %19.2fx %15.1fx %17.2fx' % (r['backend'], r['rules'], r['variant'], r['both'] / r['save'],
-                                                       r['shlex'] / r['parse'], r['module'] / r['save']))
+        cells = (r['backend'], r['rules'], r['variant'], r['both'] / r['save'], r['shlex'] / r['parse'],
+                 r['module'] / r['save'])
+        print('%-7s %-7d %7s %19.2fx %15.1fx %17.2fx' % cells)
     print('\ntarget (issue #3, 50k rules, nft): save+parse <= 2x save alone and < 500 ms')
 
 

@@ -27,7 +27,7 @@ def sh(*argv, check=True, ns=None, timeout=30):
     argv = list(argv)
     if ns:
         argv = ['ip', 'netns', 'exec', ns] + argv
-    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     if check and res.returncode != 0:
         raise RuntimeError('%s failed (rc=%d): %s' % (' '.join(argv), res.returncode, res.stderr))
     return res.stdout
@@ -77,7 +77,7 @@ def run_module(name, args, prefix=None, env=None, timeout=60):
         argv = [sys.executable, os.path.join(REPO, 'plugins', 'modules', name + '.py'), path]
         if prefix:
             argv = list(prefix) + argv
-        res = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=timeout)
+        res = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=timeout, check=False)
     finally:
         os.unlink(path)
     out = res.stdout

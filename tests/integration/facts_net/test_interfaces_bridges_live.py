@@ -93,7 +93,7 @@ def test_name_patterns_and_all(compute):
     res = itfs(['all'], name=['vnet?'])
     ours = sorted(i['name'] for i in res['interfaces'] if i['netns'] == c)
     assert ours == ['vnet0', 'vnet1', 'vnet2']
-    assert {compute['inst'], compute['ext']} <= {ns for ns in sh('ip', 'netns', 'list').split()}
+    assert {compute['inst'], compute['ext']} <= set(sh('ip', 'netns', 'list').split())
 
 
 def test_netlink_agrees_with_ip_json(compute):

@@ -47,7 +47,7 @@ def test_backend_and_shape(saved):
 
 
 def test_chains_policies_and_nova(saved):
-    _, r = saved
+    r = saved[1]
     chains = r['tables']['filter']['chains']
     assert chains['INPUT']['policy'] == 'ACCEPT' and chains['INPUT']['builtin'] is True
     assert chains['INPUT']['packets'] >= 3
@@ -59,7 +59,7 @@ def test_chains_policies_and_nova(saved):
 
 
 def test_rule_fields(saved):
-    _, r = saved
+    r = saved[1]
     inst = rules_of(r, 'filter', 'nova-compute-inst-1')
     dhcp = inst[3]
     assert dhcp['source'] == '10.0.2.1/32' and dhcp['protocol'] == 'udp'
