@@ -994,3 +994,49 @@ def gather(state_dir=DEFAULT_STATE_DIR, processes=None, addr_map=None, log_path=
         p.pop('netns_inode', None)
     result = {'state_dir': state, 'processes': processes, 'pid_files': pid_files, 'hosts_files': hosts, 'log': log}
     return result, problems, warnings
+
+
+# --------------------------------------------------------------------------- targeted restart (dnsmasq_restart)
+
+
+def _argv_pid_file(argv):
+    return parse_argv(argv).get('pid_file') if argv else None
+
+
+def process_state(pid, proc='/proc'):
+    """``{pid, alive, comm, argv, start_time}`` of a pid (alive False when gone or a zombie)."""
+    base = os.path.join(proc, str(pid))
+    try:
+        stat = _read(os.path.join(base, 'stat'))
+        argv = [a.decode('utf-8', 'replace') for a in _read(os.path.join(base, 'cmdline'), binary=True).split(b'\0') if a]
+        comm = _read(os.path.join(base, 'comm')).strip()
+    except OSError:
+        return {'pid': pid, 'alive': False, 'comm': None, 'argv': [], 'start_time': None}
+    fields = stat.rpartition(')')[2].split()
+    state = fields[0] if fields else '?'
+    start = int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+    return {'pid': pid, 'alive': state not in ('Z', 'X'), 'comm': comm, 'argv': argv, 'start_time': start}
+
+
+def plan_signal(pid_file, proc='/proc'):
+    """Check that ``pid_file`` names a live dnsmasq started with that very pid file; return the plan.
+
+    Raises DnsmasqError (naming the file and pid) when the file is missing or garbage, the pid is gone
+    or reused by another program, or the process is a dnsmasq of another pid file. Never guesses.
+    """
+    st = pid_file_status(pid_file, proc)
+    if st['status'] in ('missing', 'unreadable', 'invalid'):
+        raise DnsmasqError('pid file %s is %s%s' % (pid_file, st['status'], ': %s' % st['error'] if st.get('error') else ''))
+    if st['status'] == 'stale':
+        raise DnsmasqError('pid file %s names pid %d, which is not running: there is no dnsmasq to signal'
+                           % (pid_file, st['pid']))
+    if st['status'] == 'not_dnsmasq':
+        raise DnsmasqError('pid file %s names pid %d, which is %r, not dnsmasq: refusing to signal it'
+                           % (pid_file, st['pid'], st['comm']))
+    ps = process_state(st['pid'], proc)
+    own = _argv_pid_file(ps['argv'])
+    if not own or os.path.realpath(own) != os.path.realpath(pid_file):
+        raise DnsmasqError('dnsmasq %d was not started with --pid-file=%s (its pid file is %s): refusing to signal it'
+                           % (st['pid'], pid_file, own))
+    return {'pid': st['pid'], 'pid_file': pid_file, 'argv': ps['argv'], 'start_time': ps['start_time'],
+            'bridge': bridge_from_filename(pid_file)}
