@@ -40,6 +40,7 @@ except ImportError as exc:  # pragma: no cover - depends on the controller
 
 DEFAULT_CONFIG_FILE = '~/.my.cnf'
 MAX_NAME_LENGTH = 255  # instances.hostname / display_name are varchar(255)
+READ_TIMEOUT = 600  # seconds without an answer from the server before the connection is given up
 
 INSTANCE_COLUMNS = ('id', 'uuid', 'hostname', 'display_name', 'host', 'node', 'project_id', 'vm_state',
                     'task_state', 'power_state', 'launched_at', 'terminated_at', 'deleted', 'deleted_at')
@@ -246,7 +247,9 @@ def explain_error(exc, params=None, action=None, table=None):
 
 def connection_kwargs(params):
     """PyMySQL keyword arguments from the modules' (community.mysql) option names."""
-    kw = {'connect_timeout': int(params.get('connect_timeout') or 30), 'charset': 'utf8mb4', 'autocommit': False}
+    # read/write timeouts bound a hung server; they are far above any lock wait (lock_timeout)
+    kw = {'connect_timeout': int(params.get('connect_timeout') or 30), 'charset': 'utf8mb4', 'autocommit': False,
+          'read_timeout': READ_TIMEOUT, 'write_timeout': READ_TIMEOUT}
     config_file = params.get('config_file')
     if config_file:
         path = os.path.expanduser(config_file)

@@ -62,7 +62,8 @@ options:
     default: ~/.ansible/netdiag/backups
   lock_timeout:
     description:
-      - Seconds to wait for row locks held by another transaction (C(innodb_lock_wait_timeout)).
+      - Seconds (1 to 300) to wait for row locks held by another transaction (C(innodb_lock_wait_timeout)).
+        When it expires nothing is changed and the module fails; run it again later.
     type: int
     default: 10
 attributes:
@@ -220,8 +221,8 @@ def main():
     )
     if not novadb.HAS_PYMYSQL:
         module.fail_json(msg=missing_required_lib('PyMySQL'), exception=str(novadb.PYMYSQL_IMPORT_ERROR))
-    if module.params['lock_timeout'] < 1:
-        module.fail_json(msg='lock_timeout must be at least 1 second, got %d' % module.params['lock_timeout'])
+    if not 1 <= module.params['lock_timeout'] <= 300:
+        module.fail_json(msg='lock_timeout must be between 1 and 300 seconds, got %d' % module.params['lock_timeout'])
     try:
         result = run(module)
     except novadb.NovaDBError as exc:

@@ -175,7 +175,9 @@ def run(module):
             facts = novadb.instance_facts(conn, params['instance'], params)
             result['instance'] = facts['instance']
             result['matches'] = facts['matches']
-            result['problems'].extend(facts['problems'])
+            # with audit=true the audit reports the same stale floating IPs (by address): keep one
+            result['problems'].extend(pr for pr in facts['problems']
+                                      if not (params['audit'] and pr['code'] == 'floating_ip_on_deleted_instance'))
             conn.rollback()
         data = None
         if params['audit'] or params['nat_host'] is not None:
