@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import json
 import os
 import re
 import socket
@@ -698,3 +699,89 @@ def parse_ip_addr(text):
             itf['kind'] = 'device' if itf.pop('_detailed', False) and itf['link_type'] == 'ether' else 'unknown'
         itf.pop('_detailed', None)
     return interfaces
+
+
+def parse_ip_json(data):
+    """Parse ``ip -j [-d] addr show`` output (text or the decoded list) into interface dicts.
+
+    Same shape as ``parse_ip_addr``; with ``-s`` in the command the counters are filled too.
+    Raises InterfaceError when the data is not that JSON.
+    """
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except ValueError as exc:
+            raise InterfaceError('not the JSON output of "ip -j addr show": %s' % exc)
+    if not isinstance(data, list) or not all(isinstance(e, dict) and 'ifname' in e for e in data):
+        raise InterfaceError('not the JSON output of "ip -j addr show": expected a list of objects with "ifname"')
+    out = []
+    for e in data:
+        flags = list(e.get('flags') or [])
+        info = e.get('linkinfo') or {}
+        kind = info.get('info_kind')
+        if kind == 'tun' and (info.get('info_data') or {}).get('type') == 'tap':
+            kind = 'tap'
+        link_type = e.get('link_type')
+        if kind is None:
+            if link_type == 'loopback':
+                kind = 'loopback'
+            elif 'linkinfo' in e or 'promiscuity' in e:
+                kind = 'device' if link_type == 'ether' else link_type
+            else:
+                kind = 'unknown'
+        itf = {'index': e.get('ifindex'), 'name': e['ifname'], 'flags': flags, 'up': 'UP' in flags,
+               'lower_up': 'LOWER_UP' in flags, 'carrier': 'LOWER_UP' in flags and 'NO-CARRIER' not in flags,
+               'operstate': e.get('operstate', 'UNKNOWN'), 'mtu': e.get('mtu'), 'qdisc': e.get('qdisc'),
+               'master': e.get('master'), 'master_index': None, 'kind': kind, 'link_type': link_type,
+               'mac': e.get('address') or None, 'link': e.get('link'), 'link_index': e.get('link_index'),
+               'link_netnsid': e.get('link_netnsid'), 'link_netns': None, 'peer_index': None,
+               'alias': e.get('ifalias'), 'counters': None, 'addresses': [], 'netns': None}
+        data_ = info.get('info_data') or {}
+        if kind == 'vlan' and 'id' in data_:
+            itf['vlan_id'] = data_['id']
+        elif kind == 'vxlan' and 'id' in data_:
+            itf['vxlan_id'] = data_['id']
+        elif kind == 'bridge':
+            itf['bridge'] = {k: data_[k] for k in ('stp_state', 'bridge_id') if k in data_}
+        if info.get('info_slave_kind'):
+            itf['slave_kind'] = info['info_slave_kind']
+            sd = info.get('info_slave_data') or {}
+            if info['info_slave_kind'] == 'bridge':
+                itf['bridge_port'] = {k: sd[k] for k in ('state', 'priority', 'cost') if k in sd}
+        stats = e.get('stats64')
+        if stats:
+            rx, tx = stats.get('rx', {}), stats.get('tx', {})
+            itf['counters'] = {'rx_packets': rx.get('packets'), 'tx_packets': tx.get('packets'),
+                               'rx_bytes': rx.get('bytes'), 'tx_bytes': tx.get('bytes'),
+                               'rx_errors': rx.get('errors'), 'tx_errors': tx.get('errors'),
+                               'rx_dropped': rx.get('dropped'), 'tx_dropped': tx.get('dropped')}
+        for a in e.get('addr_info') or ():
+            if a.get('family') not in ('inet', 'inet6'):
+                continue
+            entry = {'family': a['family'], 'address': a.get('local'), 'prefixlen': a.get('prefixlen'),
+                     'scope': a.get('scope'), 'label': a.get('label'),
+                     'flags': [f for f in ('secondary', 'nodad', 'optimistic', 'dadfailed', 'deprecated',
+                                           'tentative', 'noprefixroute', 'dynamic') if a.get(f)]}
+            if a.get('broadcast'):
+                entry['broadcast'] = a['broadcast']
+            if a.get('address') and a.get('address') != a.get('local'):
+                entry['peer'] = a['address']
+            itf['addresses'].append(entry)
+        out.append(itf)
+    names = {i['index']: i['name'] for i in out}
+    indexes = {i['name']: i['index'] for i in out}
+    for itf in out:
+        if itf['link'] is None and itf['link_index'] is not None and itf['link_netnsid'] is None:
+            itf['link'] = names.get(itf['link_index'])
+        elif itf['link'] is not None and itf['link_index'] is None:
+            itf['link_index'] = indexes.get(itf['link'])
+        if itf['kind'] == 'veth':
+            itf['peer_index'] = itf['link_index']
+    return out
+
+
+def parse_ip_text(text):
+    """``parse_ip_json`` when the text is JSON (starts with ``[``), else ``parse_ip_addr``."""
+    if text.lstrip()[:1] == '[':
+        return parse_ip_json(text)
+    return parse_ip_addr(text)

@@ -17,8 +17,8 @@ description:
     VLAN id, veth peer, addresses and packet counters, and a list of problems.
   - C(virbr0) (libvirt's default network) and C(virbr0-nic) are labelled O(ignore:ignorable) and never
     carry problems.
-  - With O(src), parses saved C(ip a), C(ip -d addr show) or C(ip a | grep state) text instead (offline
-    analysis); counters are then unknown.
+  - With O(src), parses saved C(ip a), C(ip -d addr show), C(ip a | grep state) text or C(ip -j addr show) JSON
+    instead (offline analysis); counters are then unknown unless the JSON came from C(ip -j -s).
   - Needs no Python library beyond the standard library on the target.
 author:
   - cloudops.netdiag contributors (@cloudops)
@@ -45,7 +45,8 @@ options:
     elements: str
   src:
     description:
-      - Text of C(ip a), C(ip -d addr show) or C(ip a | grep state) to parse instead of asking the kernel.
+      - Text of C(ip a), C(ip -d addr show) or C(ip a | grep state), or the JSON of C(ip -j [-d] [-s] addr show),
+        to parse instead of asking the kernel.
       - Mutually exclusive with O(netns).
     type: str
 notes:
@@ -225,7 +226,7 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces impor
     dump_interfaces,
     evaluate_problems,
     name_matches,
-    parse_ip_addr,
+    parse_ip_text,
     summarize,
 )
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
@@ -245,7 +246,7 @@ def main():
     names = module.params['name']
     try:
         if module.params['src'] is not None:
-            interfaces = parse_ip_addr(module.params['src'])
+            interfaces = parse_ip_text(module.params['src'])
         else:
             interfaces = dump_interfaces(module.params['netns'])
     except NetnsError as exc:

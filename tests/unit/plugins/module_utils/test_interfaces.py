@@ -162,3 +162,23 @@ def test_namespaces_for_missing_namespace_names_it(tmp_path):
     assert I.namespaces_for(['all'], run_dir=str(tmp_path)) == [None, 'a', 'b']
     assert I.namespaces_for(['b', 'a', 'b'], run_dir=str(tmp_path)) == ['b', 'a']
     assert I.namespaces_for(None) == [None]
+
+
+def test_ip_json_and_ip_text_of_the_same_namespace_agree():
+    from_json = by_name(I.evaluate_problems(I.parse_ip_text(fixture('ip_j_d_addr.json'))))
+    from_text = by_name(I.evaluate_problems(I.parse_ip_text(fixture('ip_d_addr.txt'))))
+    assert sorted(from_json) == sorted(from_text)
+    for name, t in from_text.items():
+        j = from_json[name]
+        for key in ('index', 'mtu', 'operstate', 'master', 'kind', 'mac', 'up', 'carrier', 'peer_index'):
+            assert j[key] == t[key], (name, key)
+        assert [(a['address'], a['prefixlen'], a['label']) for a in j['addresses']] == \
+            [(a['address'], a['prefixlen'], a['label']) for a in t['addresses']]
+        assert codes(j) == codes(t)
+        assert j.get('bridge_port', {}).get('state') == t.get('bridge_port', {}).get('state')
+
+
+@pytest.mark.parametrize('bad', ['[1, 2]', '[{"name": "x"}]', '{"ifname": "x"}', '[{"ifname": '])
+def test_ip_json_garbage(bad):
+    with pytest.raises(I.InterfaceError, match='JSON output of "ip -j addr show"'):
+        I.parse_ip_text(bad) if bad.startswith('[') else I.parse_ip_json(bad)
