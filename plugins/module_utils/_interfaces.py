@@ -143,6 +143,24 @@ def _attrs(buf, off, end, _unpack=_NLA.unpack_from):
     return out
 
 
+_LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_QDISC, IFLA_MASTER, IFLA_OPERSTATE,
+                         IFLA_LINKINFO, IFLA_IFALIAS, IFLA_STATS64, IFLA_CARRIER, IFLA_LINK_NETNSID))
+
+
+def _link_attrs(buf, off, end, _unpack=_NLA.unpack_from, _want=_LINK_ATTRS):
+    """Like ``_attrs`` for a link message, keeping only the attributes ``decode_link`` reads (faster)."""
+    out = {}
+    while off + 4 <= end:
+        alen, atype = _unpack(buf, off)
+        if alen < 4:
+            break
+        atype &= NLA_TYPE_MASK
+        if atype in _want:
+            out[atype] = (off + 4, alen - 4)
+        off += (alen + 3) & -4
+    return out
+
+
 def _cstr(buf, start, length):
     return buf[start:start + length].split(b'\0', 1)[0].decode('utf-8', 'replace')
 
@@ -211,7 +229,7 @@ def _decode_linkinfo(buf, start, length, link):
 def decode_link(buf, off, end):
     """One RTM_NEWLINK message body (after nlmsghdr) into an interface dict."""
     _family, ltype, index, flags, _change = _IFINFO.unpack_from(buf, off)
-    a = _attrs(buf, off + 16, end)
+    a = _link_attrs(buf, off + 16, end)
     link = {'index': index, 'name': _cstr(buf, *a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
             'link_type': ARPHRD.get(ltype, str(ltype)), 'flags': flag_names(flags),
             'up': bool(flags & IFF_UP), 'lower_up': bool(flags & 0x10000)}
