@@ -89,6 +89,9 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
                       'target': r.get('target'), 'packets': r.get('packets_delta', r.get('delta', r.get('packets')))})
     cap = dict(verdict.get('capture') or {})
     cap['moved_rules'] = moved
+    raw_cap = inputs.get('capture')
+    if isinstance(raw_cap, dict) and raw_cap.get('error'):
+        cap['error'] = str(raw_cap['error'])
     dns = [d for d in inputs.get('dns') or [] if isinstance(d, dict) and not d.get('skipped')]
     dhcp = inputs.get('dhcp_probe') if isinstance(inputs.get('dhcp_probe'), dict) and not inputs['dhcp_probe'].get('skipped') else None
     v = {k: verdict.get(k) for k in ('status', 'segment', 'cause', 'hop', 'summary', 'advice')}

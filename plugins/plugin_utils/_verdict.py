@@ -889,6 +889,20 @@ def _proc_hostsfile_macs(p, dnsmasq=None, bridge=None):
     return macs
 
 
+def _live_dnsmasq(dnsmasq, bridge):
+    procs = [p for p in _dnsmasq_processes(dnsmasq) if isinstance(p, dict) and _proc_bridge(p) == bridge and _proc_alive(p)]
+    procs.sort(key=lambda p: 0 if _first(p, 'role') in (None, 'main') else 1)
+    return procs
+
+
+def _dnsmasq_upstreams(p):
+    args = _first(p, 'args', 'options', default={}) or {}
+    ups = _first(args, 'servers', 'server', default=[]) if isinstance(args, dict) else []
+    if isinstance(ups, str):
+        ups = [ups]
+    return [str(u) for u in ups or []]
+
+
 def _dhcp_mac_result(dnsmasq, mac):
     """Return (result, events) for ``mac`` from the per-MAC log analysis of dnsmasq_info."""
     d = dnsmasq or {}
@@ -1201,10 +1215,25 @@ def evaluate(inputs):
         text = '%s %s via %s: %s%s' % (qtype, _first(d, 'query', 'name', default='?'), _first(d, 'server', default='?'), status,
                                        ' in %s ms' % d['latency_ms'] if d.get('latency_ms') is not None else '')
         if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'unreachable'):
-            cands.add('dns_failure', [_ev(where, 'dns_probe', text)],
-                      'The instance\'s DNS server %s (dnsmasq of %s on %s) does not resolve: check that %s itself can resolve '
-                      '(its upstream servers), then reload only this dnsmasq (`kill -HUP $(cat <its pid file>)`).' % (
-                          _first(d, 'server'), bridge, on, on))
+            dns_live = _live_dnsmasq(cf.get('dnsmasq'), bridge)
+            if dns_live and status in ('timeout', 'servfail'):
+                # dnsmasq itself runs and listens: it forwards the name upstream and gets nothing back
+                ups = _dnsmasq_upstreams(dns_live[0]) or [str(x) for x in [_first(cf.get('nova_conf') or {}, 'dns_server')] if x]
+                if not ups:
+                    other = (cf.get('nova_conf') or {}).get('other') or {}
+                    ups = [str(_first(other.get('DEFAULT') or {}, 'dns_server'))] if _first(other.get('DEFAULT') or {}, 'dns_server') else []
+                pf = _proc_pidfile(dns_live[0])
+                cands.add('dns_failure', [_ev(where, 'dns_probe', text),
+                                          _ev(chost, 'dnsmasq_info', 'dnsmasq pid %s serves %s and is alive; upstream: %s' % (
+                                              _first(dns_live[0], 'pid'), bridge, ', '.join(ups) or 'the host\'s resolv.conf'))],
+                          'dnsmasq of %s on %s is alive but its upstream DNS server (%s) does not answer: fix or replace the upstream '
+                          'server; dnsmasq needs no restart (reload with `kill -HUP $(cat %s)` after changing its servers).' % (
+                              bridge, on, ', '.join(ups) or 'see resolv.conf on %s' % on, pf or '<its pid file>'),
+                          segment='beyond_gateway')
+            else:
+                cands.add('dns_failure', [_ev(where, 'dns_probe', text)],
+                          'The instance\'s DNS server %s (dnsmasq of %s on %s) does not answer: check that this dnsmasq runs and '
+                          'listens on %s, then restart only it (never `killall dnsmasq`).' % (_first(d, 'server'), bridge, on, _first(d, 'server')))
         elif qtype == 'PTR' and status in ('slow', 'timeout') and 'dns_failure' not in cands.items:
             cands.add('dns_reverse_slow', [_ev(where, 'dns_probe', text)],
                       'Reverse lookups through %s are slow: ssh logins wait for them. Give dnsmasq the PTR records of the fixed '
@@ -1269,6 +1298,8 @@ def evaluate(inputs):
                            for c in sorted(cands.items.values(), key=lambda x: PRIORITY.index(x['cause']))]
     verdict['ladder'] = lad
     notes.extend('could not read: %s' % e for e in inputs.get('fact_errors') or [] if e)
+    if isinstance(inputs.get('capture'), dict) and inputs['capture'].get('error'):
+        notes.append('capture not available: %s' % inputs['capture']['error'])
     verdict['notes'] = notes + ['audit: %s' % _first(f, 'message', 'code', default=f) for f in findings if f not in my_findings][:20]
     verdict['capture'] = cap_summary
     return verdict

@@ -311,7 +311,14 @@ def test_dns_failure_and_reverse_slow():
     ev = healthy()
     ev['dns'] = [{'query_type': 'A', 'query': 'example.org', 'server': '10.0.2.1', 'status': 'timeout', 'from_host': 'guest-test'}]
     v = run(ev)
-    assert (v['cause'], v['segment']) == ('dns_failure', 'compute')
+    # dnsmasq of br100 runs: it is its upstream that does not answer
+    assert (v['cause'], v['segment']) == ('dns_failure', 'beyond_gateway')
+    assert 'upstream' in v['advice']
+    ev['hosts']['mynode']['dnsmasq']['processes'] = []
+    ev['dns'][0]['status'] = 'unreachable'
+    v = run(ev)
+    assert 'dns_failure' in [s['cause'] for s in v['suspects']]
+    assert v['cause'] == 'dhcp_server_down'
     ev = healthy()
     ev['dns'] = [{'query_type': 'A', 'query': 'example.org', 'server': '10.0.2.1', 'status': 'ok', 'latency_ms': 3},
                  {'query_type': 'PTR', 'query': '24.2.0.10.in-addr.arpa', 'server': '10.0.2.1', 'status': 'slow', 'latency_ms': 5004}]
