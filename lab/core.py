@@ -97,7 +97,7 @@ class Lab(object):
         """Build the lab (idempotent: a healthy lab of the same topology is left as it is)."""
         model = topology.load(topology_name)
         if self.state:
-            if self.state.get('topology') == model['name'] and self.state.get('complete') and self.status()['healthy']:
+            if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
                 return self.state
             self.down()
         for tool in ('ip', 'dnsmasq', 'busybox', 'iptables-restore', 'conntrack', 'bridge'):
