@@ -49,7 +49,8 @@ options:
     type: str
   duration:
     description:
-      - Seconds the capture stays open (from the moment tcpdump listens).
+      - Seconds the capture stays open, from the moment tcpdump listens, or with O(start_at) from that instant, so that
+        captures on many hosts close together even when one was launched late.
     type: float
     default: 10
   count:
@@ -416,7 +417,9 @@ def main():
             stop_captures(captures, 'error')
             module.fail_json(msg='capture failed on %s' % '; '.join('%s: %s' % kv for kv in sorted(errors.items())))
         started_at = time.time()
-        supervise(captures, started_at + p['duration'], p['max_file_size'])
+        # With start_at every host's window ends at the same instant, even for a capture launched late.
+        deadline = (start_at if start_at is not None else started_at) + p['duration']
+        supervise(captures, deadline, p['max_file_size'])
         ended_at = time.time()
 
         packets = []
