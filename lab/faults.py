@@ -402,4 +402,10 @@ def heal(lab):
         lab.state['faults'].pop()
         lab.save()
         healed.append(rec)
+    if healed:
+        # a fault that lasted longer than the lease (120 s) made udhcpc deconfigure the guest: boot it again
+        lost = [i['hostname'] for i in lab.model['instances'].values() if i['state'] == 'active' and lab.lease(i['hostname']) is None]
+        if lost:
+            _reboot(lab, lost)
+            lab.save()
     return healed
