@@ -12,7 +12,7 @@ short_description: Send one DHCPDISCOVER and report every DHCPOFFER, without eve
 version_added: 1.0.0
 description:
   - Broadcasts one DHCPDISCOVER on O(interface) (optionally inside a network namespace) for a locally
-    administered MAC address, waits O(timeout) seconds and returns every OFFER that came back:
+    administered MAC address, waits O(timeout) seconds and returns every OFFER that came back -
     the server, the offered address and the options (router, DNS servers, lease time, subnet mask, domain).
   - It never sends a DHCPREQUEST, so no lease is bound and nothing is written to the server's lease
     database; an OFFER only holds the address for a moment.
@@ -53,7 +53,7 @@ options:
 notes:
   - Needs root (or CAP_NET_BIND_SERVICE and CAP_NET_RAW) to bind UDP port 68 on the interface. Fails with a
     clear message when a DHCP client already holds that port on the host.
-  - Read-only: no lease is kept. The server may log the DISCOVER.
+  - Read-only, no lease is kept. The server may log the DISCOVER.
 seealso:
   - module: cloudops.netdiag.packet_capture
 '''

@@ -160,6 +160,13 @@ def _describe(plan, done):
 def run(module):
     p = module.params
     selection = dict((k, p[k]) for k in ('address', 'fixed_ip_id', 'instance') if p[k] is not None)
+    # refuse bad input before connecting (validated again where it is used)
+    if p['address'] is not None:
+        selection['address'] = novadb.validate_address(p['address'])
+    if p['fixed_ip_id'] is not None:
+        novadb.validate_id(p['fixed_ip_id'])
+    if p['instance'] is not None:
+        novadb.validate_name(p['instance'])
     conn = novadb.connect(p)
     try:
         if module.check_mode:

@@ -169,6 +169,8 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils import _natcheck 
 def run(module):
     params = module.params
     result = {'changed': False, 'problems': []}
+    if params['instance'] is not None:
+        novadb.validate_name(params['instance'])  # before connecting
     conn = novadb.connect(params)
     try:
         if params['instance'] is not None:

@@ -33,7 +33,7 @@ options:
   interface:
     description:
       - Interfaces to capture on, one tcpdump each. V(any) captures on all interfaces of the host or
-        namespace at once (Linux cooked headers: every packet is tagged with its interface and
+        namespace at once (Linux cooked headers, so every packet is tagged with its interface and
         direction); it cannot be combined with other interfaces.
     type: list
     elements: str

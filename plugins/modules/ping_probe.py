@@ -17,7 +17,7 @@ description:
     C(Destination Host Prohibited)).
   - Works with the iputils ping and with the busybox ping (hosts and guests that have only busybox);
     both output formats are parsed.
-  - Each probe is bounded by O(count) and O(timeout) in ping itself, and the whole run by O(deadline):
+  - Each probe is bounded by O(count) and O(timeout) in ping itself, and the whole run by O(deadline);
     a ping still running then is interrupted (its statistics are kept) and killed one second later.
   - This is the ping ladder of the troubleshooting chapter (instance, compute node, external host) as
     one task; the verdict is left to the caller.
