@@ -39,7 +39,7 @@ def reverse_name(address):
 
 
 def encode_name(name):
-    labels = [lab for lab in name.rstrip('.').split('.')] if name not in ('', '.') else []
+    labels = name.rstrip('.').split('.') if name not in ('', '.') else []
     out = b''
     for label in labels:
         raw = label.encode('idna') if any(ord(c) > 127 for c in label) else label.encode('ascii')

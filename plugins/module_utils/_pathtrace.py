@@ -211,7 +211,7 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
         built.append({'host': hop['host'], 'interface': hop['interface'], 'netns': hop.get('netns'), 'name': hop.get('name'),
                       'captured': not failed, 'error': (result.get('msg') or 'no capture result') if failed else None,
                       'packets': [] if failed else [p for p in result['packets']
-                                                   if hop['interface'] == 'any' or p.get('interface') in (None, hop['interface'])]})
+                                                    if hop['interface'] == 'any' or p.get('interface') in (None, hop['interface'])]})
     if probe.get('type') == 'icmp' and probe.get('icmp_id') is None:
         for hop in built:
             probe['icmp_id'] = learn_icmp_id(hop['packets'])

@@ -22,7 +22,7 @@ description:
     and answering. Use O(mac) with an instance's MAC only while that instance is down, or
     expect its real lease to be offered.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

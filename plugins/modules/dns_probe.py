@@ -19,7 +19,7 @@ description:
     the client's address); compare the PTR latency with O(slow_threshold).
   - Uses a small built-in DNS client (Python standard library only), so nothing needs installing on targets.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
@@ -170,8 +170,8 @@ _NAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?(?:\.[
 def _problem(result, slow):
     status = result['status']
     if status == 'slow':
-        message = '%s %s via %s answered in %s ms (threshold %s ms)' % (result['type'], result['query'], result['server'],
-                                                                         result['latency_ms'], slow)
+        message = '%s %s via %s answered in %s ms (threshold %s ms)' % (
+            result['type'], result['query'], result['server'], result['latency_ms'], slow)
     elif status in ('nxdomain', 'refused', 'servfail', 'nodata'):
         message = '%s %s via %s: %s' % (result['type'], result['query'], result['server'], result['rcode'] if status != 'nodata'
                                         else 'no %s record' % result['type'])

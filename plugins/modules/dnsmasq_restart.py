@@ -136,7 +136,7 @@ def _wait(pred, timeout):
 
 def _environ(pid):
     try:
-        with open('/proc/%d/environ' % pid, 'rb') as f:
+        with open('/proc/%s/environ' % pid, 'rb') as f:
             raw = f.read()
     except OSError:
         return None
@@ -175,7 +175,7 @@ def main():
     plan['signal'] = 'SIGHUP' if action == 'reload' else 'SIGTERM'
     pid = plan['pid']
     if action == 'restart' and any(a in FOREGROUND for a in plan['argv']):
-        module.fail_json(msg='dnsmasq %d runs in the foreground (%s): restart it through its supervisor'
+        module.fail_json(msg='dnsmasq %s runs in the foreground (%s): restart it through its supervisor'
                          % (pid, ' '.join(a for a in plan['argv'] if a in FOREGROUND)), plan=plan)
     before = {'pid': pid, 'running': True}
     predicted = {'reload': {'pid': pid, 'running': True}, 'stop': {'pid': None, 'running': False},
@@ -184,32 +184,32 @@ def main():
     if module.check_mode:
         module.exit_json(pid_after=predicted['pid'], diff=dict(before=before, after=predicted), **result)
     if not p['confirm']:
-        module.fail_json(msg='would send %s to dnsmasq %d (%s); nothing done: set confirm=true to do it'
+        module.fail_json(msg='would send %s to dnsmasq %s (%s); nothing done: set confirm=true to do it'
                          % (plan['signal'], pid, pid_file), **result)
     # the process must still be the one planned (same start time) at the moment it is signalled
     now = process_state(pid)
     if not now['alive'] or now['start_time'] != plan['start_time']:
-        module.fail_json(msg='dnsmasq %d changed while planning (ended or pid reused): nothing done' % pid, **result)
+        module.fail_json(msg='dnsmasq %s changed while planning (ended or pid reused): nothing done' % pid, **result)
     netns_fd = env = None
     if action == 'restart':
         env = _environ(pid)
         try:
-            netns_fd = os.open('/proc/%d/ns/net' % pid, os.O_RDONLY)
+            netns_fd = os.open('/proc/%s/ns/net' % pid, os.O_RDONLY)
         except OSError as exc:
-            module.fail_json(msg='cannot open the network namespace of dnsmasq %d: %s' % (pid, exc.strerror), **result)
+            module.fail_json(msg='cannot open the network namespace of dnsmasq %s: %s' % (pid, exc.strerror), **result)
     try:
         try:
             os.kill(pid, signal.SIGHUP if action == 'reload' else signal.SIGTERM)
         except OSError as exc:
-            module.fail_json(msg='cannot signal dnsmasq %d: %s' % (pid, exc.strerror), **result)
+            module.fail_json(msg='cannot signal dnsmasq %s: %s' % (pid, exc.strerror), **result)
         if action == 'reload':
             time.sleep(0.1)
             after_state = process_state(pid)
             if not after_state['alive'] or after_state['start_time'] != plan['start_time']:
-                module.fail_json(msg='dnsmasq %d ended after SIGHUP' % pid, **result)
+                module.fail_json(msg='dnsmasq %s ended after SIGHUP' % pid, **result)
             module.exit_json(pid_after=pid, diff=dict(before=before, after=before), **result)
         if not _wait(lambda: not process_state(pid)['alive'], p['timeout']):
-            module.fail_json(msg='dnsmasq %d did not end within %d s of SIGTERM' % (pid, p['timeout']), **result)
+            module.fail_json(msg='dnsmasq %s did not end within %s s of SIGTERM' % (pid, p['timeout']), **result)
         if action == 'stop':
             module.exit_json(pid_after=None, diff=dict(before=before, after={'pid': None, 'running': False}), **result)
         argv = list(plan['argv'])
@@ -222,16 +222,16 @@ def main():
         try:
             proc = subprocess.run(argv, env=env, preexec_fn=enter, capture_output=True, timeout=p['timeout'], check=False)
         except (OSError, subprocess.SubprocessError) as exc:
-            module.fail_json(msg='dnsmasq %d was stopped but could not be started again: %s' % (pid, exc), **result)
+            module.fail_json(msg='dnsmasq %s was stopped but could not be started again: %s' % (pid, exc), **result)
         if proc.returncode != 0:
-            module.fail_json(msg='dnsmasq %d was stopped but the new one failed (rc %d): %s'
+            module.fail_json(msg='dnsmasq %s was stopped but the new one failed (rc %s): %s'
                              % (pid, proc.returncode, proc.stderr.decode('utf-8', 'replace').strip()), **result)
 
         def new_pid():
             st = pid_file_status(pid_file)
             return st['status'] == 'alive' and st['pid'] != pid and st['pid']
         if not _wait(new_pid, p['timeout']):
-            module.fail_json(msg='dnsmasq %d was stopped and restarted, but %s names no new live dnsmasq within %d s'
+            module.fail_json(msg='dnsmasq %s was stopped and restarted, but %s names no new live dnsmasq within %s s'
                              % (pid, pid_file, p['timeout']), **result)
         npid = pid_file_status(pid_file)['pid']
         module.exit_json(pid_after=npid, diff=dict(before=before, after={'pid': npid, 'running': True}), **result)

@@ -25,7 +25,7 @@ description:
     addresses, protocol, ICMP type/id/seq, ports, DHCP message type and client MAC, DNS query and answer -
     and, with O(pcap_dir), keeps the pcap files for M(ansible.builtin.fetch).
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

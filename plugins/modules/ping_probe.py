@@ -22,7 +22,7 @@ description:
   - This is the ping ladder of the troubleshooting chapter (instance, compute node, external host) as
     one task; the verdict is left to the caller.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module

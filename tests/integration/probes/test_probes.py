@@ -5,10 +5,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import textwrap
@@ -20,7 +17,7 @@ from conftest import INSTANCE_MAC
 
 pytestmark = pytest.mark.lab
 FLAVORS = ['busybox'] + (['iputils'] if shutil.which('ping') and 'iputils' in subprocess.run(
-    ['ping', '-V'], capture_output=True, text=True).stdout else [])
+    ['ping', '-V'], capture_output=True, text=True, check=False).stdout else [])
 
 
 # ---------------------------------------------------------------- ping_probe
@@ -107,7 +104,8 @@ DNS_SERVER = textwrap.dedent('''
         name = '.'.join(labels) + '.'
         if name == 'slow.test.':
             time.sleep(0.6)
-            answer = struct.pack('!HHHHHH', qid, 0x8180, 1, 1, 0, 0) + question + b'\\xc0\\x0c' + struct.pack('!HHIH', 1, 1, 60, 4) + socket.inet_aton('203.0.113.7')
+            answer = (struct.pack('!HHHHHH', qid, 0x8180, 1, 1, 0, 0) + question + b'\\xc0\\x0c'
+                      + struct.pack('!HHIH', 1, 1, 60, 4) + socket.inet_aton('203.0.113.7'))
         elif name == 'servfail.test.':
             answer = struct.pack('!HHHHHH', qid, 0x8182, 1, 0, 0, 0) + question
         else:
