@@ -51,6 +51,7 @@ _MD_FAIL = re.compile(
     r"wget: .*169\.254\.169\.254.*|"
     r"download of .*169\.254\.169\.254.* failed.*)")
 _MD_TRY = re.compile(r'checking http://169\.254\.169\.254/')
+_MD_CIRROS_FAIL = re.compile(r'\bfailed \d+/\d+: up [\d.]+\.')
 _MD_OK = re.compile(r'successful after \d+/\d+ tries|Read from http://169\.254\.169\.254/\S+ \(200|'
                     r'Loaded datasource DataSource(?:OpenStack|Ec2)|found datasource \(\S*(?:OpenStack|Ec2)')
 _MD_REASONS = (
@@ -221,7 +222,8 @@ def analyse_console(text, first_line=1):
             if hw not in ('.', ''):
                 entry['hw_address'] = hw
             continue
-        if METADATA_IP in line or 'meta-data' in line or 'metadata' in line.lower():
+        cirros_fail = _MD_CIRROS_FAIL.search(line)
+        if cirros_fail or _MD_OK.search(line) or METADATA_IP in line or 'meta-data' in line or 'metadata' in line.lower():
             if _MD_OK.search(line):
                 metadata['ok'] = True
                 metadata['last_ok_line'] = num
@@ -229,7 +231,7 @@ def analyse_console(text, first_line=1):
                     metadata['evidence'].append(_ev(num, line))
                 continue
             m = _MD_FAIL.search(line)
-            if m and (METADATA_IP in line or 'metadata' in line.lower() or m.group(1)):
+            if cirros_fail or (m and (METADATA_IP in line or 'metadata' in line.lower() or m.group(1))):
                 metadata['failures'] += 1
                 metadata['last_failure_line'] = num
                 reason = _md_reason(line)

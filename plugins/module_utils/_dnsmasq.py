@@ -1028,15 +1028,15 @@ def plan_signal(pid_file, proc='/proc'):
     if st['status'] in ('missing', 'unreadable', 'invalid'):
         raise DnsmasqError('pid file %s is %s%s' % (pid_file, st['status'], ': %s' % st['error'] if st.get('error') else ''))
     if st['status'] == 'stale':
-        raise DnsmasqError('pid file %s names pid %d, which is not running: there is no dnsmasq to signal'
+        raise DnsmasqError('pid file %s names pid %s, which is not running: there is no dnsmasq to signal'
                            % (pid_file, st['pid']))
     if st['status'] == 'not_dnsmasq':
-        raise DnsmasqError('pid file %s names pid %d, which is %r, not dnsmasq: refusing to signal it'
+        raise DnsmasqError('pid file %s names pid %s, which is %r, not dnsmasq: refusing to signal it'
                            % (pid_file, st['pid'], st['comm']))
     ps = process_state(st['pid'], proc)
     own = _argv_pid_file(ps['argv'])
     if not own or os.path.realpath(own) != os.path.realpath(pid_file):
-        raise DnsmasqError('dnsmasq %d was not started with --pid-file=%s (its pid file is %s): refusing to signal it'
+        raise DnsmasqError('dnsmasq %s was not started with --pid-file=%s (its pid file is %s): refusing to signal it'
                            % (st['pid'], pid_file, own))
     return {'pid': st['pid'], 'pid_file': pid_file, 'argv': ps['argv'], 'start_time': ps['start_time'],
             'bridge': bridge_from_filename(pid_file)}

@@ -215,6 +215,7 @@ def render_text(summary, limit=10):
     section('DHCP failures by MAC', s['dhcp_failures_by_mac'], lambda f: '%s%s: %s' % (
         f['mac'], (' (%s)' % ', '.join(f['instances'])) if f.get('instances') else '',
         '; '.join('%s on %s' % (h['result'], h['host']) for h in f['hosts'])))
+
     def lease_line(i):
         seen = i.get('dnsmasq_view') or []
         if not seen:

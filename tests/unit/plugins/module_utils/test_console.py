@@ -95,6 +95,10 @@ def test_metadata_recovered_is_not_a_problem():
             'successful after 2/20 tries: up 1.96. iid=i-0000000a\n')
     res = c.analyse_console(text)
     assert res['result'] == 'ok' and res['lease']['address'] == '10.0.0.3' and res['problems'] == []
+    assert res['metadata']['failures'] == 1 and res['metadata']['status'] == 'ok' and res['metadata']['last_ok_line'] == 8
+    # the same failure as the last word is a problem
+    res = c.analyse_console(text.replace('successful after 2/20 tries: up 1.96. iid=i-0000000a\n', ''))
+    assert [p['code'] for p in res['problems']] == ['metadata_unreachable'] and res['metadata']['reasons'] == ['failed']
 
 
 def test_bad_input(tmp_path):
@@ -112,3 +116,10 @@ def test_bad_input(tmp_path):
     assert info['result'] == 'dhcp_no_lease'
     with pytest.raises(c.ConsoleError, match='invalid instance uuid'):
         c.console_log_path('/var/lib/nova/instances', '../../etc')
+
+
+def test_lab_cirros_boot_with_lease_and_metadata():
+    info, problems = c.analyse_file(fix('lab_cirros_lease_metadata_ok.log'))
+    assert info['result'] == 'ok' and problems == []
+    assert info['lease']['address'] == '10.0.2.24' and info['dhcp_runs'][0]['version'] == '1.35.0'
+    assert info['metadata']['status'] == 'ok' and info['metadata']['attempts'] == 1
