@@ -71,7 +71,7 @@ def _print_status(st):
     for key, p in sorted(st['processes'].items()):
         print('  proc  %-28s pid %-7s %s' % (key, p['pid'], 'alive' if p['alive'] else 'DEAD'))
     for h, i in sorted(st['instances'].items()):
-        print('  inst  %-28s %s' % (h, 'lease' if i['lease'] else 'NO LEASE'))
+        print('  inst  %-28s %s' % (h, 'lease %s' % i['lease'] if i['lease'] else 'NO LEASE'))
     for f in st['faults']:
         print('  fault %s on %s' % (f['name'], f['target']))
     print('  inventory %s' % st['inventory'])

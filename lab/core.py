@@ -668,7 +668,7 @@ class Lab(object):
         return {'name': self.name, 'exists': True, 'topology': st.get('topology'), 'root': self.root,
                 'complete': st.get('complete', False), 'namespaces': ns, 'processes': procs,
                 'faults': [{'name': f['name'], 'target': f.get('target')} for f in st.get('faults', [])],
-                'instances': {h: {'lease': i.get('lease')} for h, i in st.get('instances', {}).items()},
+                'instances': {h: {'lease': (self.lease(h) or {}).get('ip')} for h in st.get('instances', {})},
                 'inventory': self.inventory_path, 'healthy': bool(healthy)}
 
     # ------------------------------------------------------------------ faults
