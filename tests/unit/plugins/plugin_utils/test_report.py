@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
 
-from .diagnose_evidence import healthy, iface, probe, with_hops
+from diagnose_evidence import healthy, iface, probe, with_hops
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 SCHEMA = os.path.join(REPO, 'schemas', 'diagnose_report.schema.json')

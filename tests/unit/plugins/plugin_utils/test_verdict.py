@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _verdict
 
-from .diagnose_evidence import FIXED, FLOAT, MAC, healthy, iface, probe, with_hops
+from diagnose_evidence import FIXED, FLOAT, MAC, healthy, iface, probe, with_hops
 
 
 def run(ev):

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers of the diagnose integration tests: run the playbook on a lab, snapshot a lab's state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PLAYBOOK = os.path.join(REPO, 'playbooks', 'diagnose_instance.yml')
+
+
+def run_diagnose(lab, instance, report_dir, extra=None, timeout=240):
+    """Run playbooks/diagnose_instance.yml on ``lab``; return (returncode, report or None, output, seconds)."""
+    extra_vars = {'instance': instance, 'netdiag_report_dir': str(report_dir)}
+    extra_vars.update(extra or {})
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_FORCE_COLOR='0', PYTHONDONTWRITEBYTECODE='1')
+    argv = [os.path.join(REPO, '.venv', 'bin', 'ansible-playbook'), PLAYBOOK, '-i', lab.inventory_path,
+            '-e', json.dumps(extra_vars)]
+    start = time.monotonic()
+    res = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    took = time.monotonic() - start
+    path = os.path.join(str(report_dir), '%s.json' % instance)
+    report = None
+    if os.path.exists(path) and os.path.getmtime(path) >= time.time() - took - 1:
+        with open(path, encoding='utf-8') as f:
+            report = json.load(f)
+    return res.returncode, report, res.stdout + res.stderr, took
+
+
+def _ns_run(ns, argv):
+    return subprocess.run(['ip', 'netns', 'exec', ns] + argv, capture_output=True, text=True, check=True).stdout
+
+
+def snapshot(lab):
+    """What a diagnosis must not change: per lab namespace the links (state, master, mtu), addresses,
+    routes, iptables rules (without counters) and sysctl ip_forward; the lab's processes."""
+    out = {}
+    for host, info in sorted(lab.state['hosts'].items()):
+        ns = info['netns']
+        links = json.loads(subprocess.run(['ip', '-n', ns, '-j', 'addr', 'show'], capture_output=True, text=True,
+                                          check=True).stdout)
+        out[host] = {
+            'links': sorted((link['ifname'], tuple(sorted(link.get('flags', []))), link.get('master'), link.get('mtu'),
+                             link.get('operstate'),
+                             tuple(sorted('%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []))))
+                            for link in links),
+            'routes': subprocess.run(['ip', '-n', ns, 'route', 'show'], capture_output=True, text=True, check=True).stdout,
+            'iptables': '\n'.join(ln for ln in _ns_run(ns, ['iptables-save']).splitlines() if not ln.startswith('#')),
+            'ip_forward': _ns_run(ns, ['cat', '/proc/sys/net/ipv4/ip_forward']).strip(),
+        }
+    procs = {}
+    for key, proc in sorted(lab.state.get('processes', {}).items()):
+        pid = proc['pid']
+        procs[key] = (pid, os.path.exists('/proc/%d' % pid))
+    out['_processes'] = procs
+    return out
+
+
+def lab_pids_alive(pids):
+    return [p for p in pids if os.path.exists('/proc/%d' % p)]

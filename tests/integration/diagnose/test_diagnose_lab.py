@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/diagnose_instance.yml on the real lab: healthy labs, every lab fault, read-only, CI switch.
+
+Runtime: one diagnosis takes 10-20 s here, so each fault is diagnosed on one representative
+instance per topology (FAULT_TARGETS below), plus the other instance a fault hits where that
+tests something different (dnsmasq_killed reboots every instance of the bridge). The full matrix
+of faults x instances is reachable with NETDIAG_DIAGNOSE_ALL_INSTANCES=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import jsonschema
+import pytest
+
+from diagnose_lab_helpers import REPO, run_diagnose, snapshot
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+with open(os.path.join(REPO, 'schemas', 'diagnose_report.schema.json'), encoding='utf-8') as _f:
+    SCHEMA = json.load(_f)
+
+# fault -> (cause, segment) the verdict must name
+EXPECTED = {
+    'instance_interface_down': ('instance_interface_down', 'instance'),
+    'vnet_down': ('vnet_down', 'instance_to_compute'),
+    'vnet_detached': ('vnet_not_in_bridge', 'instance_to_compute'),
+    'bridge_down': ('bridge_down', 'instance_to_compute'),
+    'physical_interface_down': ('physical_interface_down', 'compute_to_gateway'),
+    'gateway_down': ('gateway_unreachable', 'compute_to_gateway'),
+    'forwarding_disabled': ('forwarding_disabled', 'compute'),
+    'forward_drop': ('firewall_drop', 'compute'),
+    'nat_missing': ('nat_missing', 'compute'),
+    'dnsmasq_killed': ('dhcp_server_down', 'compute'),
+    'dhcp_hostsfile_missing_mac': ('dhcp_no_address_available', 'control_plane'),
+    'dns_broken': ('dns_failure', 'beyond_gateway'),
+    'floating_ip_stale': ('floating_ip_stale', 'control_plane'),
+}
+
+# topology -> fault -> instances diagnosed (the first is the fault's target)
+FAULT_TARGETS = {
+    'seed': dict({f: ['vm1'] for f in EXPECTED}, dnsmasq_killed=['vm1', 'vm2'], bridge_down=['vm2', 'vm1']),
+    # web2 lives on compute2 (tenant-a, br100); db1 on compute1 (tenant-b, br101)
+    'vlan': dict({f: ['web2'] for f in EXPECTED}, dnsmasq_killed=['db1'], dhcp_hostsfile_missing_mac=['db1'],
+                 vnet_detached=['db1'], forwarding_disabled=['db1']),
+}
+
+HEALTHY = {'seed': ['vm1', 'vm2'], 'vlan': ['web1', 'web2', 'db1', 'app1']}
+DNS = {'check_dns': True, 'netdiag_dns_names': ['www.example.org']}
+
+
+def _affected(lab, fault, target):
+    """Instances a fault hits (for the optional full matrix): same compute and bridge for the bridge-wide faults."""
+    insts = lab.state['model']['instances']
+    t = insts[target]
+    if fault in ('bridge_down', 'dnsmasq_killed'):
+        return [n for n, i in insts.items() if i['state'] == 'active' and i['host'] == t['host'] and i['bridge'] == t['bridge']]
+    if fault in ('physical_interface_down', 'gateway_down', 'forwarding_disabled', 'dns_broken'):
+        return [n for n, i in insts.items() if i['state'] == 'active' and i['host'] == t['host']]
+    return [target]
+
+
+def _check(report, rc, out):
+    assert report is not None, 'no report written (rc %s):\n%s' % (rc, out[-3000:])
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    return report['verdict']
+
+
+def _lab(request, topology):
+    return request.getfixturevalue('%s_lab' % topology)
+
+
+@pytest.mark.parametrize('topology', ['seed', 'vlan'])
+def test_healthy_lab_every_instance_ok(request, topology, tmp_path):
+    lab = _lab(request, topology)
+    for inst in HEALTHY[topology]:
+        rc, report, out, took = run_diagnose(lab, inst, tmp_path, DNS)
+        v = _check(report, rc, out)
+        assert rc == 0, out[-2000:]
+        assert (v['status'], v['cause'], v['segment']) == ('ok', 'none', None), (inst, v)
+        # the hop list is complete and derived: guest NIC, vnet, bridge, physical NIC, gateway, external
+        kinds = [h['kind'] for h in report['hops']]
+        assert kinds[:3] == ['guest_nic', 'vnet', 'bridge'] and kinds[-3:] == ['physical', 'gateway', 'external']
+        assert all(h['interface'] for h in report['hops'][:3]), report['hops']
+        assert report['ladder']['external_ok'] is True
+        assert {d['status'] for d in report['dns']} == {'ok'}
+        print('%s %s ok in %.1f s' % (topology, inst, took))
+
+
+def test_vlan_terminated_instance_is_floating_ip_stale(vlan_lab, tmp_path):
+    # the vlan topology ships a terminated instance whose floating IP is still associated
+    gone = [n for n, i in vlan_lab.state['model']['instances'].items() if i['state'] == 'deleted']
+    assert gone
+    rc, report, out, dummy = run_diagnose(vlan_lab, gone[0], tmp_path)
+    v = _check(report, rc, out)
+    assert (v['status'], v['cause'], v['segment']) == ('fault', 'floating_ip_stale', 'control_plane')
+    assert 'repair_floating_ip.yml' in v['advice']
+
+
+def _fault_cases():
+    for topology, faults in FAULT_TARGETS.items():
+        for fault, insts in sorted(faults.items()):
+            yield pytest.param(topology, fault, insts, id='%s-%s' % (topology, fault))
+
+
+@pytest.mark.parametrize('topology, fault, instances', list(_fault_cases()))
+def test_fault_names_cause_and_segment(request, topology, fault, instances, tmp_path):
+    lab = _lab(request, topology)
+    target = instances[0]
+    try:
+        lab.fault(fault, target)
+        if os.environ.get('NETDIAG_DIAGNOSE_ALL_INSTANCES'):
+            instances = [target] + [i for i in _affected(lab, fault, target) if i != target]
+        for inst in instances:
+            rc, report, out, took = run_diagnose(lab, inst, tmp_path, DNS)
+            v = _check(report, rc, out)
+            assert rc == 0, out[-2000:]
+            assert (v['status'], v['cause'], v['segment']) == ('fault',) + EXPECTED[fault], (inst, v['summary'], v['suspects'])
+            assert v['evidence'] and v['advice'] and 'killall' not in v['advice'].replace('Never `killall dnsmasq`', '')
+            print('%s %s %s: %s in %.1f s' % (topology, fault, inst, v['cause'], took))
+    finally:
+        lab.heal()
+
+
+def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
+    """vnet_down three times in a row (with the capture forced on and DNS checked): same verdict, and the hosts'
+    interfaces, addresses, routes, iptables rules, ip_forward and processes identical before and after."""
+    lab = seed_lab
+    try:
+        lab.fault('vnet_down', 'vm1')
+        pids_before = {h: _ns_pids(i['netns']) for h, i in lab.state['hosts'].items()}
+        before = snapshot(lab)
+        verdicts = []
+        for n in range(3):
+            rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path / str(n),
+                                                  dict(DNS, second_instance='vm2', diagnose_capture='always'))
+            v = _check(report, rc, out)
+            verdicts.append((v['status'], v['cause'], v['segment'], v['hop']))
+            assert report['capture'].get('captured_hops') or report['capture'].get('error'), report['capture']
+        after = snapshot(lab)
+        pids_after = {h: _ns_pids(i['netns']) for h, i in lab.state['hosts'].items()}
+    finally:
+        lab.heal()
+    assert verdicts[0][:3] == ('fault', 'vnet_down', 'instance_to_compute')
+    assert verdicts == [verdicts[0]] * 3
+    assert after == before
+    for host, pids in pids_after.items():
+        new = {p: c for p, c in pids.items() if p not in pids_before[host]}
+        # nothing of the diagnosis survives it (a lab DHCP client may run its script in between: not ours)
+        assert not [c for c in new.values() if c in ('tcpdump', 'ping', 'python', 'python3', 'dnsmasq')], (host, new)
+        assert set(pids_before[host]) - set(pids) <= set(), (host, 'a process of the lab disappeared')
+
+
+def _ns_pids(ns):
+    res = subprocess.run(['ip', 'netns', 'pids', ns], capture_output=True, text=True, check=True)
+    out = {}
+    for p in res.stdout.split():
+        try:
+            with open('/proc/%s/comm' % p, encoding='utf-8') as f:
+                out[int(p)] = f.read().strip()
+        except OSError:
+            continue
+    return out
+
+
+def test_fail_on_fault_and_bad_names(seed_lab, tmp_path):
+    lab = seed_lab
+    try:
+        lab.fault('bridge_down', 'vm1')
+        rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path, {'netdiag_fail_on_fault': True})
+        assert rc != 0
+        assert report['verdict']['cause'] == 'bridge_down'
+        assert 'bridge down' in out
+    finally:
+        lab.heal()
+    rc, report, out, dummy = run_diagnose(lab, "x' OR '1'='1", tmp_path)
+    assert rc != 0 and report is None
+    assert "No instance named x' OR '1'='1 in the nova DB." in out
+    assert 'Traceback' not in out
+
+
+def test_html_report_from_a_lab_run_renders(seed_lab, tmp_path):
+    chromium = next((p for p in ('/usr/bin/chromium', '/usr/bin/chromium-browser') if os.path.exists(p)), None)
+    if chromium is None:
+        pytest.skip('chromium is not installed')
+    lab = seed_lab
+    try:
+        lab.fault('vnet_detached', 'vm1')
+        rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path)
+    finally:
+        lab.heal()
+    assert report['verdict']['cause'] == 'vnet_not_in_bridge'
+    dom = subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                          '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                          '--user-data-dir=%s' % (tmp_path / 'profile'), '--dump-dom', 'file://%s' % (tmp_path / 'vm1.html')],
+                         capture_output=True, text=True, timeout=90, check=True).stdout
+    vnet = [h for h in report['hops'] if h['kind'] == 'vnet'][0]
+    assert 'class="hop hop-fault hop-failing" id="hop-%s"' % vnet['id'] in dom
+    assert 'data-cause="vnet_not_in_bridge"' in dom
