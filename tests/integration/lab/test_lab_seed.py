@@ -201,6 +201,7 @@ def _check(lab, name, t, other):
         assert ipv4_of(lab, h) == [t['fixed_ip']]
         assert not ping(lab, h, compute_ip(lab, t))
         assert ping(lab, other['hostname'], compute_ip(lab, other))
+        assert ping(lab, other['hostname'], ext)
     elif name == 'bridge_down':
         assert not ping(lab, h, compute_ip(lab, t))
     elif name == 'physical_interface_down':
@@ -225,6 +226,7 @@ def _check(lab, name, t, other):
         assert snat_source(lab, t) == comp['public_address']  # fixed-range SNAT to routing_source_ip instead
         srcs = capture_sources(lab, h, lambda: ping(lab, 'external', t['floating_ip']), 'icmp[icmptype] = icmp-echo', timeout=3)
         assert srcs == []
+        assert snat_source(lab, other) == other['floating_ip']  # the other floating IP still works
     elif name == 'dnsmasq_killed':
         assert lab.lease(h) is None and ipv4_of(lab, h) == []
         console = open(lab.state['instances'][h]['console_log']).read()
@@ -251,6 +253,8 @@ def _check(lab, name, t, other):
                       (t['floating_ip'],))
         assert len(rows) == 1 and rows[0]['deleted'] == t['id'] and rows[0]['vm_state'] == 'deleted'
         assert rows[0]['allocated'] == 0
+        assert ping(lab, h, ext)  # only the DB changed
+        assert snat_source(lab, t) == t['floating_ip']
     else:
         raise AssertionError('no check for %s' % name)
 
