@@ -20,6 +20,7 @@ import pytest
 
 from lab.mariadb import MariaDB
 from moduleexec import finish_module, run_adhoc, run_module, start_module
+from novarows import DDL, NOVA_PASSWORD, NovaRows, build_chapter_scenario
 
 pytestmark = pytest.mark.lab
 
@@ -568,3 +569,42 @@ def test_nat_check_from_iptables_info_result_and_bad_input(chapter_scenario, nov
     assert set(f['code'] for f in r['nat_check']['findings']) == {'nat_without_association'}
     r = run_module(INFO, dict(ro, nat_host='compute1', iptables_save='this is not iptables output'))
     assert r.failed and 'iptables_save is not iptables-save output' in r['msg'] and 'Traceback' not in r.output
+
+
+def test_server_killed_mid_repair_recovers_the_rows(tmp_path):
+    """SIGKILL the whole server while the module's UPDATE is inside its transaction (held by a test
+    trigger on a user lock), start it again: InnoDB crash recovery must give back the old rows."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root')
+    server = MariaDB(str(tmp_path / 'crash'))
+    try:
+        server.start()
+        server.create_database('nova', DDL)
+        server.create_user('nova', NOVA_PASSWORD)
+        db = NovaRows(server)
+        sc = build_chapter_scenario(db)
+        sums = db.checksum()
+        db.close()
+        root = server.connect('nova', autocommit=True)
+        with root.cursor() as cur:
+            cur.execute("SELECT GET_LOCK('netdiag_test_pause', 5)")
+            cur.execute("CREATE TRIGGER netdiag_test_pause AFTER UPDATE ON floating_ips FOR EACH ROW"
+                        " SET @netdiag_pause = GET_LOCK('netdiag_test_pause', 60)")
+        proc, path = start_module(FIP, dict(db.params(), address='203.0.113.30', backup_dir=str(tmp_path / 'b')))
+        try:
+            wait_for(lambda: [c for c in _connections(server) if c[1] == 'User lock' and c[2] and 'netdiag_test_pause' in c[2]],
+                     'the module to run its UPDATE')
+            server.kill()
+        finally:
+            r = finish_module(proc, path)
+        root.close()
+        assert r.failed and 'Traceback' not in r.output and 'nothing changed' in r['msg'], r
+        server.start()
+        db = NovaRows(server)
+        try:
+            assert db.checksum() == sums
+            assert db.row('floating_ips', sc['old']['floating_ip_id'])['fixed_ip_id'] == sc['old']['fixed_ip_id']
+        finally:
+            db.close()
+    finally:
+        server.destroy()
