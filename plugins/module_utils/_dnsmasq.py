@@ -752,6 +752,8 @@ def _scan_log(path, macs, since, max_lines, max_bytes, ref_time, chunk_size):
 
 def classify_attempt(attempt):
     """The chronological events of one MAC's latest attempt -> result token."""
+    if attempt and attempt[-1]['event'] == 'DHCPRELEASE':
+        return 'released'
     for e in reversed(attempt):
         if e['event'] == 'DHCPACK':
             return 'complete'

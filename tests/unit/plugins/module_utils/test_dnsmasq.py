@@ -311,3 +311,13 @@ def test_interfaces_by_address():
     data = [{'ifname': 'lo', 'addr_info': [{'local': '127.0.0.1'}]},
             {'ifname': 'br100', 'addr_info': [{'local': '192.168.100.1'}, {'local': 'fe80::1'}]}]
     assert d.interfaces_by_address(data) == {'127.0.0.1': 'lo', '192.168.100.1': 'br100', 'fe80::1': 'br100'}
+
+
+def test_real_release_and_ignored():
+    log = d.scan_log(fix('logfacility_release_ignored.log'))
+    rel = log['macs']['fa:16:3e:56:0b:6f']
+    assert rel['result'] == 'released' and rel['counts']['DHCPRELEASE'] == 1
+    assert rel['last_attempt'] == ['DHCPDISCOVER', 'DHCPOFFER', 'DHCPREQUEST', 'DHCPACK', 'DHCPRELEASE']
+    ign = log['macs']['fa:16:3e:00:00:77']
+    assert ign['result'] == 'ignored' and ign['counts'] == {'DHCPDISCOVER': 2}
+    assert [p['code'] for p in d.mac_problems(log['macs'])] == ['dhcp_ignored']
