@@ -84,6 +84,13 @@ options:
       - Report the dnsmasq processes of every network namespace, not only those of O(netns).
     type: bool
     default: false
+  ps_output:
+    description:
+      - Text of C(ps aux) (or C(ps aux | grep dnsmasq), wrapped lines allowed) to take the processes from instead of
+        C(/proc), for offline analysis of pasted output. Pid files, hosts files and the log are still read from
+        O(state_dir) and O(log_path) when they exist; listen addresses are not resolved (the bridge comes from
+        C(--interface) or nova's file names).
+    type: str
 notes:
   - Reading other users' C(/proc/<pid>/ns/net) needs root; without it only the dnsmasq processes whose
     namespace can be read are reported (or use O(all_namespaces=true)).
@@ -106,6 +113,13 @@ EXAMPLES = r'''
 - name: Is any dnsmasq down?
   ansible.builtin.debug:
     msg: "{{ dm.problems | selectattr('code', 'equalto', 'dhcp_server_down') | map(attribute='message') | list }}"
+
+- name: Analyse pasted "ps aux | grep dnsmasq" output on the controller
+  cloudops.netdiag.dnsmasq_info:
+    ps_output: "{{ lookup('ansible.builtin.file', 'compute1-ps.txt') }}"
+    state_dir: /nonexistent
+    log_path: ''
+  delegate_to: localhost
 
 - name: dnsmasq's own log file, last 200000 lines only
   cloudops.netdiag.dnsmasq_info:
@@ -212,7 +226,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import (
-    DnsmasqError, gather, interfaces_by_address, parse_since, scan_processes)
+    DnsmasqError, gather, interfaces_by_address, parse_ps_aux, parse_since, scan_processes)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 
 
@@ -245,7 +259,9 @@ def main():
             max_bytes=dict(type='int', default=104857600),
             netns=dict(type='str'),
             all_namespaces=dict(type='bool', default=False),
+            ps_output=dict(type='str'),
         ),
+        mutually_exclusive=[('ps_output', 'netns'), ('ps_output', 'all_namespaces')],
         supports_check_mode=True,
     )
     p = module.params
@@ -267,8 +283,14 @@ def main():
     except OSError:
         inode = None
     try:
-        processes = scan_processes(netns_inode=None if p['all_namespaces'] else inode)
-        addr_map = _addr_map(module, netns) if processes else {}
+        if p['ps_output'] is not None:
+            processes = parse_ps_aux(p['ps_output'])
+            if not processes and p['ps_output'].strip():
+                module.warn('no dnsmasq process found in ps_output')
+            addr_map = {}
+        else:
+            processes = scan_processes(netns_inode=None if p['all_namespaces'] else inode)
+            addr_map = _addr_map(module, netns) if processes else {}
         facts, problems, warnings = gather(
             state_dir=p['state_dir'], processes=processes, addr_map=addr_map, log_path=p['log_path'] or None,
             macs=macs, since=since, max_lines=p['max_lines'] or None, max_bytes=p['max_bytes'] or None,

@@ -111,3 +111,15 @@ def test_libvirt_domain_info(tmp_path, capsys):
     # no virsh here: name filters the directory
     res = run(libvirt_domain_info, {'path': os.path.join(FIX, 'libvirt', 'qemu'), 'name': ['web-1']}, capsys)
     assert [d['name'] for d in res['domains']] == ['instance-0000000b']
+
+
+def test_dnsmasq_info_ps_output_offline(tmp_path, capsys):
+    with open(os.path.join(FIX, 'dnsmasq', 'chapter_ps_aux_with_libvirt.txt'), encoding='utf-8') as f:
+        text = f.read()
+    res = run(dnsmasq_info, {'ps_output': text, 'state_dir': str(tmp_path / 'none'), 'log_path': ''}, capsys)
+    procs = res['dnsmasq']['processes']
+    assert [p['pid'] for p in procs] == [1695, 2438, 2439]
+    assert procs[1]['bridge'] == 'br100' and procs[1]['bridge_source'] == 'file-name'
+    assert procs[0]['args']['user'] == 'libvirt-dnsmasq'
+    res = run(dnsmasq_info, {'ps_output': text, 'netns': 'x', 'log_path': ''}, capsys)
+    assert res['failed'] is True and 'mutually exclusive' in res['msg']
