@@ -65,6 +65,16 @@ def split_rule(line):
     """Split one rule line into tokens, honouring iptables-save's double quotes and backslash escapes."""
     if '"' not in line:
         return line.split()
+    if '\\' not in line:
+        # No escapes: quotes alternate outside/inside (iptables-save puts a quoted value alone).
+        parts = line.split('"')
+        if not len(parts) % 2:
+            raise IptablesError('unterminated quote in rule: %s' % line[:200])
+        out = parts[0].split()
+        for i in range(1, len(parts), 2):
+            out.append(parts[i])
+            out.extend(parts[i + 1].split())
+        return out
     if _UNESCAPE_RE.sub('', line).count('"') % 2:
         raise IptablesError('unterminated quote in rule: %s' % line[:200])
     out = []
@@ -79,34 +89,38 @@ def split_rule(line):
 
 
 def parse_rule(tokens, rule, start=0):
-    """Fill ``rule`` (a dict) from the tokens of a rule's matches and target (``tokens[start:]``)."""
+    """Fill ``rule`` (a dict) from the tokens of a rule's matches and target (``tokens[start:]``).
+
+    Negated fields are named in ``rule['negated']``: ``source``, ``destination``, ``in_interface``,
+    ``out_interface``, ``protocol``, ``fragment``, or ``<module>.<option>`` (``tcp.dport``,
+    ``conntrack.ctstate``) for a match module's option.
+    """
     n = len(tokens)
     i = start
     neg = False
     module = None
-    in_target = False
     target_args = None
     matches = None
     modules = None
     negated = None
+    short = _SHORT
     while i < n:
         t = tokens[i]
         i += 1
         if t == '!':
             neg = True
             continue
-        if i < n and tokens[i][:1] != '-' and tokens[i] != '!':
+        v = None
+        if i < n:
             v = tokens[i]
-            i += 1
-            while i < n and tokens[i][:1] != '-' and tokens[i] != '!':    # --tcp-flags MASK COMP
-                v = v + ' ' + tokens[i]
+            if v[:1] == '-' or v == '!':
+                v = None
+            else:
                 i += 1
-        else:
-            v = None
-        if in_target:
-            target_args[t.lstrip('-')] = v if v is not None else True
-            continue
-        key = _SHORT.get(t)
+                while i < n and tokens[i][:1] != '-' and tokens[i] != '!':    # --tcp-flags MASK COMP
+                    v = v + ' ' + tokens[i]
+                    i += 1
+        key = short.get(t)
         if key is not None:
             rule[key] = v
         elif t == '-m' or t == '--match':
@@ -116,42 +130,54 @@ def parse_rule(tokens, rule, start=0):
                 matches = {v: {}}
             else:
                 modules.append(v)
-                matches.setdefault(v, {})
+                if v not in matches:
+                    matches[v] = {}
             continue
-        elif t == '-j' or t == '--jump' or t == '-g' or t == '--goto':
+        elif t == '-j' or t == '-g' or t == '--jump' or t == '--goto':
             rule['target'] = v
-            if t[1] == 'g' or t == '--goto':
+            if t == '-g' or t == '--goto':
                 rule['goto'] = True
-            in_target = True
             target_args = {}
-            continue
+            # Everything after the target belongs to it (iptables-save prints the target last).
+            while i < n:
+                t = tokens[i]
+                i += 1
+                v = True
+                if i < n and tokens[i][:1] != '-':
+                    v = tokens[i]
+                    i += 1
+                    while i < n and tokens[i][:1] != '-':
+                        v = v + ' ' + tokens[i]
+                        i += 1
+                target_args[t.lstrip('-')] = v
+            break
         elif t == '-f' or t == '--fragment':
             key = 'fragment'
             rule['fragment'] = True
         else:
             opt = t[2:] if t[:2] == '--' else t.lstrip('-')
+            mod = module if module is not None else rule.get('protocol')
             if matches is None:
                 matches = {}
                 modules = []
-            m = matches.get(module if module is not None else rule.get('protocol'))
+            m = matches.get(mod)
             if m is None:
-                m = matches[module if module is not None else rule.get('protocol')] = {}
+                m = matches[mod] = {}
             m[opt] = v if v is not None else True
-            key = _PORT_KEYS.get(opt)
-            if key is not None:
-                if key == 'sport' or key == 'dport':
-                    rule[key] = v
+            pkey = _PORT_KEYS.get(opt)
+            if pkey is not None:
+                if pkey == 'sport' or pkey == 'dport':
+                    rule[pkey] = v
                 elif v is not None:
                     ports = v.split(',')
-                    if key == 'ports':
+                    if pkey == 'ports':
                         rule['sports'] = rule['dports'] = ports
                     else:
-                        rule[key] = ports
+                        rule[pkey] = ports
             elif opt == 'comment':
                 rule['comment'] = v
-                key = 'comment'
-            else:
-                key = '%s.%s' % (module, opt)
+            if neg:
+                key = '%s.%s' % (mod, opt)
         if neg:
             if negated is None:
                 negated = [key]

@@ -215,3 +215,19 @@ def test_filter_tables():
     r = P.filter_tables(P.parse_save(text('nova_nft_save_c.txt')), ['nat'])
     rules = text('nova_ruleset.rules').split('*nat', 1)[1].split('COMMIT', 1)[0]
     assert list(r['tables']) == ['nat'] and r['rule_count'] == rules.count('\n-A ')
+
+
+def test_negated_port_and_target_arguments():
+    text_ = ('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n'
+             '-A INPUT -p tcp -m tcp ! --dport 22 -j DROP\n'
+             '-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --clamp-mss-to-pmtu\n'
+             '-A FORWARD -j LOG --log-prefix "nova drop: " --log-level 4\nCOMMIT\n')
+    r = P.parse_save(text_)
+    drop = rules_of(r, 'filter', 'INPUT')[0]
+    assert drop['negated'] == ['tcp.dport'] and drop['dport'] == '22'
+    assert P.rules_for_flow(r, '192.0.2.1', '192.0.2.2', 'tcp', 22, chains=['INPUT'])['INPUT']['verdict'] == 'ACCEPT'
+    assert P.rules_for_flow(r, '192.0.2.1', '192.0.2.2', 'tcp', 80, chains=['INPUT'])['INPUT']['verdict'] == 'DROP'
+    mss, log = rules_of(r, 'filter', 'FORWARD')
+    assert mss['matches']['tcp'] == {'tcp-flags': 'FIN,SYN,RST,ACK SYN'}
+    assert mss['target_args'] == {'clamp-mss-to-pmtu': True}
+    assert log['target_args'] == {'log-prefix': 'nova drop: ', 'log-level': '4'}
