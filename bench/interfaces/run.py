@@ -105,7 +105,7 @@ def has_pyroute2():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--sizes', default='10,100,1000,2000', help='interface counts (default 10,100,1000,2000)')
-    ap.add_argument('--repeat', type=int, default=5, help='runs per fast measurement (median)')
+    ap.add_argument('--repeat', type=int, default=5, help='runs per fast measurement (best of)')
     ap.add_argument('--quick', action='store_true',
                     help='sizes 10,100,2000, 3 repeats, ansible setup measured at the largest size only')
     ap.add_argument('--no-setup', action='store_true', help='skip ansible.builtin.setup entirely')

@@ -89,7 +89,7 @@ def ruleset(n_rules, variant):
     return text, len(rules) + len(nat) - 9 + 3
 
 
-def median_time(fn, repeat):
+def best_time(fn, repeat):
     times = []
     for _run in range(repeat):
         t0 = time.perf_counter()
@@ -131,18 +131,18 @@ def main():
                     save = ['ip', 'netns', 'exec', ns, 'iptables-%s-save' % backend, '-c']
                     out = subprocess.run(save, capture_output=True, text=True, check=True).stdout
                     n_rules = parse_save(out)['rule_count']
-                    t_save = median_time(lambda: subprocess.run(save, capture_output=True, text=True, check=True),
+                    t_save = best_time(lambda: subprocess.run(save, capture_output=True, text=True, check=True),
                                          repeat)
-                    t_both = median_time(lambda: parse_save(subprocess.run(save, capture_output=True, text=True,
+                    t_both = best_time(lambda: parse_save(subprocess.run(save, capture_output=True, text=True,
                                                                            check=True).stdout), repeat)
-                    t_parse = median_time(lambda: parse_save(out), repeat)
+                    t_parse = best_time(lambda: parse_save(out), repeat)
                     lines = [ln.split('] ', 1)[1] for ln in out.splitlines() if ln.startswith('[')]
-                    t_shlex = median_time(lambda: [shlex.split(ln) for ln in lines], 1)
+                    t_shlex = best_time(lambda: [shlex.split(ln) for ln in lines], 1)
                     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
                         json.dump({'ANSIBLE_MODULE_ARGS': {'netns': ns, 'backend': backend}}, f)
                         argsfile = f.name
                     try:
-                        t_mod = median_time(lambda: subprocess.run([sys.executable, MODULE, argsfile], env=env,
+                        t_mod = best_time(lambda: subprocess.run([sys.executable, MODULE, argsfile], env=env,
                                                                    capture_output=True, check=True),
                                             max(1, min(3, repeat)))
                     finally:
