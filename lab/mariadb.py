@@ -383,7 +383,7 @@ class MariaDB(object):
         argv = [self._which('client'), '--defaults-file=%s' % self.client_cnf, '--batch', db]
         with open(path, 'rb') as f:
             try:
-                res = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                res = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False)
             except subprocess.TimeoutExpired:
                 raise MariaDBError('loading %s into %s took longer than 120 s' % (path, db))
         if res.returncode != 0:

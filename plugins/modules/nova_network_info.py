@@ -128,7 +128,8 @@ audit:
       V(floating_ip_on_unallocated_fixed_ip), V(fixed_ip_allocated_to_deleted_instance), V(fixed_ip_vif_conflict),
       V(floating_ip_host_mismatch), V(floating_ip_project_mismatch), V(fixed_ip_multiple_floating), V(duplicate_floating_ip),
       V(duplicate_fixed_ip), V(duplicate_mac)."
-    - C(summary) counts findings by severity and code and the rows checked per table.
+    - C(summary) counts findings by severity and code, and C(rows_read) the rows read per table (only the rows that can
+      matter, not whole tables, that is live floating IPs, fixed IPs naming an instance or pointed at, their instances and VIFs).
   returned: when O(audit=true)
   type: dict
   sample:

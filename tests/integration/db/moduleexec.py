@@ -75,7 +75,7 @@ def module_argv(name, args, check=False, diff=False, raw_args=None):
 def run_module(name, args, check=False, diff=False, raw_args=None, timeout=120):
     argv, path = module_argv(name, args, check, diff, raw_args)
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), timeout=timeout)
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), timeout=timeout, check=False)
     finally:
         os.unlink(path)
     return Result(proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace'))
@@ -112,7 +112,7 @@ def run_adhoc(module, args, extra=(), log_path=None, timeout=180, raw_a=None):
     argv = [os.path.join(VENV_BIN, 'ansible'), 'localhost', '-m', 'cloudops.netdiag.' + module,
             '-a', raw_a if raw_a is not None else json.dumps(args),
             '-e', 'ansible_python_interpreter=' + sys.executable] + list(extra)
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout, cwd=REPO)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout, cwd=REPO, check=False)
     out = proc.stdout.decode('utf-8', 'replace')
     res = Result(proc.returncode, out, proc.stderr.decode('utf-8', 'replace'))
     # the minimal callback prints "localhost | FAILED! => {...}" (a diff may come first in --diff)

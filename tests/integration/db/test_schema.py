@@ -14,8 +14,8 @@ pytestmark = pytest.mark.lab
 def test_tables_and_foreign_keys(nova_db):
     with nova_db.conn.cursor() as cur:
         cur.execute('SHOW TABLES')
-        assert sorted(r[0] for r in cur.fetchall()) == ['fixed_ips', 'floating_ips', 'instances', 'networks',
-                                                       'virtual_interfaces']
+        tables = sorted(r[0] for r in cur.fetchall())
+        assert tables == ['fixed_ips', 'floating_ips', 'instances', 'networks', 'virtual_interfaces']
         # fixed_ips.instance_uuid -> instances.uuid is enforced (real FK from nova's migrations)
         with pytest.raises(pymysql.err.IntegrityError):
             cur.execute("INSERT INTO fixed_ips (address, instance_uuid, deleted) VALUES ('10.9.9.9', 'no-such-uuid', 0)")

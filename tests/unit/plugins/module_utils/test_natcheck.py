@@ -50,8 +50,8 @@ def test_after_db_repair_the_host_still_has_the_nat():
 
 def test_association_without_nat_and_mismatch():
     rules = natcheck.nat_rules_from_iptables_save(fixture('compute1_nat.iptables-save'))
-    assoc = [dict(ASSOC[0], fixed_address='10.0.2.99'), ASSOC[1], {'address': '203.0.113.40', 'fixed_address': '10.0.2.40',
-                                                                    'host': 'compute1'}]
+    extra = {'address': '203.0.113.40', 'fixed_address': '10.0.2.40', 'host': 'compute1'}
+    assoc = [dict(ASSOC[0], fixed_address='10.0.2.99'), ASSOC[1], extra]
     codes = sorted((f['code'], f['object']) for f in natcheck.compare_nat(assoc, rules, 'compute1')['findings'])
     assert codes == [('association_without_dnat', '203.0.113.40'), ('association_without_snat', '203.0.113.40'),
                      ('nat_target_mismatch', '203.0.113.30'), ('nat_target_mismatch', '203.0.113.30')]

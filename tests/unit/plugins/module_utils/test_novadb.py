@@ -253,8 +253,8 @@ def test_write_backup_mode_and_content(tmp_path):
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
     with open(path) as f:
         doc = json.load(f)
-    assert doc['rows_before'][0]['fixed_ip_id'] == 2 and doc['restore'][0] == {'table': 'floating_ips', 'id': 2,
-                                                                                 'set': {'fixed_ip_id': 2, 'host': 'compute1'}}
+    assert doc['rows_before'][0]['fixed_ip_id'] == 2
+    assert doc['restore'][0] == {'table': 'floating_ips', 'id': 2, 'set': {'fixed_ip_id': 2, 'host': 'compute1'}}
     assert 'S3cret!pw' not in open(path).read()
 
 
