@@ -139,3 +139,12 @@ def test_refusals_change_nothing(repair_env, args, words):
     rc, out = playbook(repair_env, *args)
     assert rc != 0 and words in out.replace('\n        ', ' '), out
     assert repair_env['db'].checksum() == sums
+
+
+def test_the_command_the_diagnose_verdict_recommends(repair_env):
+    """The diagnose verdict says: repair_floating_ip.yml -e floating_ip=IP --check --diff, then -e confirm=true."""
+    sums = repair_env['db'].checksum()
+    rc, out = playbook(repair_env, '-e', 'floating_ip=203.0.113.30', '--check', '--diff')
+    assert rc == 0 and '+        fixed_ip_id: null' in out and repair_env['db'].checksum() == sums, out
+    rc, out = playbook(repair_env, '-e', 'floating_ip=203.0.113.30', '-e', 'confirm=true')
+    assert rc == 0 and repair_env['db'].row('floating_ips', repair_env['scenario']['old']['floating_ip_id'])['fixed_ip_id'] is None
