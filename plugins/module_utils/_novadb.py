@@ -836,6 +836,10 @@ def apply_plan(conn, selection, release=False, force=False, backup_dir=None, par
             try:
                 conn.commit()
             except pymysql.err.MySQLError as exc:
+                if exc.args and exc.args[0] == ER_LOCK_DEADLOCK:  # e.g. a Galera certification conflict: rolled back
+                    raise NovaDBError('the COMMIT of the repair of %s was refused by the server (%s); the transaction was rolled'
+                                      ' back, nothing changed, try again' % (', '.join(c['address'] for c in plan['changes']),
+                                                                             exc.args[-1]), code='deadlock')
                 raise NovaDBError('the COMMIT of the repair of %s failed (%s): its outcome is unknown, run again in check mode to see'
                                   ' the current rows; backup at %s' % (', '.join(c['address'] for c in plan['changes']), exc,
                                                                        backup_path), code='commit_unknown')
