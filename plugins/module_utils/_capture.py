@@ -458,8 +458,9 @@ def _file_size(path):
         return 0
 
 
-def supervise(captures, deadline, max_file_size, poll=0.05):
-    """Run until all captures exit, the deadline passes or a file reaches the cap; then stop all."""
+def supervise(captures, deadline, max_file_size, poll=0.05, window_file=None):
+    """Run until all captures exit, the deadline passes, a file reaches the cap or ``window_file``
+    disappears (someone closed the window early); then stop all."""
     while True:
         alive = [c for c in captures if c.proc.poll() is None]
         for cap in captures:
@@ -472,6 +473,9 @@ def supervise(captures, deadline, max_file_size, poll=0.05):
             break
         if time.time() >= deadline:
             stop_captures(alive, 'deadline')
+            break
+        if window_file and not os.path.lexists(window_file):
+            stop_captures(alive, 'window_closed')
             break
         time.sleep(poll)
     for cap in captures:

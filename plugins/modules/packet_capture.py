@@ -79,6 +79,12 @@ options:
       - Directory on the target where the pcap files are kept (created with mode 0700 when missing).
         Without it the files are written to a private temporary directory and removed after parsing.
     type: path
+  window_file:
+    description:
+      - Path of a file on the target that the module creates (mode 0600) when its captures listen and watches while
+        they run; removing it closes the window before O(duration) (the M(cloudops.netdiag.path_capture) role removes
+        it once its probe is done). The module removes it when it ends. It must not exist beforehand.
+    type: path
   max_packets_returned:
     description:
       - At most this many parsed packets are returned (the earliest); the pcap keeps them all.
@@ -230,7 +236,7 @@ captures:
       type: int
       sample: 30
     stopped_by:
-      description: V(deadline), V(count), V(size) or V(exit).
+      description: V(deadline), V(count), V(size), V(window_closed) (O(window_file) removed) or V(exit).
       returned: always
       type: str
       sample: deadline
@@ -331,6 +337,7 @@ def main():
             start_at=dict(type='str'),
             pcap_dir=dict(type='path'),
             max_packets_returned=dict(type='int', default=2000),
+            window_file=dict(type='path'),
         ),
         supports_check_mode=True,
     )
@@ -366,6 +373,13 @@ def main():
         module.fail_json(msg=str(exc))
     if start_at is not None and start_at - time.time() > MAX_START_WAIT:
         module.fail_json(msg='start_at %s is more than %d seconds in the future' % (p['start_at'], MAX_START_WAIT))
+
+    window_file = p['window_file']
+    if window_file:
+        if not os.path.isdir(os.path.dirname(window_file) or '.'):
+            module.fail_json(msg='the directory of window_file %s does not exist' % window_file)
+        if os.path.lexists(window_file):
+            module.fail_json(msg='window_file %s already exists' % window_file)
 
     tcpdump = module.get_bin_path('tcpdump', required=True)
     ip_bin = 'ip'
@@ -416,10 +430,16 @@ def main():
         if errors:
             stop_captures(captures, 'error')
             module.fail_json(msg='capture failed on %s' % '; '.join('%s: %s' % kv for kv in sorted(errors.items())))
+        if window_file:
+            try:
+                os.close(os.open(window_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except OSError as exc:
+                stop_captures(captures, 'error')
+                module.fail_json(msg='cannot create window_file %s: %s' % (window_file, exc.strerror))
         started_at = time.time()
         # With start_at every host's window ends at the same instant, even for a capture launched late.
         deadline = (start_at if start_at is not None else started_at) + p['duration']
-        supervise(captures, deadline, p['max_file_size'])
+        supervise(captures, deadline, p['max_file_size'], window_file=window_file)
         ended_at = time.time()
 
         packets = []
@@ -446,6 +466,11 @@ def main():
     finally:
         if not p['pcap_dir']:
             shutil.rmtree(workdir, ignore_errors=True)
+        if window_file:
+            try:
+                os.unlink(window_file)
+            except OSError:
+                pass
 
     module.exit_json(changed=False, packets=packets, captures=results, started_at=started_at, ended_at=ended_at,
                      start_lag=round(started_at - start_at, 6) if start_at is not None else None,

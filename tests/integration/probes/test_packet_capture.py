@@ -100,3 +100,22 @@ def test_bad_input_fails_clearly(probe_net, args, message):
 def test_missing_namespace(probe_net):
     res = probe_net.run_module('packet_capture', {'netns': probe_net.prefix + '-gone', 'duration': 1})
     assert res['failed'] is True and 'network namespace %s-gone does not exist' % probe_net.prefix in res['msg']
+
+
+def test_window_file_closes_the_capture_early(probe_net, tmp_path):
+    window = str(tmp_path / 'cap.window')
+    closer = subprocess.Popen(['sh', '-c', 'for i in $(seq 100); do [ -e %s ] && break; sleep 0.05; done; sleep 0.5; rm -f %s'
+                               % (window, window)])
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'duration': 60,
+                                                  'window_file': window})
+    closer.wait()
+    assert not res.get('failed'), res.get('msg')
+    assert res['captures'][0]['stopped_by'] == 'window_closed'
+    assert res['ended_at'] - res['started_at'] < 60 and not os.path.exists(window)
+
+
+def test_window_file_must_not_exist(probe_net, tmp_path):
+    window = tmp_path / 'cap.window'
+    window.write_text('')
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'duration': 1, 'window_file': str(window)})
+    assert res['failed'] is True and 'already exists' in res['msg'] and window.exists()
