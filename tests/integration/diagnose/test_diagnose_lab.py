@@ -138,7 +138,8 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
         verdicts = []
         for n in range(3):
             rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path / str(n),
-                                                  dict(DNS, second_instance='vm2', diagnose_capture='always'))
+                                                  dict(DNS, second_instance='vm2', diagnose_capture='always',
+                                                       diagnose_capture_scope='path'))
             v = _check(report, rc, out)
             verdicts.append((v['status'], v['cause'], v['segment'], v['hop']))
             assert report['capture'].get('captured_hops') or report['capture'].get('error'), report['capture']
