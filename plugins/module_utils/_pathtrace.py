@@ -109,6 +109,8 @@ def vanished(summaries, key):
     Returns ``{complete, last_seen, first_missing, vanished_between, never_seen, gaps}``: gaps are hops
     before the last sighting where it was not seen (a capture point that missed it, not a drop).
     """
+    # a hop whose capture failed says nothing either way: leave it out
+    summaries = [s for s in summaries if s.get('captured', True)]
     seen = [s[key] > 0 for s in summaries]
     names = [s['hop'] for s in summaries]
     result = {'complete': bool(seen) and all(seen), 'last_seen': None, 'first_missing': None,
@@ -140,8 +142,9 @@ def analyze(hops, probe):
     table = [summarize_hop(hop, hop.get('packets') or [], probe) for hop in hops]
     request = vanished(table, 'request_seen')
     reply = vanished(list(reversed(table)), 'reply_seen')
-    request_reached = bool(table) and table[-1]['request_seen'] > 0
-    reply_returned = bool(table) and table[0]['reply_seen'] > 0
+    captured = [row for row in table if row['captured']]
+    request_reached = bool(captured) and captured[-1]['request_seen'] > 0
+    reply_returned = bool(captured) and captured[0]['reply_seen'] > 0
     if request['never_seen']:
         verdict = 'request never seen: not sent, or lost before %s' % (table[0]['hop'] if table else 'the first hop')
     elif request['vanished_between']:
@@ -155,8 +158,12 @@ def analyze(hops, probe):
     gaps = request['gaps'] + [g for g in reply['gaps'] if g not in request['gaps']]
     if gaps:
         verdict += ' (not captured at %s: a capture gap there, not a drop)' % ', '.join(gaps)
-    return {'hops': table, 'request': request, 'reply': reply, 'healthy': request_reached and reply_returned,
-            'verdict': verdict}
+    failed = [row['hop'] for row in table if not row['captured']]
+    if failed:
+        verdict += ' (no capture at %s: %s)' % (', '.join(failed), '; '.join(sorted(set(
+            str(row['error']) for row in table if not row['captured']))))
+    return {'hops': table, 'request': request, 'reply': reply, 'healthy': request_reached and reply_returned and not failed,
+            'verdict': verdict, 'failed_captures': failed}
 
 
 def learn_icmp_id(packets, source_address=None):

@@ -59,6 +59,33 @@ def test_request_never_left_compute():
     assert res['verdict'].startswith('request vanished between compute:any and external:any')
 
 
+def test_failed_capture_is_neither_a_drop_nor_healthy():
+    hops = chapter_hops()
+    hops[2] = dict(hops[2], packets=[], captured=False, error='interface eth9 does not exist')
+    res = pt.analyze(hops, {'type': 'icmp', 'icmp_id': 24895})
+    assert res['request']['vanished_between'] is None and res['request']['last_seen'] == 'compute:any'
+    assert res['failed_captures'] == ['external:any'] and res['healthy'] is False
+    assert res['verdict'].endswith('(no capture at external:any: interface eth9 does not exist)')
+
+
+def test_report_maps_group_results_to_hops():
+    pkts = packets('lab_compute_any_dhcp_icmp_dns.txt')
+    hops = [{'host': 'compute', 'interface': 'vnet0'}, {'host': 'compute', 'interface': 'br100'},
+            {'host': 'compute', 'interface': 'eth1'}, {'host': 'ext', 'interface': 'eth0'}]
+    assert pt.capture_groups(hops) == [{'host': 'compute', 'netns': None, 'interfaces': ['vnet0', 'br100', 'eth1']},
+                                       {'host': 'ext', 'netns': None, 'interfaces': ['eth0']}]
+    results = [{'packets': pkts, 'started_at': 1.0, 'ended_at': 5.0}, {'failed': True, 'msg': 'tcpdump: eth0: No such device'}]
+    moved = [{'item': [{'host': 'compute', 'netns': None}, {}], 'moved': [{'chain': 'FORWARD', 'target': 'DROP'}]},
+             {'item': [{'host': 'ext', 'netns': None}, {}], 'skipped': True}]
+    res = pt.report(results, hops, {'type': 'icmp', 'marker': '6e'}, moved=moved)
+    assert res['probe']['icmp_id'] == 9683
+    assert [(h['hop'], h['request_seen'], h['reply_seen'], h['captured']) for h in res['hops']] == [
+        ('compute:vnet0', 1, 1, True), ('compute:br100', 1, 1, True), ('compute:eth1', 1, 1, True), ('ext:eth0', 0, 0, False)]
+    assert res['moved_rules'] == [{'host': 'compute', 'netns': None, 'moved': [{'chain': 'FORWARD', 'target': 'DROP'}]}]
+    assert res['window'] == {'opened': 1.0, 'closed': 5.0}
+    assert 'tcpdump: eth0: No such device' in res['verdict']
+
+
 def test_nothing_seen():
     hops = [dict(h, packets=[]) for h in chapter_hops()]
     res = pt.analyze(hops, {'type': 'icmp'})
