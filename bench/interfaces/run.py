@@ -14,8 +14,11 @@ veth pairs in one ``ip -batch`` call (both ends inside it; nothing in the defaul
 * ``pyroute2``   a Python process (started with ``ip netns exec NS``) dumping links + addresses with
                  pyroute2's narrowest import (``pyroute2.iproute.linux.IPRoute``) and the cyclic GC
                  paused: the path the module did not take (skipped if pyroute2 is not installed).
-* ``e2e``        ``ip netns exec NS ansible localhost -m cloudops.netdiag.interface_info``.
-* ``setup``      ``ip netns exec NS ansible localhost -m setup -a gather_subset=network`` (slow: one
+* ``e2e``        ``ip netns exec NS ansible-playbook`` of one task running the module with ``register``,
+                 then a ``debug`` of the interface count: how the facts are used (collect, diagnose).
+* ``adhoc``      ``ip netns exec NS ansible localhost -m cloudops.netdiag.interface_info``: the same plus
+                 Ansible printing the whole result (1.6 MB at 2000 interfaces) with the YAML callback.
+* ``setup``      the same playbook with ``ansible.builtin.setup`` ``gather_subset: network`` (slow: one
                  ethtool per interface; measured once per size, and at the largest size only with
                  ``--quick``).
 
@@ -44,6 +47,16 @@ MIN_PY = ("import json, subprocess, sys\n"
           "out = subprocess.run(['ip', '-n', sys.argv[1], '-j', '-d', 'addr', 'show'], capture_output=True,"
           " check=True).stdout\n"
           "print(len(json.loads(out)))\n")
+PLAYBOOK = '''- hosts: localhost
+  gather_facts: false
+  tasks:
+    - %s
+      register: r
+    - ansible.builtin.debug:
+        msg: "{{ %s | length }} interfaces"
+'''
+PB_MODULE = PLAYBOOK % ('cloudops.netdiag.interface_info:', 'r.interfaces')
+PB_SETUP = PLAYBOOK % ('ansible.builtin.setup: {gather_subset: network}', 'r.ansible_facts.ansible_interfaces')
 PYROUTE2 = ("import gc\n"
             "from pyroute2.iproute.linux import IPRoute\n"
             "gc.disable()\n"
@@ -124,6 +137,13 @@ def main():
     env['ANSIBLE_PYTHON_INTERPRETER'] = sys.executable
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     ansible = os.path.join(BIN, 'ansible')
+    playbook = os.path.join(BIN, 'ansible-playbook')
+    pbdir = tempfile.mkdtemp(prefix='bfnx-if-')
+    pb_module = os.path.join(pbdir, 'module.yml')
+    pb_setup = os.path.join(pbdir, 'setup.yml')
+    for path, text in ((pb_module, PB_MODULE), (pb_setup, PB_SETUP)):
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
     pyroute2 = has_pyroute2()
     rows = []
     print('interface_info benchmark (%s), best of %d; times in ms, wall / cpu' % (time.strftime('%F %T'), repeat))
@@ -144,12 +164,12 @@ def main():
                 row['pyroute2'] = measure(['ip', 'netns', 'exec', ns, sys.executable, '-c', PYROUTE2],
                                           max(1, min(repeat, 3)))
             in_ns = ['ip', 'netns', 'exec', ns]
-            row['e2e'] = measure(in_ns + [ansible, 'localhost', '-m', 'cloudops.netdiag.interface_info'],
-                                 max(1, min(repeat, 3)), env=env)
+            row['e2e'] = measure(in_ns + [playbook, pb_module], max(1, min(repeat, 3)), env=env)
+            row['adhoc'] = measure(in_ns + [ansible, 'localhost', '-m', 'cloudops.netdiag.interface_info'],
+                                   max(1, min(repeat, 3)), env=env)
             want_setup = not args.no_setup and (not args.quick or size == max(sizes))
             if want_setup:
-                row['setup'] = measure(in_ns + [ansible, 'localhost', '-m', 'ansible.builtin.setup', '-a',
-                                                'gather_subset=network'], 1, env=env)
+                row['setup'] = measure(in_ns + [playbook, pb_setup], 1, env=env)
             os.unlink(argsfile)
         finally:
             subprocess.run(['ip', 'netns', 'del', ns], check=False)
@@ -158,22 +178,25 @@ def main():
         def fmt(key):
             v = row.get(key)
             return '%8.1f/%-7.1f' % (v[0] * 1000, v[1] * 1000) if v else '%16s' % '-'
-        print('%5d links (built in %.2fs): ip %s min-py %s module %s pyroute2 %s e2e %s setup %s' % (
-            n_links, build, fmt('ip'), fmt('min_py'), fmt('module'), fmt('pyroute2'), fmt('e2e'), fmt('setup')))
+        print('%5d links (built in %.2fs): ip %s min-py %s module %s pyroute2 %s e2e %s adhoc %s setup %s' % (
+            n_links, build, fmt('ip'), fmt('min_py'), fmt('module'), fmt('pyroute2'), fmt('e2e'), fmt('adhoc'),
+            fmt('setup')))
         sys.stdout.flush()
     print()
     print('ratios (wall clock; cpu in brackets)')
     header = ('links', 'module / min-py', 'pyroute2 / module', 'setup / e2e', 'module / ip alone')
-    print('%6s %22s %22s %18s %22s' % header)
+    print('%6s %22s %22s %22s %22s' % header)
     for row in rows:
         def ratio(a, b):
             if not row.get(a) or not row.get(b):
                 return '%22s' % '-'
             return '%10.2fx [%6.2fx]' % (row[a][0] / row[b][0], row[a][1] / max(row[b][1], 1e-6))
-        print('%6d %s %s %18s %s' % (row['interfaces'], ratio('module', 'min_py'), ratio('pyroute2', 'module'),
-                                     ('%10.1fx' % (row['setup'][0] / row['e2e'][0])) if row.get('setup') else '-',
-                                     ratio('module', 'ip')))
+        print('%6d %s %s %s %s' % (row['interfaces'], ratio('module', 'min_py'), ratio('pyroute2', 'module'),
+                                   ratio('setup', 'e2e'), ratio('module', 'ip')))
     print('\ntargets (issue #3, at 2000 interfaces): setup / e2e >= 30x; module / min-py <= 1.5x')
+    for path in (pb_module, pb_setup):
+        os.unlink(path)
+    os.rmdir(pbdir)
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as f:
             json.dump(rows, f, indent=1)
