@@ -39,12 +39,13 @@ def inventory(net):
 
 def run_role(net, probe, hops=None, extra=None):
     hops = HOPS if hops is None else hops
+    hops = [h if isinstance(h, dict) else {'host': h[0], 'interface': h[1]} for h in hops]
     out = os.path.join(net.workdir, 'result.json')
     if os.path.exists(out):
         os.unlink(out)
     play = [{'name': 'path capture', 'hosts': 'localhost', 'gather_facts': False,
              'roles': [{'role': 'cloudops.netdiag.path_capture',
-                        'vars': dict({'path_capture_hops': [{'host': h, 'interface': i} for h, i in hops],
+                        'vars': dict({'path_capture_hops': hops,
                                       'path_capture_probe': probe}, **(extra or {}))}],
              'post_tasks': [{'name': 'Save the result', 'ansible.builtin.copy': {
                  'content': '{{ path_capture_result | to_json }}', 'dest': out, 'mode': '0644'}}]}]
@@ -104,3 +105,17 @@ def test_dns_query_along_the_path(probe_net):
     assert res['healthy'] is True, res['verdict']
     assert res['probe']['qname'] == 'openstack.test.'
     assert res['probe_result']['queries'][0]['status'] == 'ok'
+
+
+def test_hops_as_namespaces_of_one_host(probe_net):
+    """The same path seen from one host that holds the namespaces (hop and probe ``netns``)."""
+    hops = [{'host': 'localhost', 'netns': probe_net.inst, 'interface': 'eth0'},
+            {'host': 'localhost', 'netns': probe_net.cmp, 'interface': 'any', 'name': 'compute'},
+            {'host': 'localhost', 'netns': probe_net.ext, 'interface': 'eth0'}]
+    res = run_role(probe_net, {'type': 'icmp', 'host': 'localhost', 'netns': probe_net.inst, 'target': '198.51.100.4'},
+                   hops=hops)
+    assert res['healthy'] is True, res['verdict']
+    assert [h['hop'] for h in res['hops']] == ['localhost:eth0@%s' % probe_net.inst, 'compute', 'localhost:eth0@%s' % probe_net.ext]
+    compute = res['hops'][1]
+    # on "any": vnet0 + br100 copies are duplicates, the SNATed copy on eth1 is not
+    assert compute['request_seen'] == 3 and compute['duplicates'] == 2
