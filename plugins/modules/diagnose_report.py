@@ -17,17 +17,18 @@ description:
     HTML page is self-contained and draws the path as an inline SVG with the failing hop marked.
   - Runs entirely on the controller (an action plugin); files are written atomically and only when their content changes.
 author:
-  - cloudops.netdiag contributors
+  - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
 attributes:
   check_mode:
     support: full
     details:
-      - In check mode nothing is written; RV(changed) says whether a file would change.
+      - In check mode nothing is written; C(changed) says whether a file would change.
   diff_mode:
     support: none
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
 options:
   evidence:

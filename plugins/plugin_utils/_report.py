@@ -43,13 +43,11 @@ def _iter_problems(data, obj=None, depth=0):
                 yield obj, {'code': 'problem', 'message': str(p)}
         for k, v in data.items():
             if k != 'problems' and isinstance(v, (dict, list)):
-                for x in _iter_problems(v, data.get('name', k if isinstance(v, dict) else obj), depth + 1):
-                    yield x
+                yield from _iter_problems(v, data.get('name', k if isinstance(v, dict) else obj), depth + 1)
     elif isinstance(data, list):
         for v in data:
             if isinstance(v, (dict, list)):
-                for x in _iter_problems(v, v.get('name', obj) if isinstance(v, dict) else obj, depth + 1):
-                    yield x
+                yield from _iter_problems(v, v.get('name', obj) if isinstance(v, dict) else obj, depth + 1)
 
 
 def _hop_status(hop, verdict):
@@ -77,7 +75,8 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         probes.append({
             'step': str(p.get('step')), 'from_host': p.get('from_host'), 'target': p.get('target'),
             'ok': p.get('ok'), 'sent': p.get('sent'), 'received': p.get('received'),
-            'loss': p.get('loss') if p.get('loss') is not None else p.get('loss_percent'), 'rtt_avg_ms': p.get('rtt_avg') if p.get('rtt_avg') is not None else p.get('rtt_avg_ms'),
+            'loss': p.get('loss') if p.get('loss') is not None else p.get('loss_percent'),
+            'rtt_avg_ms': p.get('rtt_avg') if p.get('rtt_avg') is not None else p.get('rtt_avg_ms'),
         })
     moved = []
     for host, r in _verdict._moved_rules(inputs.get('capture'), inputs.get('counters')):  # pylint: disable=protected-access
@@ -163,9 +162,9 @@ def to_markdown(report):
         lines += ['', 'Request last seen at `%s`, reply last seen at `%s`.' % (cap.get('request_last_seen'), cap.get('reply_last_seen'))]
     lines += ['', '## Probes (ping ladder)', '', '| step | from | target | result | sent | received |', '| --- | --- | --- | --- | --- | --- |']
     for p in report['probes']:
-        lines.append('| %s | %s | %s | %s | %s | %s |' % (_md(p['step']), _md(p.get('from_host')), _md(p.get('target')),
-                                                         {True: 'ok', False: 'FAILED'}.get(p.get('ok'), '?'),
-                                                         _md(p.get('sent')), _md(p.get('received'))))
+        result = {True: 'ok', False: 'FAILED'}.get(p.get('ok'), '?')
+        lines.append('| %s | %s | %s | %s | %s | %s |' % (
+            _md(p['step']), _md(p.get('from_host')), _md(p.get('target')), result, _md(p.get('sent')), _md(p.get('received'))))
     if cap.get('moved_rules'):
         lines += ['', '## iptables rules whose counters moved during the probe', '']
         for r in cap['moved_rules']:

@@ -166,7 +166,7 @@ def _addresses(iface, family=4):
             addr = str(a)
         if not addr:
             continue
-        addr = str(addr).split('/')[0]
+        addr = str(addr).split('/', maxsplit=1)[0]
         try:
             ip = ipaddress.ip_address(addr)
         except ValueError:
@@ -205,7 +205,7 @@ def bridges_ports(bridges, interfaces=None):
 def domain_interfaces(domains):
     """Flatten ``libvirt_domain_info.domains`` into interface dicts with their domain."""
     out = []
-    doms = domains if isinstance(domains, list) else [v for _, v in _named_items(domains)]
+    doms = domains if isinstance(domains, list) else [v for dummy, v in _named_items(domains)]
     for d in doms:
         if not isinstance(d, dict):
             continue
@@ -447,8 +447,7 @@ def _walk_rules(obj, table=None, chain=None):
             if isinstance(x, dict) and any(k in x for k in ('target', 'jump', 'rule', 'raw')) and 'rules' not in x:
                 yield table, chain, x
             else:
-                for t in _walk_rules(x, table, chain):
-                    yield t
+                yield from _walk_rules(x, table, chain)
     elif isinstance(obj, dict):
         if 'rules' in obj:
             ch = obj.get('name', chain)
@@ -460,20 +459,15 @@ def _walk_rules(obj, table=None, chain=None):
             if k == 'rules' or not isinstance(v, (list, dict)):
                 continue
             if k in ('tables',):
-                for t in _walk_rules(v, table, chain):
-                    yield t
+                yield from _walk_rules(v, table, chain)
             elif k in ('chains',):
-                for t in _walk_rules(v, table, chain):
-                    yield t
+                yield from _walk_rules(v, table, chain)
             elif table is None and k in ('filter', 'nat', 'mangle', 'raw', 'security'):
-                for t in _walk_rules(v, k, chain):
-                    yield t
+                yield from _walk_rules(v, k, chain)
             elif table is not None and chain is None and isinstance(v, dict):
-                for t in _walk_rules(v, table, k):
-                    yield t
+                yield from _walk_rules(v, table, k)
             elif isinstance(v, list) and k not in ('moved', 'problems', 'nova_chains'):
-                for t in _walk_rules(v, table, chain):
-                    yield t
+                yield from _walk_rules(v, table, chain)
 
 
 def _rule_text(table, chain, r):
@@ -557,11 +551,11 @@ def nat_for_floating(iptables, floating_ip, fixed_ip):
         args = _target_args(r)
         if tgt == 'DNAT' and _net_contains(_rule_addr(r, 'dst'), floating_ip):
             to = str(_first(args, 'to_destination', 'to', default=''))
-            if not fixed_ip or not to or to.split(':')[0] == fixed_ip:
+            if not fixed_ip or not to or to.split(':', maxsplit=1)[0] == fixed_ip:
                 dnat.append((table, chain, r))
         elif tgt == 'SNAT' and _net_contains(_rule_addr(r, 'src'), fixed_ip):
             to = str(_first(args, 'to_source', 'to', default=''))
-            if not floating_ip or to.split(':')[0] == floating_ip:
+            if not floating_ip or to.split(':', maxsplit=1)[0] == floating_ip:
                 snat.append((table, chain, r))
     return dnat, snat
 
@@ -882,7 +876,7 @@ def _proc_hostsfile_macs(p, dnsmasq=None, bridge=None):
         if isinstance(e, dict):
             ms = _first(e, 'macs', default=None) or [_first(e, 'mac', 'hwaddr')]
         else:
-            ms = [str(e).split(',')[0]]
+            ms = [str(e).split(',', maxsplit=1)[0]]
         for m in ms:
             if m:
                 macs.add(str(m).lower())
@@ -1081,7 +1075,7 @@ def evaluate(inputs):
     if ipt:
         drops = drop_rules_for(ipt, addrs)
         for table, chain, r, specific in drops:
-            rule_moved = any(_same_rule(r, r2, chain) for _, r2 in moved_drops)
+            rule_moved = any(_same_rule(r, r2, chain) for dummy, r2 in moved_drops)
             if specific or rule_moved:
                 ev = [_ev(chost, 'iptables_info', _rule_text(table, chain, r) + (
                     ' (packets %s)' % _rule_packets(r) if _rule_packets(r) is not None else ''))]

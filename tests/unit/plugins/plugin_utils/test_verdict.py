@@ -89,7 +89,7 @@ def test_same_verdict_on_repeated_evaluation():
     iface(ev, 'mynode', 'vnet1')['flags'].remove('UP')
     probe(ev, 'guest_external', False)
     probe(ev, 'guest_compute', False)
-    runs = [run(copy.deepcopy(ev)) for _ in range(3)]
+    runs = [run(copy.deepcopy(ev)) for dummy in range(3)]
     assert runs[0] == runs[1] == runs[2]
 
 
