@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -51,7 +52,9 @@ def snapshot(lab):
                              tuple(sorted('%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []))))
                             for link in links),
             'routes': subprocess.run(['ip', '-n', ns, 'route', 'show'], capture_output=True, text=True, check=True).stdout,
-            'iptables': '\n'.join(ln for ln in _ns_run(ns, ['iptables-save']).splitlines() if not ln.startswith('#')),
+            # rules and policies, without the chain counters iptables-save prints even without -c
+            'iptables': '\n'.join(re.sub(r' \[\d+:\d+\]$', '', ln) for ln in _ns_run(ns, ['iptables-save']).splitlines()
+                                  if not ln.startswith('#')),
             'ip_forward': _ns_run(ns, ['cat', '/proc/sys/net/ipv4/ip_forward']).strip(),
         }
     procs = {}
