@@ -13,15 +13,18 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 import yaml
 
-from conftest import PYTHON, REPO
 
 pytestmark = pytest.mark.lab
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
+PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
 
 
 def lab_path(lab):

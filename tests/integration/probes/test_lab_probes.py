@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 
 import pytest
 
-from conftest import PYTHON, REPO
 
 pytestmark = pytest.mark.lab
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
+PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
 
 
 def run_on(lab, host, module, args, tmp_path):

@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
 
-from conftest import INSTANCE_MAC, PYTHON, REPO
 
 pytestmark = pytest.mark.lab
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
+PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
+INSTANCE_MAC = 'fa:16:3e:00:00:24'  # the fixture's instance (conftest.py)
 
 HOPS = [('inst', 'eth0'), ('cmp', 'vnet0'), ('cmp', 'br100'), ('cmp', 'eth1'), ('ext', 'eth0')]
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,9 @@ import time
 
 import pytest
 
-from conftest import INSTANCE_MAC
 
 pytestmark = pytest.mark.lab
+INSTANCE_MAC = 'fa:16:3e:00:00:24'  # the fixture's instance (conftest.py)
 FLAVORS = ['busybox'] + (['iputils'] if shutil.which('ping') and 'iputils' in subprocess.run(
     ['ping', '-V'], capture_output=True, text=True, check=False).stdout else [])
 
