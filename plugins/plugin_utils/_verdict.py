@@ -224,8 +224,43 @@ def domain_interfaces(domains):
     return out
 
 
+def parse_proc_route(text):
+    """Routes from the text of ``/proc/net/route`` (the namespace's IPv4 table) as ``ip -j route`` dicts.
+
+    ``text`` may start with other lines (for example the value of ``ip_forward``): only the lines after the
+    ``Iface Destination Gateway ...`` header are read.
+    """
+    out = []
+    in_table = False
+    for line in (text or '').splitlines():
+        fields = line.split()
+        if fields[:3] == ['Iface', 'Destination', 'Gateway']:
+            in_table = True
+            continue
+        if not in_table or len(fields) < 8:
+            continue
+        try:
+            dst, gw, flags, metric, mask = (int(fields[1], 16), int(fields[2], 16), int(fields[3], 16), int(fields[6]),
+                                            int(fields[7], 16))
+        except ValueError:
+            continue
+        if not flags & 0x1:  # RTF_UP
+            continue
+
+        def addr(v):
+            return '.'.join(str((v >> s) & 0xff) for s in (0, 8, 16, 24))
+        prefix = bin(mask).count('1')
+        r = {'dst': 'default' if dst == 0 and mask == 0 else '%s/%d' % (addr(dst), prefix), 'dev': fields[0], 'metric': metric}
+        if flags & 0x2 and gw:  # RTF_GATEWAY
+            r['gateway'] = addr(gw)
+        out.append(r)
+    return out
+
+
 def default_route(routes):
     """Return (gateway, device) of the IPv4 default route from ``ip -j route`` output."""
+    if isinstance(routes, str):
+        routes = parse_proc_route(routes)
     best = None
     for r in routes or []:
         if not isinstance(r, dict):

@@ -397,3 +397,23 @@ def test_every_cause_has_a_segment_and_a_priority():
             continue
         assert _verdict.CAUSE_SEGMENT[c] in _verdict.SEGMENTS
         assert c in _verdict.PRIORITY
+
+
+# `ip netns exec <lab>-compute1 cat /proc/sys/net/ipv4/ip_forward /proc/net/route` on the seed lab
+PROC_ROUTE = (
+    "1\n"
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+    "eth0\t00000000\t017100CB\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+    "br100\t0000000A\t00000000\t0001\t0\t0\t0\t00FCFFFF\t0\t0\t0\n"
+    "eth0\t007100CB\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+)
+
+
+def test_proc_net_route_text():
+    routes = _verdict.parse_proc_route(PROC_ROUTE)
+    assert routes == [{'dst': 'default', 'dev': 'eth0', 'metric': 0, 'gateway': '203.0.113.1'},
+                      {'dst': '10.0.0.0/22', 'dev': 'br100', 'metric': 0},
+                      {'dst': '203.0.113.0/24', 'dev': 'eth0', 'metric': 0}]
+    assert _verdict.default_route(PROC_ROUTE) == ('203.0.113.1', 'eth0')
+    assert _verdict.default_route(PROC_ROUTE.split('eth0\t00000000')[0]) == (None, None)
+    assert _verdict.parse_proc_route('garbage\nIface Destination Gateway\nx y z 1 2 3 4 5') == []
