@@ -15,7 +15,7 @@ description:
   - For each link returns name, index, kind (V(veth), V(bridge), V(tap), V(tun), V(vlan), V(vxlan),
     V(bond), V(loopback), V(device) for a real NIC, ...), flags, operstate, carrier, MTU, MAC, master,
     VLAN id, veth peer, addresses and packet counters, and a list of problems.
-  - C(virbr0) (libvirt's default network) and C(virbr0-nic) are labelled O(ignore:ignorable) and never
+  - C(virbr0) (libvirt's default network) and C(virbr0-nic) are labelled RV(interfaces[].ignorable) and never
     carry problems.
   - With O(src), parses saved C(ip a), C(ip -d addr show), C(ip a | grep state) text or C(ip -j addr show) JSON
     instead (offline analysis); counters are then unknown unless the JSON came from C(ip -j -s).
@@ -144,7 +144,7 @@ interfaces:
     vlan_id:
       description: VLAN id of a V(vlan) link.
       type: int
-      returned: when O(ignore:kind) is vlan and the kernel or text says
+      returned: when RV(interfaces[].kind) is V(vlan)
       sample: 100
     link:
       description: Name of the lower device (vlan) or the veth peer when it is in the same namespace.
@@ -179,7 +179,7 @@ interfaces:
     bridge:
       description: For a bridge, its STP state and bridge id.
       type: dict
-      returned: when O(ignore:kind) is bridge
+      returned: when RV(interfaces[].kind) is V(bridge)
       sample: {stp_state: 0, bridge_id: 8000.0aad24b586b9}
     addresses:
       description: Addresses with family (V(inet), V(inet6)), address, prefixlen, scope, label, broadcast, flags.
