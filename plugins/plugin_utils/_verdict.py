@@ -1109,17 +1109,26 @@ def evaluate(inputs):
     ipt = cf.get('iptables')
     if ipt:
         drops = drop_rules_for(ipt, addrs)
+        deletes = []
         for table, chain, r, specific in drops:
-            rule_moved = any(_same_rule(r, r2, chain) for dummy, r2 in moved_drops)
-            if specific or rule_moved:
-                ev = [_ev(chost, 'iptables_info', _rule_text(table, chain, r) + (
-                    ' (packets %s)' % _rule_packets(r) if _rule_packets(r) is not None else ''))]
-                if rule_moved:
-                    ev.append(_ev(chost, 'iptables counters', 'counters of this rule moved during the probe'))
-                cands.add('firewall_drop', ev,
-                          'On %s the rule above drops the traffic of %s. Nova manages iptables: remove the stray rule '
-                          '(`iptables -t %s -D %s ...`, same match) or restart nova-network to rebuild its chains; fix the security '
-                          'group if nova put it there.' % (on, name, table or 'filter', chain), confirmed=rule_moved)
+            moved_as = [r2 for dummy, r2 in moved_drops if _same_rule(r, r2, chain)]
+            if specific or moved_as:
+                text = _rule_text(table, chain, r)
+                if moved_as:
+                    delta = _first(moved_as[0], 'packets_delta', 'delta', 'packets')
+                    text += ' (+%s packets during the probes)' % delta
+                ev = [_ev(chost, 'iptables_info', text)]
+                cands.add('firewall_drop', ev, '', confirmed=bool(moved_as))
+                raw = str(_first(r, 'rule', 'raw', default='') or '')
+                if raw.startswith('-A '):
+                    deletes.append('`iptables -t %s -D %s`' % (table or 'filter', raw[3:]))
+                else:
+                    deletes.append('`iptables -t %s -D %s <same match>`' % (table or 'filter', chain))
+        if 'firewall_drop' in cands.items:
+            cands.items['firewall_drop']['advice'] = (
+                'On %s, iptables drops the traffic of %s (%s). Nova manages iptables: remove the stray rule%s with %s, '
+                'or restart nova-network there to rebuild its chains; fix the security group if nova put it there.' % (
+                    on, name, fixed_ip, 's' if len(deletes) > 1 else '', ' and '.join(deletes)))
         if floating_ip and fixed_ip and _truthy(_first(nova_settings(cf.get('nova_conf')), 'multi_host', default=fixed.get('multi_host') or True)):
             dnat, snat = nat_for_floating(ipt, floating_ip, fixed_ip)
             if (not dnat or not snat) and _has_table(ipt, 'nat'):

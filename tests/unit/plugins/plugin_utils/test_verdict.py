@@ -208,13 +208,14 @@ def test_forwarding_disabled():
 def test_firewall_drop_confirmed_by_moved_counter():
     ev = healthy()
     _fail_pings(ev, compute_ok=True)
-    rule = {'source': '10.0.2.24/32', 'target': 'DROP', 'packets': 3, 'bytes': 252}
+    rule = {'source': '10.0.2.24/32', 'target': 'DROP', 'packets': 3, 'bytes': 252, 'rule': '-A FORWARD -s 10.0.2.24/32 -j DROP'}
     ev['hosts']['mynode']['iptables']['tables']['filter']['chains']['FORWARD']['rules'].insert(0, rule)
-    ev['capture']['moved_rules'] = [{'host': 'mynode', 'moved': [dict(rule, table='filter', chain='FORWARD', packets_delta=2)]}]
+    ev['capture']['moved_rules'] = [{'host': 'mynode', 'moved': [dict(rule, table='filter', chain='FORWARD', packets=2)]}]
     v = run(ev)
     assert (v['cause'], v['segment']) == ('firewall_drop', 'compute')
-    assert any('-s 10.0.2.24/32' in e['excerpt'] for e in v['evidence'])
-    assert any('moved' in e['excerpt'] for e in v['evidence'])
+    assert v['evidence'][0]['excerpt'] == 'filter: -A FORWARD -s 10.0.2.24/32 -j DROP (+2 packets during the probes)'
+    assert '`iptables -t filter -D FORWARD -s 10.0.2.24/32 -j DROP`' in v['advice']
+    assert v['suspects'] == [{'cause': 'firewall_drop', 'segment': 'compute', 'confirmed': True}]
 
 
 def test_range_drop_rule_that_did_not_fire_is_not_a_cause():
