@@ -123,3 +123,13 @@ def test_hops_as_namespaces_of_one_host(probe_net):
     compute = res['hops'][1]
     # on "any": vnet0 + br100 copies are duplicates, the SNATed copy on eth1 is not
     assert compute['request_seen'] == 3 and compute['duplicates'] == 2
+
+
+def test_dns_with_kept_and_fetched_pcaps(probe_net, tmp_path):
+    res = run_role(probe_net, {'type': 'dns', 'host': 'inst', 'server': '10.0.2.1', 'address': '10.0.2.24'},
+                   hops=HOPS[:3], extra={'path_capture_iptables': False, 'path_capture_pcap_dir': str(tmp_path / 'kept'),
+                                         'path_capture_fetch_dir': str(tmp_path / 'fetched')})
+    assert res['probe']['qname'] == '24.2.0.10.in-addr.arpa.' and res['request']['complete']
+    fetched = sorted(os.listdir(str(tmp_path / 'fetched')))
+    assert fetched == ['cmp-capture-br100.pcap', 'cmp-capture-vnet0.pcap', 'inst-capture-eth0.pcap']
+    assert all(os.path.getsize(str(tmp_path / 'fetched' / name)) > 24 for name in fetched)
