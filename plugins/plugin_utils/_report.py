@@ -53,8 +53,12 @@ def _iter_problems(data, obj=None, depth=0):
 def _hop_status(hop, verdict):
     if verdict.get('status') == 'fault' and verdict.get('hop') == hop['id']:
         return 'fault'
-    if verdict.get('status') == 'fault' and not verdict.get('hop') and verdict.get('segment') and hop.get('segment') == verdict['segment']:
-        return 'suspect'
+    if verdict.get('status') == 'fault' and not verdict.get('hop') and verdict.get('segment'):
+        if hop.get('segment') == verdict['segment']:
+            return 'suspect'
+        # the compute node's own segment (forwarding, iptables, NAT, dnsmasq) lies between its bridge and its NIC
+        if verdict['segment'] == 'compute' and hop.get('kind') in ('bridge', 'physical'):
+            return 'suspect'
     return 'ok' if verdict.get('status') == 'ok' else 'unknown'
 
 
