@@ -131,10 +131,12 @@ def main():
                     save = ['ip', 'netns', 'exec', ns, 'iptables-%s-save' % backend, '-c']
                     out = subprocess.run(save, capture_output=True, text=True, check=True).stdout
                     n_rules = parse_save(out)['rule_count']
-                    t_save = best_time(lambda: subprocess.run(save, capture_output=True, text=True, check=True),
-                                         repeat)
-                    t_both = best_time(lambda: parse_save(subprocess.run(save, capture_output=True, text=True,
-                                                                           check=True).stdout), repeat)
+
+                    def run_save():
+                        return subprocess.run(save, capture_output=True, text=True, check=True).stdout
+
+                    t_save = best_time(run_save, repeat)
+                    t_both = best_time(lambda: parse_save(run_save()), repeat)
                     t_parse = best_time(lambda: parse_save(out), repeat)
                     lines = [ln.split('] ', 1)[1] for ln in out.splitlines() if ln.startswith('[')]
                     t_shlex = best_time(lambda: [shlex.split(ln) for ln in lines], 1)
@@ -142,9 +144,9 @@ def main():
                         json.dump({'ANSIBLE_MODULE_ARGS': {'netns': ns, 'backend': backend}}, f)
                         argsfile = f.name
                     try:
-                        t_mod = best_time(lambda: subprocess.run([sys.executable, MODULE, argsfile], env=env,
-                                                                   capture_output=True, check=True),
-                                            max(1, min(3, repeat)))
+                        mod_argv = [sys.executable, MODULE, argsfile]
+                        t_mod = best_time(lambda: subprocess.run(mod_argv, env=env, capture_output=True, check=True),
+                                          max(1, min(3, repeat)))
                     finally:
                         os.unlink(argsfile)
                 finally:
