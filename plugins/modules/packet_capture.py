@@ -287,6 +287,7 @@ truncated:
   sample: false
 '''
 
+import json
 import os
 import re
 import shutil
@@ -317,10 +318,14 @@ def _check_interfaces(module, interfaces, netns, ip_bin):
     for name in interfaces:
         if name == 'any':
             continue
-        rc, out, err = _run(module, [ip_bin, '-o', 'link', 'show', 'dev', name], netns, ip_bin)
+        rc, out, err = _run(module, [ip_bin, '-j', 'link', 'show', 'dev', name], netns, ip_bin)
         if rc != 0:
             module.fail_json(msg='interface %s does not exist%s: %s' % (name, where, (err or out).strip()))
-        macs[name] = re.findall(r'link/\S+ ([0-9a-f:]{17})', out)
+        try:
+            links = json.loads(out)
+        except ValueError:
+            module.fail_json(msg='cannot read interface %s%s: ip -j printed no JSON' % (name, where))
+        macs[name] = [link['address'] for link in links if len(link.get('address') or '') == 17]
     return macs
 
 
