@@ -28,6 +28,7 @@ import socket
 import struct
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import (
+    NetnsError,
     enter_netns,
     list_netns,
     netns_path,
@@ -449,11 +450,13 @@ def namespaces_for(netns, run_dir='/run/netns'):
 def dump_interfaces(netns=None, names=None, with_addresses=True, run_dir='/run/netns', pause_gc=True):
     """Interfaces of one or more namespaces from one netlink dump each (links + addresses).
 
-    ``netns``: see ``namespaces_for``.  ``names``: exact names or shell patterns (fnmatch).
+    ``netns``: see ``namespaces_for`` (with ``all``, a namespace deleted while the dump runs is
+    skipped).  ``names``: exact names or shell patterns (fnmatch).
     Returns the list of interface dicts (unevaluated: call ``evaluate_problems``).
     Raises NetnsError (missing namespace) or InterfaceError (netlink failure).
     """
     spaces = namespaces_for(netns, run_dir)
+    every = netns == 'all' or (isinstance(netns, (list, tuple)) and list(netns) == ['all'])
     result = []
     gc_was = gc.isenabled()
     if pause_gc:
@@ -472,6 +475,10 @@ def dump_interfaces(netns=None, names=None, with_addresses=True, run_dir='/run/n
                             nsids = _nsid_map(sock, named, run_dir)
                     finally:
                         sock.close()
+            except NetnsError:
+                if every and ns and not os.path.exists(os.path.join(run_dir, ns)):
+                    continue    # deleted between listing and entering: it has no interfaces any more
+                raise
             except OSError as exc:
                 raise InterfaceError('cannot dump interfaces of network namespace %s: %s'
                                      % (ns or '(current)', exc.strerror or exc))

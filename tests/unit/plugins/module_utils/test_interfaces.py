@@ -182,3 +182,22 @@ def test_ip_json_and_ip_text_of_the_same_namespace_agree():
 def test_ip_json_garbage(bad):
     with pytest.raises(I.InterfaceError, match='JSON output of "ip -j addr show"'):
         I.parse_ip_text(bad) if bad.startswith('[') else I.parse_ip_json(bad)
+
+
+def test_all_skips_a_namespace_deleted_meanwhile(tmp_path, monkeypatch):
+    # A name listed under run_dir whose file vanishes before it is entered: skipped with "all",
+    # an error when asked for by name.
+    (tmp_path / 'gone').write_text('')
+    real = I.namespaces_for
+
+    def listed_then_deleted(netns, run_dir):
+        names = real(netns, run_dir)
+        (tmp_path / 'gone').unlink()
+        return names
+
+    monkeypatch.setattr(I, 'namespaces_for', listed_then_deleted)
+    itfs = I.dump_interfaces(['all'], run_dir=str(tmp_path))
+    assert itfs and {i['netns'] for i in itfs} == {None}
+    (tmp_path / 'gone').write_text('')
+    with pytest.raises(NetnsError, match='gone does not exist'):
+        I.dump_interfaces(['gone'], run_dir=str(tmp_path))
