@@ -139,3 +139,29 @@ def test_tcpdump_argv_bounds():
     argv = cap.tcpdump_argv('/usr/bin/tcpdump', 'br100', '/tmp/x.pcap', 1600, 10, 'icmp')
     assert argv[argv.index('-c') + 1] == '10' and argv[argv.index('-s') + 1] == '1600'
     assert argv[-1] == 'icmp' and '-U' in argv and '--immediate-mode' in argv
+
+
+def test_real_seed_lab_bridge_capture_with_ethernet_headers():
+    # tcpdump -i br100 on the seed lab's compute node: dhcp_probe from the instance (DISCOVER/OFFER),
+    # a marked busybox ping, then the instance's own udhcpc renewing (unicast REQUEST/ACK)
+    with open(os.path.join(FIX, 'lab_seed_br100_ether_dhcp_icmp.txt'), encoding='utf-8') as handle:
+        pkts = cap.parse_tcpdump(handle.read(), interface='br100', local_macs=['02:b5:a3:87:b4:6c'])
+    got = [(p['direction'], p['link_src'], p['link_dst'], p['proto'], (p['dhcp'] or {}).get('message_type'),
+            (p['icmp'] or {}).get('type')) for p in pkts]
+    assert got == [('in', 'fa:16:3e:56:0b:6f', 'ff:ff:ff:ff:ff:ff', 'udp', 'DISCOVER', None),
+                   ('out', '02:b5:a3:87:b4:6c', 'ff:ff:ff:ff:ff:ff', 'udp', 'OFFER', None),
+                   ('in', 'fa:16:3e:56:0b:6f', '02:b5:a3:87:b4:6c', 'icmp', None, 'echo-request'),
+                   ('out', '02:b5:a3:87:b4:6c', 'fa:16:3e:56:0b:6f', 'icmp', None, 'echo-reply'),
+                   ('in', 'fa:16:3e:56:0b:6f', '02:b5:a3:87:b4:6c', 'udp', 'REQUEST', None),
+                   ('out', '02:b5:a3:87:b4:6c', 'fa:16:3e:56:0b:6f', 'udp', 'ACK', None)]
+    assert all(p['interface'] == 'br100' for p in pkts)
+    assert pkts[0]['dhcp']['xid'] == '0xb233a837' and pkts[1]['dhcp']['your_ip'] == '10.0.2.24'
+    assert pkts[4]['dhcp']['requested_ip'] is None and pkts[5]['dhcp']['server_id'] == '10.0.0.42'
+
+
+def test_real_seed_lab_public_nic_shows_the_snat():
+    with open(os.path.join(FIX, 'lab_seed_eth0_ether_icmp_snat.txt'), encoding='utf-8') as handle:
+        pkts = cap.parse_tcpdump(handle.read(), interface='eth0', local_macs=['02:76:45:1f:c3:6e'])
+    assert [(p['direction'], p['src'], p['dst'], p['icmp']['type'], p['icmp']['id'], p['ttl']) for p in pkts] == [
+        ('out', '203.0.113.30', '198.51.100.10', 'echo-request', 7876, 63),
+        ('in', '198.51.100.10', '203.0.113.30', 'echo-reply', 7876, 63)]
