@@ -159,3 +159,19 @@ def test_bridge_stp_and_no_ports(netns):
 def test_bridge_info_missing_namespace(compute):
     rc, res = run_module('bridge_info', {'netns': ['tfnx-gone']})
     assert rc == 1 and 'network namespace tfnx-gone does not exist' in res['msg']
+
+
+def test_bridge_info_agrees_with_sysfs(compute):
+    """netlink (the module) and sysfs (what brctl reads) of the same namespace tell the same story."""
+    c = compute['cn']
+    rc, res = run_module('bridge_info', {'netns': [c]})
+    assert rc == 0
+    names = ['disabled', 'listening', 'learning', 'forwarding', 'blocking']
+    for br in res['bridges']:
+        base = '/sys/class/net/%s' % br['name']
+        ports = sorted(sh('ls', base + '/brif', ns=c).split())
+        assert [p['name'] for p in br['ports']] == ports
+        assert br['stp_enabled'] == (sh('cat', base + '/bridge/stp_state', ns=c).strip() != '0')
+        for p in br['ports']:
+            state = int(sh('cat', '/sys/class/net/%s/brport/state' % p['name'], ns=c).strip())
+            assert p['state'] == names[state], p['name']
