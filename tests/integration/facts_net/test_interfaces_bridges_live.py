@@ -175,3 +175,14 @@ def test_bridge_info_agrees_with_sysfs(compute):
         for p in br['ports']:
             state = int(sh('cat', '/sys/class/net/%s/brport/state' % p['name'], ns=c).strip())
             assert p['state'] == names[state], p['name']
+
+
+def test_vxlan_and_tap_kinds(netns):
+    # (vlan, bond and dummy links cannot be created on this machine's kernel: no such modules.)
+    n = netns('kinds')
+    sh('ip', '-n', n, 'link', 'add', 'vx42', 'type', 'vxlan', 'id', '42', 'dstport', '4789', 'local', '127.0.0.1')
+    sh('ip', '-n', n, 'tuntap', 'add', 'tun7', 'mode', 'tun')
+    d = {i['name']: i for i in itfs([n])['interfaces']}
+    assert d['vx42']['kind'] == 'vxlan' and d['vx42']['vxlan_id'] == 42
+    assert d['tun7']['kind'] == 'tun' and d['tun7']['mac'] is None
+    assert [p['code'] for p in d['vx42']['problems']] == ['admin_down']
