@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 
 from lab.core import Lab
+from lab.mariadb import MariaDBError
 from lab.sysutil import LabError
 from lab.topology import TopologyError
 
@@ -55,7 +57,7 @@ def main(argv=None):
             from lab.faults import FAULTS
             for name in sorted(FAULTS):
                 print('%-28s %s' % (name, FAULTS[name].__doc__.strip().splitlines()[0]))
-    except (LabError, TopologyError) as exc:
+    except (LabError, TopologyError, MariaDBError, OSError, subprocess.SubprocessError) as exc:
         print('lab: error: %s' % exc, file=sys.stderr)
         return 1
     return 0
