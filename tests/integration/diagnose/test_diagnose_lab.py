@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import jsonschema
 import pytest
@@ -147,7 +148,15 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
             verdicts.append((v['status'], v['cause'], v['segment'], v['hop']))
             assert report['capture'].get('captured_hops') or report['capture'].get('error'), report['capture']
         after = snapshot(lab)
-        pids_after = {h: _ns_pids(i['netns']) for h, i in lab.state['hosts'].items()}
+        # Ansible's async_wrapper (path_capture's captures run as async tasks) polls its job every 5 s and so
+        # outlives the collected job by up to 5 s: give it that long, then nothing of ours may remain.
+        deadline = time.monotonic() + 15
+        while True:
+            pids_after = {h: _ns_pids(i['netns']) for h, i in lab.state['hosts'].items()}
+            if time.monotonic() > deadline or not any(
+                    c in OURS for h, pids in pids_after.items() for p, c in pids.items() if p not in pids_before[h]):
+                break
+            time.sleep(0.5)
     finally:
         lab.heal()
     assert verdicts[0][:3] == ('fault', 'firewall_drop', 'compute')
@@ -156,8 +165,11 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
     for host, pids in pids_after.items():
         new = {p: c for p, c in pids.items() if p not in pids_before[host]}
         # nothing of the diagnosis survives it (a lab DHCP client may run its script in between: not ours)
-        assert not [c for c in new.values() if c in ('tcpdump', 'ping', 'python', 'python3', 'dnsmasq')], (host, new)
+        assert not [c for c in new.values() if c in OURS], (host, new)
         assert set(pids_before[host]) - set(pids) <= set(), (host, 'a process of the lab disappeared')
+
+
+OURS = ('tcpdump', 'ping', 'python', 'python3', 'dnsmasq')
 
 
 def _ns_pids(ns):
