@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -28,8 +29,23 @@ def _port_open(port):
         return s.connect_ex(('127.0.0.1', port)) == 0
 
 
+def _default_netns_snapshot():
+    """Links, addresses, routes, ip_forward and iptables rules (no counters) of the default namespace."""
+    def out(argv):
+        return subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=True).stdout
+    links = sorted((ln['ifname'], ln.get('address'), tuple(a['local'] for a in ln.get('addr_info', [])))
+                   for ln in json.loads(out(['ip', '-j', 'addr', 'show'])))
+    routes = sorted(json.dumps(r, sort_keys=True) for r in json.loads(out(['ip', '-j', 'route', 'show', 'table', 'all'])))
+    rules = sorted(ln for ln in out(['iptables-save']).splitlines() if ln.startswith('-A '))
+    with open('/proc/sys/net/ipv4/ip_forward') as f:
+        forward = f.read()
+    return links, routes, rules, forward
+
+
 def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
+    before = _default_netns_snapshot()
     lab = lab_factory('seed')
+    assert _default_netns_snapshot() == before  # nothing of the lab lives in the default namespace
     pids = {k: p['pid'] for k, p in lab.state['processes'].items()}
     namespaces = list(lab.state['namespaces'])
     port = lab.state['db']['port']
@@ -44,6 +60,7 @@ def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
     assert [k for k, p in pids.items() if pid_alive(p)] == []
     assert not os.path.exists(lab.root)
     assert not _port_open(port)
+    assert _default_netns_snapshot() == before
     lab.down()  # idempotent
     # the other lab is untouched
     assert seed_lab.status()['healthy']
