@@ -264,6 +264,12 @@ class Lab(object):
                 cmds.append('link set %s up' % br)
                 self._iface(cname, br, kind='bridge', addresses=['%s/%d' % (gw, net['prefixlen'])], network=label)
             lat.append('route add default via %s dev %s' % (comp['public_gateway'], pubif))
+            if comp.get('libvirt_default_network'):
+                # what libvirt's default network leaves on a compute node: virbr0, up, no port (NO-CARRIER)
+                cmds += ['link add virbr0 type bridge stp_state 1', 'link set virbr0 address %s' % _mac(model['name'], cname, 'virbr0'),
+                         'addr add 192.168.122.1/24 brd 192.168.122.255 dev virbr0', 'link set virbr0 up']
+                self._iface(cname, 'virbr0', kind='bridge', addresses=['192.168.122.1/24'], mac=_mac(model['name'], cname, 'virbr0'),
+                            role='libvirt_default_network')
         for inst in model['instances'].values():
             if inst['state'] != 'active':
                 continue

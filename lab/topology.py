@@ -163,6 +163,7 @@ def derive(raw):
             'name': name, 'public_interface': c.get('public_interface', 'eth0'), 'public_address': str(pub_addr),
             'public_prefixlen': pub_net.prefixlen, 'public_gateway': str(pub_gw), 'networks': nets,
             'flat_interface': None, 'vlan_interface': None, 'management_address': None, 'vnets': {},
+            'libvirt_default_network': bool(c.get('libvirt_default_network', False)),
         }
         if vlan_mode:
             comp['vlan_interface'] = c.get('vlan_interface', 'eth1')

@@ -95,3 +95,21 @@ def test_bad_input_fails_cleanly(tmp_path, lab_factory):
         Lab('Bad Name; rm -rf /')
     with pytest.raises(LabError):
         Lab('x' * 20)
+
+
+def test_optional_libvirt_default_network(tmp_path, lab_factory):
+    import yaml
+    from lab.topology import topology_path
+    with open(topology_path('seed')) as f:
+        raw = yaml.safe_load(f)
+    raw['name'] = 'seedvirbr'
+    raw['computes'][0]['libvirt_default_network'] = True
+    path = tmp_path / 'seedvirbr.yml'
+    path.write_text(yaml.safe_dump(raw))
+    lab = lab_factory(str(path))
+    link = json.loads(subprocess.run(['ip', '-n', lab.ns('compute1'), '-j', 'addr', 'show', 'dev', 'virbr0'],
+                                     stdout=subprocess.PIPE, text=True, check=True).stdout)[0]
+    assert 'NO-CARRIER' in link['flags'] and 'UP' in link['flags'] and link['operstate'] == 'DOWN'
+    assert [a['local'] for a in link['addr_info'] if a['family'] == 'inet'] == ['192.168.122.1']
+    assert lab.state['hosts']['compute1']['interfaces']['virbr0']['role'] == 'libvirt_default_network'
+    assert lab.lease('vm1')['ip'] == '10.0.2.24'
