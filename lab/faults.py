@@ -53,17 +53,28 @@ def _link_up(lab, host, dev, timeout=5.0):
     """Set ``dev`` up and wait (bounded) until the kernel reports it operational (and forwarding, if a
     bridge port): link-up events are processed asynchronously (linkwatch), up to a second later."""
     _ip(lab, host, 'link', 'set', dev, 'up')
+    ends = [(host, dev)]
+    peer = lab.state['hosts'].get(host, {}).get('interfaces', {}).get(dev, {}).get('peer')
+    if peer and peer[0] in lab.state['hosts']:
+        ends.append(tuple(peer))  # a veth: its other end gets its carrier back asynchronously too
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        link = json.loads(run(['ip', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout)[0]
-        ok = link.get('operstate') in ('UP', 'UNKNOWN')
-        if ok and link.get('master'):
-            port = json.loads(run(['bridge', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout or '[]')
-            ok = bool(port) and port[0].get('state') == 'forwarding'
-        if ok:
-            return
+    while ends and time.monotonic() < deadline:
+        if _operational(lab, *ends[0]):
+            ends.pop(0)
+            continue
         time.sleep(0.05)
-    raise LabError('%s on %s did not come up within %s s' % (dev, host, timeout))
+    if ends:
+        raise LabError('%s on %s did not come up within %s s' % (ends[0][1], ends[0][0], timeout))
+
+
+def _operational(lab, host, dev):
+    link = json.loads(run(['ip', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout)[0]
+    if link.get('operstate') not in ('UP', 'UNKNOWN'):
+        return False
+    if link.get('master'):
+        port = json.loads(run(['bridge', '-n', lab.ns(host), '-j', 'link', 'show', 'dev', dev]).stdout or '[]')
+        return bool(port) and port[0].get('state') == 'forwarding'
+    return True
 
 
 def _ipt(lab, host, *args, check=True):
@@ -403,6 +414,10 @@ def heal(lab):
         lab.save()
         healed.append(rec)
     if healed:
+        # ARP entries left INCOMPLETE/FAILED by traffic sent during the fault would delay the first
+        # packets after heal by up to a retransmit period: start every lab host with a fresh cache
+        for h in lab.state['hosts']:
+            run(['ip', '-n', lab.ns(h), 'neigh', 'flush', 'all'], check=False)
         # a fault that lasted longer than the lease (120 s) made udhcpc deconfigure the guest: boot it again
         lost = [i['hostname'] for i in lab.model['instances'].values() if i['state'] == 'active' and lab.lease(i['hostname']) is None]
         if lost:
