@@ -416,5 +416,5 @@ def test_proc_net_route_text():
                       {'dst': '10.0.0.0/22', 'dev': 'br100', 'metric': 0},
                       {'dst': '203.0.113.0/24', 'dev': 'eth0', 'metric': 0}]
     assert _verdict.default_route(PROC_ROUTE) == ('203.0.113.1', 'eth0')
-    assert _verdict.default_route(PROC_ROUTE.split('eth0\t00000000')[0]) == (None, None)
+    assert _verdict.default_route(PROC_ROUTE.split('eth0\t00000000', maxsplit=1)[0]) == (None, None)
     assert _verdict.parse_proc_route('garbage\nIface Destination Gateway\nx y z 1 2 3 4 5') == []
