@@ -1277,6 +1277,20 @@ def evaluate(inputs):
                       'Reverse lookups through %s are slow: ssh logins wait for them. Give dnsmasq the PTR records of the fixed '
                       'range (or `UseDNS no` in sshd_config of the instance).' % _first(d, 'server'))
 
+    dcap = inputs.get('dns_capture')
+    if isinstance(dcap, dict) and dcap and 'dns_failure' in cands.items:
+        if dcap.get('error'):
+            notes.append('DNS capture not available: %s' % dcap['error'])
+        else:
+            seen = []
+            for c in capture_hops(dcap):
+                seen.append('%s %s:%s query %s, answer %s' % (
+                    c['hop'] or '', c['host'], c['interface'], 'seen' if c['request_seen'] else 'not seen',
+                    'seen' if c['reply_seen'] else 'not seen'))
+            if seen:
+                cands.items['dns_failure']['evidence'].append(_ev('controller', 'path_capture udp/53', '\n'.join(
+                    seen + ([str(dcap['verdict'])] if dcap.get('verdict') else []))))
+
     # ---- capture -------------------------------------------------------------------------------
     cap_summary = attach_capture(hops, inputs.get('capture')) if hops else {}
 

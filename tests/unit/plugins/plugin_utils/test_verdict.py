@@ -418,3 +418,19 @@ def test_proc_net_route_text():
     assert _verdict.default_route(PROC_ROUTE) == ('203.0.113.1', 'eth0')
     assert _verdict.default_route(PROC_ROUTE.split('eth0\t00000000', maxsplit=1)[0]) == (None, None)
     assert _verdict.parse_proc_route('garbage\nIface Destination Gateway\nx y z 1 2 3 4 5') == []
+
+
+def test_dns_capture_shows_where_the_lookup_vanished():
+    ev = healthy()
+    ev['dns'] = [{'type': 'A', 'query': 'www.example.org', 'server': '10.0.2.1', 'status': 'timeout', 'from_host': 'guest-test'}]
+    ev['dns_capture'] = {'hops': [{'hop': '02-bridge', 'host': 'mynode', 'interface': 'br100', 'request_seen': 1, 'reply_seen': 0},
+                                  {'hop': '04-physical', 'host': 'mynode', 'interface': 'eth0', 'request_seen': 1, 'reply_seen': 0}],
+                         'verdict': 'request reached 04-physical but no reply was seen anywhere'}
+    v = run(ev)
+    assert (v['cause'], v['segment']) == ('dns_failure', 'beyond_gateway')
+    cap = [e for e in v['evidence'] if e['source'] == 'path_capture udp/53']
+    assert cap and cap[0]['excerpt'].splitlines() == [
+        '02-bridge mynode:br100 query seen, answer not seen', '04-physical mynode:eth0 query seen, answer not seen',
+        'request reached 04-physical but no reply was seen anywhere']
+    ev['dns_capture'] = {'error': 'The captures were launched too slowly'}
+    assert 'DNS capture not available: The captures were launched too slowly' in run(ev)['notes']
