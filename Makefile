@@ -14,6 +14,7 @@ COLL_LINK := $(VENV)/collections/ansible_collections/cloudops/netdiag
 TOPOLOGY ?= seed
 LAB ?= nd
 FAULT ?= vnet_down
+INSTANCE ?=
 export PATH := $(VENV)/bin:/usr/sbin:/sbin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
@@ -60,7 +61,7 @@ collection:
 	@[ -L $(COLL_LINK) ] || ln -sfn $(CURDIR) $(COLL_LINK)
 
 demo: deps
-	$(VPY) tools/demo.py --topology $(TOPOLOGY) --lab $(LAB)
+	$(VPY) tools/demo.py --topology $(TOPOLOGY) --lab $(LAB) --fault $(FAULT) $(if $(INSTANCE),--instance $(INSTANCE))
 
 test: deps
 	$(VPY) tools/run_tests.py

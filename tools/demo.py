@@ -28,6 +28,8 @@ def main():
     parser.add_argument('--lab', default='nd')
     parser.add_argument('--fault', default='vnet_down')
     parser.add_argument('--instance', default=None, help='instance to break and diagnose (default: the first)')
+    parser.add_argument('--check-dns', action='append', default=[], metavar='NAME',
+                        help='also resolve NAME through the instance\'s DNS server (repeatable)')
     args = parser.parse_args()
     os.environ.setdefault('ANSIBLE_CONFIG', os.path.join(REPO, 'ansible.cfg'))
 
@@ -45,6 +47,8 @@ def main():
     if os.path.exists(playbook):
         cmd = [os.path.join(BIN, 'ansible-playbook'), playbook, '-i', the_lab.inventory_path,
                '-e', 'instance=%s' % instance, '-e', 'netdiag_report_dir=%s' % report_dir]
+        if args.check_dns:
+            cmd += ['-e', json.dumps({'check_dns': True, 'netdiag_dns_names': args.check_dns})]
         print('$ %s' % ' '.join(cmd), flush=True)
         subprocess.run(cmd, cwd=REPO, check=False)
         report = os.path.join(report_dir, '%s.json' % instance)
