@@ -78,7 +78,7 @@ def main():
             if r.returncode != 0:
                 sys.exit('lab up failed: %s' % (r.stderr or r.stdout)[-2000:])
             status = json.loads(subprocess.run([sys.executable, '-m', 'lab', '--lab', lab, 'status', '--json'],
-                                               capture_output=True, text=True, env=env, cwd=REPO).stdout or '{}')
+                                               capture_output=True, text=True, env=env, cwd=REPO, check=False).stdout or '{}')
             inv = status.get('inventory') or os.path.join(status.get('root') or '/var/tmp/netdiag-lab/%s' % lab, 'inventory.yml')
             ping_t, r = timed([os.path.join(VENV_BIN, 'ansible'), '-i', inv, 'all', '-m', 'ansible.builtin.ping'], env=env)
             ping_ok = r.returncode == 0

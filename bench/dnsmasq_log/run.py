@@ -82,7 +82,7 @@ def write_syslog(path, lines, macs=5000, seed=1):
     rnd = random.Random(seed)
     mac_list = ['fa:16:3e:%02x:%02x:%02x' % (i >> 16 & 255, i >> 8 & 255, i & 255) for i in range(macs)]
     # each MAC gets a fate: most complete, some no address, some offers lost, some discover only, some NAK
-    fates = [rnd.choice(('ok',) * 14 + ('noaddr', 'lostoffer', 'discover', 'nak')) for _ in mac_list]
+    fates = [rnd.choice(('ok',) * 14 + ('noaddr', 'lostoffer', 'discover', 'nak')) for _i in mac_list]
     i = 0
     t0 = 1764100800  # 2026-11-25 20:00:00 UTC
     out = []
@@ -126,7 +126,7 @@ def child(mode, path, extra=None, trace=False):
 
 
 def best(fn, repeat):
-    runs = [fn() for _ in range(repeat)]
+    runs = [fn() for _i in range(repeat)]
     return min(runs, key=lambda r: r['wall'])
 
 
@@ -144,7 +144,7 @@ def main():
     print('syslog: %d lines, %.1f MB, written in %.1f s (%s)' % (args.lines, size / 1048576.0, time.perf_counter() - t, path))
     try:
         grep_times = []
-        for _ in range(args.repeat):
+        for _i in range(args.repeat):
             t = time.perf_counter()
             cnt = subprocess.run(['grep', '-c', 'dnsmasq-dhcp', path], check=False, capture_output=True, text=True).stdout.strip()
             grep_times.append(time.perf_counter() - t)
@@ -159,7 +159,7 @@ def main():
         print('scan_log whole file:                %.3f s  cpu %.3f s  maxrss %.1f MB  tracemalloc peak %.1f MB'
               % (full['wall'], full['cpu'], full['maxrss_mb'], traced['tracemalloc_peak_mb']))
         print('   %d lines, %d DHCP events, %d MACs, results %s' % (full['lines'], full['events'], full['macs'],
-                                                                   json.dumps(full['results'], sort_keys=True)))
+                                                                    json.dumps(full['results'], sort_keys=True)))
         print('   import of _dnsmasq: %.3f s; empty interpreter maxrss for reference: %.1f MB'
               % (full['import'], it['maxrss_mb']))
         print('scan_log max_lines=100000:          %.3f s  (%d lines, %d events)' % (lines['wall'], lines['lines'], lines['events']))

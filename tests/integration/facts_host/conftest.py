@@ -72,7 +72,7 @@ class DhcpNet(object):
 
     def start_dnsmasq(self):
         sh('ip', 'netns', 'exec', self.srv, *self.dnsmasq_argv())
-        for _ in range(50):
+        for _i in range(50):
             if os.path.exists(self.pid_file):
                 with open(self.pid_file) as f:
                     txt = f.read().strip()
@@ -100,7 +100,7 @@ class DhcpNet(object):
     def kill_dnsmasq(self, pid):
         if self._ours(pid):
             os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
+            for _i in range(100):
                 if self._gone(pid):
                     return
                 time.sleep(0.05)

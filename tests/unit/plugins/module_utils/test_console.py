@@ -54,14 +54,14 @@ def test_real_clients(name, result, lease, discovers):
 
 
 def test_busybox_new_format_details():
-    info, _ = c.analyse_file(fix('busybox_udhcpc_lease.log'))
+    info, _errors = c.analyse_file(fix('busybox_udhcpc_lease.log'))
     run = info['dhcp_runs'][0]
     assert run['version'] == '1.35.0' and run['offers'] == ['192.168.100.3']
     assert info['lease'] == {'address': '192.168.100.3', 'server': '192.168.100.1', 'lease_time': 120}
 
 
 def test_dhclient_nak():
-    info, _ = c.analyse_file(fix('dhclient_nak_then_bound.log'))
+    info, _errors = c.analyse_file(fix('dhclient_nak_then_bound.log'))
     run = info['dhcp_runs'][0]
     assert run['naks'] == 1 and run['result'] == 'nak_then_lease' and run['requests'] == ['192.168.100.77', '192.168.100.3']
     assert run['interface'] == 'eth0'

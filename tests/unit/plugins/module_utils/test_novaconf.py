@@ -37,7 +37,7 @@ def test_flatdhcp_multihost():
 
 
 def test_secrets_kept_when_asked():
-    conf, _ = n.analyse(read('flatdhcp_multihost.conf'), hide_secrets=False)
+    conf, _errors = n.analyse(read('flatdhcp_multihost.conf'), hide_secrets=False)
     assert conf['other']['DEFAULT']['sql_connection'] == 'mysql://nova:secret@192.0.2.10/nova'
 
 
@@ -65,7 +65,7 @@ def test_bool(value, expected):
 
 
 def test_last_value_wins_and_quotes():
-    conf, _ = n.analyse('[DEFAULT]\nflat_interface = eth1\nflat_interface = "eth2"\n')
+    conf, _errors = n.analyse('[DEFAULT]\nflat_interface = eth1\nflat_interface = "eth2"\n')
     assert conf['network']['flat_interface'] == 'eth2'
     assert conf['repeated_keys'] == {'DEFAULT': ['flat_interface']}
 
