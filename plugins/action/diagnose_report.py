@@ -15,22 +15,9 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 FORMATS = ('json', 'md', 'html')
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None:
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj)
-    return str(obj)
 
 
 def _render(report, fmt):

@@ -12,21 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
-
-
-def _plain(obj):
-    """Ansible hands filters its own container/str subclasses: make them plain JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None:
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj)
-    return str(obj)
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
 def netdiag_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None, interfaces=None, compute_host=None,

@@ -9,16 +9,10 @@ plugins/plugin_utils/_fleet.py, which also runs offline on a collect directory.
 
 from __future__ import annotations
 
-import json
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _fleet
-
-
-def _plain(obj):
-    """Ansible's own container/str subclasses -> plain JSON types (a JSON round trip)."""
-    return json.loads(json.dumps(obj, default=str))
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
 def netdiag_fleet_summary(docs):

@@ -11,21 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _pathtrace
-
-
-def _plain(obj):
-    """Ansible hands filters its own container/str subclasses: make them plain JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, bool) or obj is None:
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        return float(obj)
-    return str(obj)
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
 def path_capture_groups(hops):

@@ -245,6 +245,27 @@ def explain_error(exc, params=None, action=None, table=None):
     return NovaDBError('nova database error at %s%s: %s' % (where, doing, text), code='db_error')
 
 
+def connection_argument_spec():
+    """The connection options of every nova DB module (documented in the nova_db doc fragment).
+
+    Named as community.mysql names them, so operators' module_defaults carry over.
+    """
+    return dict(
+        login_host=dict(type='str'),
+        login_port=dict(type='int', default=3306),
+        login_user=dict(type='str'),
+        login_password=dict(type='str', no_log=True),
+        login_db=dict(type='str', default='nova'),
+        login_unix_socket=dict(type='str'),
+        config_file=dict(type='path', default=DEFAULT_CONFIG_FILE),
+        ca_cert=dict(type='path', aliases=['ssl_ca']),
+        client_cert=dict(type='path', aliases=['ssl_cert']),
+        client_key=dict(type='path', aliases=['ssl_key'], no_log=False),
+        check_hostname=dict(type='bool'),
+        connect_timeout=dict(type='int', default=30),
+    )
+
+
 def connection_kwargs(params):
     """PyMySQL keyword arguments from the modules' (community.mysql) option names."""
     # read/write timeouts bound a hung server; they are far above any lock wait (lock_timeout)

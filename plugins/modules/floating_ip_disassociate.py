@@ -202,18 +202,7 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            login_host=dict(type='str'),
-            login_port=dict(type='int', default=3306),
-            login_user=dict(type='str'),
-            login_password=dict(type='str', no_log=True),
-            login_db=dict(type='str', default='nova'),
-            login_unix_socket=dict(type='str'),
-            config_file=dict(type='path', default='~/.my.cnf'),
-            ca_cert=dict(type='path', aliases=['ssl_ca']),
-            client_cert=dict(type='path', aliases=['ssl_cert']),
-            client_key=dict(type='path', aliases=['ssl_key'], no_log=False),
-            check_hostname=dict(type='bool'),
-            connect_timeout=dict(type='int', default=30),
+            novadb.connection_argument_spec(),
             address=dict(type='str'),
             fixed_ip_id=dict(type='int'),
             instance=dict(type='str'),

@@ -115,6 +115,13 @@ def _tcpdumps_with(marker):
     return pids
 
 
+def _pcaps(pcap_dir):
+    try:
+        return [os.path.join(pcap_dir, f) for f in os.listdir(pcap_dir) if f.endswith('.pcap')]
+    except OSError:
+        return []
+
+
 def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
     name, inst, hops, target = lab_path(seed_lab)
     marker = 'ndlab-%s' % uuid.uuid4().hex[:8]
@@ -131,15 +138,17 @@ def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
     sizes = []
     try:
         end = time.time() + 20
-        while time.time() < end and len(_tcpdumps_with(marker)) < 2:
+        # The marker is also in the cmdline of `ip netns exec ... tcpdump` before tcpdump has opened its
+        # file: wait for both pcap files, so the interruption hits captures that are really writing.
+        while time.time() < end and (len(_tcpdumps_with(marker)) < 2 or len(_pcaps(pcap_dir)) < 2):
             time.sleep(0.05)
-        assert len(_tcpdumps_with(marker)) == 2
+        assert len(_tcpdumps_with(marker)) == 2 and len(_pcaps(pcap_dir)) == 2
         os.killpg(proc.pid, signal.SIGINT)       # Ctrl-C of the play: the controller and its workers go
         time.sleep(0.3)
         os.kill(proc.pid, signal.SIGKILL)
         end = time.time() + 5 + 2 + 10
         while time.time() < end and _tcpdumps_with(marker):
-            sizes += [os.path.getsize(os.path.join(pcap_dir, f)) for f in os.listdir(pcap_dir) if f.endswith('.pcap')]
+            sizes += [os.path.getsize(f) for f in _pcaps(pcap_dir)]
             time.sleep(0.05)
         assert not _tcpdumps_with(marker)
     finally:
@@ -147,5 +156,5 @@ def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
         for pid in _tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)
         proc.wait()
-    sizes += [os.path.getsize(os.path.join(pcap_dir, f)) for f in os.listdir(pcap_dir) if f.endswith('.pcap')]
+    sizes += [os.path.getsize(f) for f in _pcaps(pcap_dir)]
     assert sizes and max(sizes) <= cap
