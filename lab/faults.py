@@ -317,7 +317,8 @@ def _heal_dhcp_hostsfile_missing_mac(lab, rec):
 
 @fault
 def dns_broken(lab, target):
-    """The upstream DNS server the compute's dnsmasq forwards to stops answering (process stopped, SIGSTOP)."""
+    """The upstream DNS server the compute's dnsmasq forwards to stops answering (process stopped, SIGSTOP); the
+    instance reboots, so its boot-time lookup fails in its console log."""
     inst = _inst(lab, target)
     server = lab.model['external']['servers'][0]['name']
     key = 'dns:%s' % server
@@ -325,13 +326,16 @@ def dns_broken(lab, target):
     if not pid_matches(proc['pid'], proc['match']):
         raise LabError('the DNS server on %s is not running' % server)
     os.kill(proc['pid'], signal.SIGSTOP)
-    return inst, {'key': key, 'pid': proc['pid'], 'match': proc['match'], 'server': server}
+    _reboot(lab, [inst['hostname']])
+    return inst, {'key': key, 'pid': proc['pid'], 'match': proc['match'], 'server': server,
+                  'rebooted': [inst['hostname']]}
 
 
 def _heal_dns_broken(lab, rec):
     pid = rec['undo']['pid']
     if pid_matches(pid, rec['undo']['match']):
         os.kill(pid, signal.SIGCONT)
+    _reboot(lab, rec['undo'].get('rebooted') or [])
 
 
 @fault

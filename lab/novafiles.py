@@ -232,12 +232,13 @@ def libvirt_xml(model, inst, console_path):
            disk=console_path.rsplit('/', 1)[0] + '/disk')
 
 
-def console_log(udhcpc_lines, wget_result, inst, uptime=2.5):
+def console_log(udhcpc_lines, wget_result, inst, uptime=2.5, userdata_lines=None):
     """Console output of a Cirros boot, built from the real udhcpc output and the real wget result.
 
     ``udhcpc_lines``: what busybox udhcpc printed (v1.35 wording: ``udhcpc: started, v1.35.0``,
     ``udhcpc: broadcasting discover``, ...), rewritten the way the Cirros build prints it.
     ``wget_result``: (ok, text) of the metadata request.
+    ``userdata_lines``: what the instance's user-data script printed (``set -x`` style), or None for none.
     """
     out = [
         '[    0.000000] Initializing cgroup subsys cpuset',
@@ -280,7 +281,11 @@ def console_log(udhcpc_lines, wget_result, inst, uptime=2.5):
         if wtext:
             out.append(wtext.strip())
         out.append('cloud-setup: failed 1/20: up %.2f. request failed' % uptime)
-    out.append('cloud-userdata: user data not a script')
+    if userdata_lines is None:
+        out.append('cloud-userdata: user data not a script')
+    else:
+        out.append('cloud-userdata: running user data script')
+        out.extend(userdata_lines)
     out.append('=== system information ===')
     out.append('Platform: OpenStack Foundation OpenStack Nova')
     out.append('=== network info ===')

@@ -62,6 +62,33 @@ _MD_REASONS = (
     ('http_error', re.compile(r'bad status code|HTTP Error|40[0-9]|50[0-9]')),
 )
 
+# Name resolution failures, with the name when the tool prints it. Wordings captured from the real tools
+# (tests/unit/fixtures/console/README.md): curl, GNU wget, busybox wget/ping/nslookup, iputils ping, apt,
+# bind's host/dig/nslookup, Python (cloud-init, urllib3) getaddrinfo errors.
+_NAME = r"[\"'\u2018\u201c]?([A-Za-z0-9_][A-Za-z0-9_.-]*)[\"'\u2019\u201d]?"
+_DNS_FAIL = (
+    (re.compile(r'Could not resolve host: ' + _NAME), 'failed'),
+    (re.compile(r'unable to resolve host address ' + _NAME), 'failed'),
+    (re.compile(r'Resolving (\S+) \(.*\)\.\.\. failed: (?:Temporary failure in name resolution|Name or service not known)'), 'failed'),
+    (re.compile(r'(?:wget|ping|nc|telnet|ntpd?|ssh): bad address ' + _NAME), 'failed'),
+    (re.compile(r'ping: (\S+?): (?:Temporary failure in name resolution|Name or service not known|No address associated with hostname)'), 'failed'),
+    (re.compile(r'ping: unknown host (\S+)'), 'failed'),
+    (re.compile(r"nslookup: can't resolve " + _NAME), 'failed'),
+    (re.compile(r"\*\* server can't find ([^:\s]+): (?:SERVFAIL|REFUSED)"), 'servfail'),
+    (re.compile(r"\*\* server can't find ([^:\s]+): NXDOMAIN"), 'nxdomain'),
+    (re.compile(r'Host (\S+) not found: \d\((?:SERVFAIL|REFUSED)\)'), 'servfail'),
+    (re.compile(r'Host (\S+) not found: \d\(NXDOMAIN\)'), 'nxdomain'),
+    (re.compile(r'(?:Temporary failure resolving|Could not resolve) ' + _NAME), 'failed'),
+    (re.compile(r"host='([^']+)'.*(?:Temporary failure in name resolution|Name or service not known|"
+                r'No address associated with hostname|Errno -[235]\])'), 'failed'),
+    (re.compile(r';; connection timed out; no servers could be reached|Temporary failure in name resolution|'
+                r'(?:socket\.)?gaierror.*(?:Errno -[23]\]|EAI_AGAIN)'), 'failed'),
+)
+# a shell trace (``set -x``: ``+ nslookup NAME``) of a lookup tool names what a following nameless failure was about
+_DNS_TRACE = re.compile(r'^\++ (?:\S*/)?(?:nslookup|host|dig|getent hosts|ping|curl|wget)\s+(?:-\S+\s+)*'
+                        r'(?:https?://)?([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+)')
+_DNS_TIMEOUT = re.compile(r'timed out|Temporary failure|EAI_AGAIN|Errno -3\]|no servers could be reached', re.I)
+
 EVIDENCE_CAP = 20
 
 
@@ -120,12 +147,13 @@ def _md_reason(text):
 
 
 def analyse_console(text, first_line=1):
-    """Console text -> ``{dhcp_runs, lease, metadata, interfaces, result, problems}``."""
+    """Console text -> ``{dhcp_runs, lease, metadata, interfaces, name_resolution, result, problems}``."""
     runs = []
     run = None
     metadata = {'attempts': 0, 'failures': 0, 'reasons': [], 'ok': False, 'evidence': [], 'last_failure_line': None,
                 'last_ok_line': None}
     ci_interfaces = {}
+    dns = {'failures': 0, 'names': [], 'reasons': [], 'evidence': [], 'last_failure_line': None}
     for num, raw in enumerate(text.splitlines(), first_line):
         line = strip_ansi(raw).replace('\r', '').rstrip()
         if not line:
@@ -222,6 +250,8 @@ def analyse_console(text, first_line=1):
             if hw not in ('.', ''):
                 entry['hw_address'] = hw
             continue
+        if _dns_line(dns, num, line):
+            continue
         cirros_fail = _MD_CIRROS_FAIL.search(line)
         if cirros_fail or _MD_OK.search(line) or METADATA_IP in line or 'meta-data' in line or 'metadata' in line.lower():
             if _MD_OK.search(line):
@@ -266,18 +296,61 @@ def analyse_console(text, first_line=1):
             'message': 'the metadata service %s failed %d time(s) (%s)' % (
                 METADATA_IP, metadata['failures'], ', '.join(metadata['reasons'])),
             'evidence': ['%d: %s' % (e['line'], e['text']) for e in metadata['evidence'][-6:]]})
+    dns.pop('_traced', None)
+    # NXDOMAIN alone is a name that does not exist (a typo, a stale record), not a resolver failure.
+    dns['status'] = 'failed' if set(dns['reasons']) - {'nxdomain'} else ('nxdomain' if dns['failures'] else 'unknown')
+    if dns['status'] == 'failed':
+        problems.append({
+            'code': 'name_resolution_failed', 'object': ', '.join(dns['names']) or 'resolver',
+            'message': 'name resolution failed %d time(s) in the guest (%s)%s' % (
+                dns['failures'], ', '.join(dns['reasons']),
+                ': %s' % ', '.join(dns['names']) if dns['names'] else ''),
+            'evidence': ['%d: %s' % (e['line'], e['text']) for e in dns['evidence'][-6:]]})
     codes = [p['code'] for p in problems]
     if 'dhcp_no_lease' in codes:
         result = 'dhcp_no_lease'
     elif 'metadata_unreachable' in codes:
         result = 'metadata_unreachable'
+    elif 'name_resolution_failed' in codes:
+        result = 'name_resolution_failed'
     elif leases or any(i['addresses'] for d, i in ci_interfaces.items() if d != 'lo'):
         result = 'ok'
     else:
         result = 'no_dhcp_seen'
     lease = dict(leases[-1]['lease']) if leases and last is leases[-1] else None
     return {'dhcp_runs': runs, 'lease': lease, 'metadata': metadata, 'interfaces': ci_interfaces,
-            'result': result, 'problems': problems}
+            'name_resolution': dns, 'result': result, 'problems': problems}
+
+
+def _dns_line(dns, num, line):
+    """Record a name resolution failure of ``line`` in ``dns``; True when the line was one."""
+    if METADATA_IP in line:
+        return False
+    m = _DNS_TRACE.search(line)
+    if m:
+        dns['_traced'] = (num, m.group(1).rstrip('.'), line)
+        return True
+    for regex, kind in _DNS_FAIL:
+        m = regex.search(line)
+        if m is None:
+            continue
+        name = m.group(1).rstrip('.') if m.groups() else None
+        if name is None and dns.get('_traced') and num - dns['_traced'][0] <= 5:
+            tnum, name, tline = dns.pop('_traced')
+            if len(dns['evidence']) < EVIDENCE_CAP:
+                dns['evidence'].append(_ev(tnum, tline))
+        if kind == 'failed':
+            kind = 'timeout' if _DNS_TIMEOUT.search(line) else 'not_found'
+        dns['failures'] += 1
+        dns['last_failure_line'] = num
+        if name and name not in dns['names'] and len(dns['names']) < EVIDENCE_CAP:
+            dns['names'].append(name)
+        if kind not in dns['reasons']:
+            dns['reasons'].append(kind)
+        if len(dns['evidence']) < EVIDENCE_CAP:
+            dns['evidence'].append(_ev(num, line))
+        return True
+    return False
 
 
 def console_log_path(instances_dir, instance_uuid):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: console_log_info
-short_description: Analyse an instance console log for DHCP and metadata service failures
+short_description: Analyse an instance console log for DHCP, metadata service and name resolution failures
 version_added: 0.1.0
 description:
   - >-
@@ -20,6 +20,11 @@ description:
   - Finds metadata service (169.254.169.254) failures - Cirros C(wget) errors, cloud-init
     C(url_helper.py[WARNING]) lines - with their reason (V(unreachable), V(no_route), V(refused),
     V(timeout), V(http_error)), and the addresses of cloud-init's C(ci-info) device table.
+  - >-
+    Finds name resolution failures printed in the guest (curl's C(Could not resolve host), C(wget: bad address),
+    C(ping: NAME: Temporary failure in name resolution), C(;; connection timed out; no servers could be reached),
+    apt's C(Temporary failure resolving), ...) with the names that failed. The diagnose role looks those names up
+    through the instance's DNS server with M(cloudops.netdiag.dns_probe).
   - Every finding carries the matching lines and their line numbers as evidence. ANSI colour sequences are
     removed first.
   - Only the last O(max_bytes) of the file are read, so a huge log costs a bounded amount of work; line
@@ -92,8 +97,9 @@ console_log:
       sample: false
     result:
       description: >-
-        V(dhcp_no_lease) (the last DHCP client run got no lease), V(metadata_unreachable), V(ok) (a lease, or an
-        address in cloud-init's table), or V(no_dhcp_seen).
+        V(dhcp_no_lease) (the last DHCP client run got no lease), V(metadata_unreachable),
+        V(name_resolution_failed) (see RV(console_log.name_resolution)), V(ok) (a lease, or an address in cloud-init's
+        table), or V(no_dhcp_seen), in this order of precedence.
       type: str
       returned: always
       sample: dhcp_no_lease
@@ -124,8 +130,22 @@ console_log:
       type: dict
       returned: always
       sample: {eth0: {up: true, addresses: [10.0.0.3], hw_address: 'fa:16:3e:56:0b:6f', line: 5}}
+    name_resolution:
+      description: >-
+        Name resolution failures printed in the guest (curl, wget, ping, nslookup, host, dig, apt, Python's
+        C(gaierror)): status (V(failed) when a lookup timed out, got SERVFAIL or could not be resolved; V(nxdomain)
+        when the only failures were names that do not exist; V(unknown) when no lookup failed), the number of
+        failures, the names the tools printed (a timeout of C(nslookup) or C(gaierror) names none), reasons
+        (V(timeout), V(servfail), V(not_found), V(nxdomain)), the line of the last failure and evidence. Lines about
+        the metadata address are left to RV(console_log.metadata).
+      type: dict
+      returned: always
+      sample: {status: failed, failures: 2, names: [mirror.example.org], reasons: [timeout], last_failure_line: 41,
+               evidence: [{line: 41, text: "curl: (6) Could not resolve host: mirror.example.org"}]}
 problems:
-  description: V(dhcp_no_lease) and V(metadata_unreachable) findings with code, message, object and evidence.
+  description: >-
+    V(dhcp_no_lease), V(metadata_unreachable) and V(name_resolution_failed) findings with code, message, object and
+    evidence.
   returned: always
   type: list
   elements: dict

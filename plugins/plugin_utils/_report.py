@@ -117,6 +117,7 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         'capture': cap,
         'dhcp_probe': dhcp,
         'dns': dns,
+        'dns_trigger': [str(t) for t in inputs.get('dns_trigger') or []],
         'problems': _problems_of(inputs.get('hosts')),
         'timings': {str(k): float(v) for k, v in (timings or {}).items()},
         'verdict': v,

@@ -1244,6 +1244,10 @@ def evaluate(inputs):
         notes.append('DHCP symptom (no address / no lease in the console log) without a DHCP-side cause')
 
     # ---- DNS ----------------------------------------------------------------------------------
+    # lookups that failed in the guest itself (console log): a reverse lookup that times out then is the same
+    # broken resolver, not merely slow PTR records
+    clog_dns = (cf.get('console_log') or {}).get('name_resolution') or {}
+    guest_dns_failed = clog_dns.get('status') == 'failed'
     for d in inputs.get('dns') or []:
         if not isinstance(d, dict) or d.get('skipped'):
             continue
@@ -1252,7 +1256,8 @@ def evaluate(inputs):
         where = _first(d, 'from_host', 'host', default=ghost or chost)
         text = '%s %s via %s: %s%s' % (qtype, _first(d, 'query', 'name', default='?'), _first(d, 'server', default='?'), status,
                                        ' in %s ms' % d['latency_ms'] if d.get('latency_ms') is not None else '')
-        if qtype in ('A', 'AAAA') and status in ('timeout', 'servfail', 'refused', 'error', 'unreachable'):
+        if status in ('timeout', 'servfail', 'refused', 'error', 'unreachable') and (
+                qtype in ('A', 'AAAA') or (qtype == 'PTR' and guest_dns_failed)):
             dns_live = _live_dnsmasq(cf.get('dnsmasq'), bridge)
             if dns_live and status in ('timeout', 'servfail'):
                 # dnsmasq itself runs and listens: it forwards the name upstream and gets nothing back
@@ -1276,6 +1281,15 @@ def evaluate(inputs):
             cands.add('dns_reverse_slow', [_ev(where, 'dns_probe', text)],
                       'Reverse lookups through %s are slow: ssh logins wait for them. Give dnsmasq the PTR records of the fixed '
                       'range (or `UseDNS no` in sshd_config of the instance).' % _first(d, 'server'))
+
+    if guest_dns_failed:
+        clog_lines = '\n'.join('%s: %s' % (e.get('line'), e.get('text')) for e in (clog_dns.get('evidence') or [])[-4:]
+                               if isinstance(e, dict))
+        if 'dns_failure' in cands.items:
+            cands.items['dns_failure']['evidence'].append(_ev(chost, 'console_log_info', clog_lines))
+        elif inputs.get('dns'):
+            notes.append('name resolution failed in the console log (%s) but the lookups through the instance\'s DNS server '
+                         'succeed now' % ', '.join(clog_dns.get('names') or ['no name printed']))
 
     dcap = inputs.get('dns_capture')
     if isinstance(dcap, dict) and dcap and 'dns_failure' in cands.items:

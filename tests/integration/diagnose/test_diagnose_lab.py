@@ -80,7 +80,8 @@ def _lab(request, topology):
 def test_healthy_lab_every_instance_ok(request, topology, tmp_path):
     lab = _lab(request, topology)
     for inst in HEALTHY[topology]:
-        rc, report, out, took = run_diagnose(lab, inst, tmp_path, DNS)
+        # no extra vars: the lab's inventory lists the names that must resolve (netdiag_dns_names)
+        rc, report, out, took = run_diagnose(lab, inst, tmp_path)
         v = _check(report, rc, out)
         assert rc == 0, out[-2000:]
         assert (v['status'], v['cause'], v['segment']) == ('ok', 'none', None), (inst, v)
@@ -89,7 +90,8 @@ def test_healthy_lab_every_instance_ok(request, topology, tmp_path):
         assert kinds[:3] == ['guest_nic', 'vnet', 'bridge'] and kinds[-3:] == ['physical', 'gateway', 'external']
         assert all(h['interface'] for h in report['hops'][:3]), report['hops']
         assert report['ladder']['external_ok'] is True
-        assert {d['status'] for d in report['dns']} == {'ok'}
+        assert {d['status'] for d in report['dns']} == {'ok'} and report['dns_trigger'] == ['names']
+        assert {d['query'] for d in report['dns']} == {r['name'] for r in lab.state['model']['external']['dns_records']}
         print('%s %s ok in %.1f s' % (topology, inst, took))
 
 
@@ -118,7 +120,7 @@ def test_fault_names_cause_and_segment(request, topology, fault, instances, tmp_
         if os.environ.get('NETDIAG_DIAGNOSE_ALL_INSTANCES'):
             instances = [target] + [i for i in _affected(lab, fault, target) if i != target]
         for inst in instances:
-            rc, report, out, took = run_diagnose(lab, inst, tmp_path, DNS)
+            rc, report, out, took = run_diagnose(lab, inst, tmp_path)
             v = _check(report, rc, out)
             assert rc == 0, out[-2000:]
             assert (v['status'], v['cause'], v['segment']) == ('fault',) + EXPECTED[fault], (inst, v['summary'], v['suspects'])
@@ -126,6 +128,27 @@ def test_fault_names_cause_and_segment(request, topology, fault, instances, tmp_
             print('%s %s %s: %s in %.1f s' % (topology, fault, inst, v['cause'], took))
     finally:
         lab.heal()
+
+
+def test_dns_failure_from_the_console_log_alone(seed_lab, tmp_path):
+    """No names in the inventory, no check_dns: the failed boot-time lookup in the console log starts the DNS
+    triage, which looks up the name printed there and finds the upstream server silent."""
+    lab = seed_lab
+    name = lab.state['model']['external']['dns_records'][0]['name']
+    try:
+        lab.fault('dns_broken', 'vm1')
+        rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path, {'netdiag_dns_names': []})
+        v = _check(report, rc, out)
+    finally:
+        lab.heal()
+    assert report['dns_trigger'] == ['console']
+    assert [(d['query'], d['status']) for d in report['dns']] == [(name, 'timeout')]
+    assert (v['status'], v['cause'], v['segment']) == ('fault', 'dns_failure', 'beyond_gateway'), v['summary']
+    assert any(e['source'] == 'console_log_info' and 'no servers could be reached' in e['excerpt'] for e in v['evidence'])
+    # healed: the instance rebooted with a working resolver; nothing in its console starts a triage any more
+    rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path / 'healed', {'netdiag_dns_names': []})
+    v = _check(report, rc, out)
+    assert (v['status'], report['dns'], report['dns_trigger']) == ('ok', [], []), v['summary']
 
 
 def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):

@@ -123,3 +123,60 @@ def test_lab_cirros_boot_with_lease_and_metadata():
     assert info['result'] == 'ok' and problems == []
     assert info['lease']['address'] == '10.0.2.24' and info['dhcp_runs'][0]['version'] == '1.35.0'
     assert info['metadata']['status'] == 'ok' and info['metadata']['attempts'] == 1
+
+
+def test_name_resolution_timeout_from_real_tools():
+    # busybox nslookup/ping/wget, iputils ping, curl and GNU wget while the upstream DNS server was stopped
+    info, problems = c.analyse_file(fix('guest_name_resolution_timeout.log'))
+    dns = info['name_resolution']
+    assert dns['status'] == 'failed'
+    assert dns['names'] == ['www.example.org', 'mirror.example.org']
+    # one per tool line: nslookup, iputils ping, busybox ping, busybox wget, curl, GNU wget (Resolving + unable)
+    assert dns['failures'] == 7
+    assert dns['reasons'] == ['timeout', 'not_found']
+    assert [p['code'] for p in problems] == ['name_resolution_failed']
+    assert problems[0]['object'] == 'www.example.org, mirror.example.org'
+    assert problems[0]['evidence'][-1] == '15: wget: unable to resolve host address \u2018mirror.example.org\u2019'
+    assert info['result'] == 'name_resolution_failed'
+
+
+def test_name_resolution_python_gaierror_has_no_name():
+    info, problems = c.analyse_file(fix('python_name_resolution_timeout.log'))
+    dns = info['name_resolution']
+    assert (dns['status'], dns['failures'], dns['names'], dns['reasons']) == ('failed', 2, [], ['timeout'])
+    assert problems[0]['object'] == 'resolver'
+
+
+def test_nxdomain_alone_is_not_a_resolver_failure():
+    text = open(fix('guest_name_nxdomain.log'), encoding='utf-8').read()
+    nslookup_only = '\n'.join(text.splitlines()[:6])
+    res = c.analyse_console(nslookup_only)
+    assert res['name_resolution']['status'] == 'nxdomain' and res['name_resolution']['names'] == ['nosuch.example.org']
+    assert res['problems'] == []
+    # ping and curl cannot tell NXDOMAIN from an unreachable resolver: that is a failure worth a DNS triage
+    res = c.analyse_console(text)
+    assert res['name_resolution']['status'] == 'failed'
+    assert res['name_resolution']['reasons'] == ['nxdomain', 'not_found']
+    assert res['name_resolution']['names'] == ['nosuch.example.org']
+
+
+def test_healthy_logs_have_no_name_resolution_finding():
+    for name in sorted(os.listdir(FIX)):
+        if name.endswith('.log') and 'name' not in name and 'dns' not in name:
+            info, problems = c.analyse_file(fix(name))
+            assert info['name_resolution']['status'] == 'unknown', name
+            assert 'name_resolution_failed' not in [p['code'] for p in problems], name
+
+
+def test_nameless_timeout_takes_the_name_of_the_traced_command():
+    info, problems = c.analyse_file(fix('lab_cirros_userdata_dns_timeout.log'))
+    dns = info['name_resolution']
+    assert (dns['status'], dns['names'], dns['reasons'], dns['failures']) == ('failed', ['www.example.org'], ['timeout'], 1)
+    assert info['result'] == 'name_resolution_failed' and info['lease'] and info['metadata']['status'] == 'ok'
+    assert [p['code'] for p in problems] == ['name_resolution_failed']
+    assert problems[0]['evidence'] == ['17: + nslookup www.example.org 10.0.0.42', '18: ;; connection timed out; no servers could be reached']
+    # the same failure far from the trace is not attributed to it
+    lines = open(fix('lab_cirros_userdata_dns_timeout.log'), encoding='utf-8').read().splitlines()
+    i = next(n for n, ln in enumerate(lines) if 'no servers could be reached' in ln)
+    far = lines[:i] + ['filler'] * 6 + lines[i:]
+    assert c.analyse_console('\n'.join(far))['name_resolution']['names'] == []

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 import copy
 
 import pytest
@@ -326,6 +328,37 @@ def test_dns_failure_and_reverse_slow():
     v = run(ev)
     assert (v['cause'], v['segment']) == ('dns_reverse_slow', 'compute')
     assert '5004 ms' in v['evidence'][0]['excerpt']
+
+
+def _console_dns_failed(ev):
+    # console_log_info's name_resolution of tests/unit/fixtures/console/python_name_resolution_timeout.log
+    from ansible_collections.cloudops.netdiag.plugins.module_utils import _console
+    fixture = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'console', 'python_name_resolution_timeout.log')
+    info, dummy = _console.analyse_file(fixture)
+    ev['hosts']['mynode']['console_log']['name_resolution'] = info['name_resolution']
+
+
+def test_reverse_timeout_with_failed_lookups_in_the_console_is_dns_failure():
+    ev = healthy()
+    _console_dns_failed(ev)
+    ev['dns'] = [{'query_type': 'PTR', 'query': '10.100.51.198.in-addr.arpa', 'server': '10.0.2.1', 'status': 'timeout',
+                  'from_host': 'guest-test'}]
+    v = run(ev)
+    assert (v['cause'], v['segment']) == ('dns_failure', 'beyond_gateway')
+    console = [e for e in v['evidence'] if e['source'] == 'console_log_info']
+    assert len(console) == 1 and 'Temporary failure in name resolution' in console[0]['excerpt']
+    # without the console's failures a PTR timeout is only slow reverse DNS
+    ev['hosts']['mynode']['console_log'].pop('name_resolution')
+    assert run(ev)['cause'] == 'dns_reverse_slow'
+
+
+def test_console_failures_but_lookups_work_now_is_a_note():
+    ev = healthy()
+    _console_dns_failed(ev)
+    ev['dns'] = [{'query_type': 'A', 'query': 'mirror.example.org', 'server': '10.0.2.1', 'status': 'ok', 'latency_ms': 2}]
+    v = run(ev)
+    assert v['status'] == 'ok'
+    assert any('name resolution failed in the console log' in n for n in v['notes']), v['notes']
 
 
 def test_floating_ip_stale_on_terminated_instance():
