@@ -6,6 +6,9 @@
 ``parse_domain_xml(text, source)`` uses only ``xml.etree.ElementTree``. Documents carrying a DOCTYPE or
 an ENTITY declaration are refused before parsing: libvirt never writes them, and refusing them removes
 the entity-expansion (billion laughs) and external-entity risks without needing defusedxml.
+
+The virsh helpers (``check_domain_names``, ``parse_virsh_names``, ``virsh_error``) are pure: the module
+runs virsh, these only judge its input and output.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import xml.etree.ElementTree as ET
 
 NOVA_NS = 'http://openstack.org/xmlns/libvirt/nova/'
 _DTD = re.compile(r'<!\s*(?:DOCTYPE|ENTITY)', re.I)
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 MAX_XML_BYTES = 4 * 1024 * 1024
 
 
@@ -247,3 +251,56 @@ def domain_problems(domains, errors):
             problems.append({'code': 'libvirt_duplicate_mac', 'object': mac,
                              'message': 'MAC %s is used by %s' % (mac, ', '.join(names))})
     return problems
+
+
+def check_domain_names(names):
+    """The first unusable requested domain name as an error message, or None.
+
+    Empty names and names with control characters (newline, NUL, ...) can name no libvirt domain and
+    would not survive a command line or a line-based listing; everything else (spaces, a leading
+    ``-``) is a legal libvirt name and is passed to virsh after ``--``.
+    """
+    for name in names or []:
+        if not name or not name.strip():
+            return 'empty domain name in name'
+        if _CONTROL.search(name):
+            return 'domain name %r contains a control character; no libvirt domain can have it' % name
+    return None
+
+
+def parse_virsh_names(text):
+    """Output of ``virsh list --all --name`` -> domain names in virsh's order (one per line)."""
+    return [line.rstrip('\r') for line in text.split('\n') if line.strip()]
+
+
+def virsh_error(err, limit=600):
+    """virsh stderr -> one line: ``error:`` prefixes dropped, repeated lines once, joined with '; '."""
+    lines = []
+    for line in (err or '').splitlines():
+        line = line.strip()
+        if line.startswith('error: '):
+            line = line[len('error: '):]
+        if line and line not in lines:
+            lines.append(line)
+    msg = '; '.join(lines) or 'no error message'
+    return msg if len(msg) <= limit else msg[:limit - 3] + '...'
+
+
+def select_domains(domains, names):
+    """Domains named in ``names``, in that order, each once: (selected, names that matched nothing).
+
+    A name that is a domain's libvirt name selects that domain; otherwise it selects every domain
+    whose nova display name it is (display names are not unique).
+    """
+    selected = []
+    missing = []
+    for name in names:
+        found = [d for d in domains if d['name'] == name]
+        if not found:
+            found = [d for d in domains if d.get('display_name') == name]
+        if not found:
+            missing.append(name)
+        for d in found:
+            if not any(d is s for s in selected):
+                selected.append(d)
+    return selected, missing

@@ -11,7 +11,19 @@ short_description: Instances' libvirt domains - nova metadata, interfaces (vnet,
 version_added: 0.1.0
 description:
   - Reads libvirt domain XML from a file, from every C(instance-*.xml) of a directory (C(/etc/libvirt/qemu)
-    by default), or from C(virsh dumpxml) when O(name) is given and C(virsh) is installed.
+    by default), or from libvirt itself through C(virsh dumpxml).
+  - Where the XML comes from. With O(use_virsh=false), always from files (O(path)). Otherwise with O(uri),
+    from C(virsh -c URI) (every domain of that connection, or those of O(name)). Otherwise, when O(name) is
+    given, O(path) is not, and C(virsh) is installed, from C(virsh) on libvirt's default connection; if
+    that connection cannot be opened (no libvirtd), the module warns and reads the files of
+    C(/etc/libvirt/qemu) instead. In every other case from files.
+  - C(virsh dumpxml) gives the definition of the running domain, with what only exists while it runs,
+    such as the domain id and the tap device (C(<target dev='vnet0'/>)); the persistent files of
+    C(/etc/libvirt/qemu) may lack the C(vnetN) names, which libvirt generates at start and leaves out of
+    the persistent definition.
+  - C(virsh) is run read-only (C(virsh -r)), with C(LC_ALL=C), under C(timeout) so that a libvirtd or a
+    remote connection that does not answer cannot hold the module; all its C(virsh) calls together are
+    bounded by O(timeout).
   - For each domain returns name, uuid, nova instance name and uuid, nova metadata (display name, flavor,
     owner, image, ports), interfaces (type, target dev such as C(vnet0), MAC, source bridge or network,
     model, MTU, nwfilter and its parameters) and the console log path (a file serial or console, or a
@@ -30,8 +42,9 @@ options:
   path:
     description:
       - A domain XML file, or a directory of them.
+      - When not given and domains are read from files, V(/etc/libvirt/qemu).
+      - Giving O(path) means reading files; it cannot be combined with O(uri) unless O(use_virsh=false).
     type: path
-    default: /etc/libvirt/qemu
   pattern:
     description:
       - File name pattern in directory mode.
@@ -39,20 +52,36 @@ options:
     default: instance-*.xml
   name:
     description:
-      - Domain names (C(instance-0000000a)) or nova display names to return.
-      - When C(virsh) is installed, each name is read with C(virsh dumpxml) (the running definition); otherwise
-        it filters what O(path) holds.
+      - Domain names (C(instance-0000000a)) or nova display names to return, in this order.
+      - A name that is the libvirt name of a domain selects that domain; otherwise it selects every domain
+        with that nova display name.
+      - A name that matches no domain makes the module fail, naming it. So does an empty name or one with
+        a control character (newline, NUL); names with spaces or a leading C(-) are passed to C(virsh) as
+        they are.
     type: list
     elements: str
   uri:
     description:
-      - libvirt connection URI for C(virsh -c), used with O(name).
+      - libvirt connection URI for C(virsh -c), for example V(qemu:///system), V(qemu+ssh://root@compute1/system)
+        or libvirt's test driver V(test:///default).
+      - When given (and O(use_virsh) is true), domains are read through C(virsh) and nothing else; a connection
+        that cannot be opened, or C(virsh) not installed, makes the module fail.
+      - Without O(name), every domain of the connection is returned (running and shut off).
     type: str
   use_virsh:
     description:
-      - Whether to ask C(virsh dumpxml) for O(name) when C(virsh) is installed.
+      - Whether C(virsh dumpxml) may be used (see the description for when it is).
+      - V(false) reads files only; O(uri) is then ignored with a warning.
     type: bool
     default: true
+  timeout:
+    description:
+      - Seconds that all C(virsh) calls of the module run may take together (a listing plus one
+        C(virsh dumpxml) per domain). When they take longer, C(virsh) is stopped and the module fails
+        (or, on the default connection without O(uri), warns and reads files).
+      - More than 0 and at most 3600.
+    type: float
+    default: 30
   mac:
     description:
       - Only domains with an interface having one of these MACs (any case).
@@ -63,13 +92,19 @@ options:
       - Only domains with one of these uuids (libvirt uuid or nova instance uuid).
     type: list
     elements: str
+notes:
+  - C(virsh) comes with the C(libvirt-clients) package (Debian, Ubuntu) or C(libvirt-client) (RHEL family);
+    C(timeout) with coreutils.
 seealso:
   - module: cloudops.netdiag.bridge_info
   - module: cloudops.netdiag.console_log_info
+  - name: virsh manual page
+    description: C(virsh dumpxml), C(virsh list), connection URIs.
+    link: https://www.libvirt.org/manpages/virsh.html
 '''
 
 EXAMPLES = r'''
-- name: The domain that owns a MAC
+- name: The domain that owns a MAC (files of /etc/libvirt/qemu)
   cloudops.netdiag.libvirt_domain_info:
     mac: ['fa:16:3e:56:0b:6f']
   register: dom
@@ -78,20 +113,42 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ dom.domains[0].interfaces | map(attribute='target_dev') | list }} on {{ dom.domains[0].interfaces[0].source_bridge }}"
 
-- name: One running domain through virsh
+- name: One running domain through virsh on the default connection (files if libvirtd does not answer)
   cloudops.netdiag.libvirt_domain_info:
     name: [instance-0000000a]
+
+- name: The running domain that owns a MAC, asked from libvirtd (with its vnet)
+  cloudops.netdiag.libvirt_domain_info:
+    uri: qemu:///system
+    mac: ['fa:16:3e:56:0b:6f']
+    timeout: 10
+
+- name: Offline analysis of copied XML files, even on a host that runs libvirtd
+  cloudops.netdiag.libvirt_domain_info:
+    path: /tmp/compute1-qemu
+    name: [instance-0000000a]
+    use_virsh: false
 '''
 
 RETURN = r'''
+method:
+  description: Where the domains were read from, V(virsh) or V(files).
+  returned: always
+  type: str
+  sample: virsh
 domains:
-  description: One entry per domain, sorted by file name (or in O(name) order for virsh).
+  description:
+    - One entry per domain; in O(name) order when O(name) is given, else sorted by file name (files) or by
+      domain name (virsh).
+    - C(source) is the file, or the C(virsh) command (C(virsh -c URI dumpxml NAME)) that gave the XML.
+    - C(id) is the id libvirt gives a running domain; null for a shut-off domain and usually in files.
   returned: always
   type: list
   elements: dict
   sample:
     - source: /etc/libvirt/qemu/instance-0000000a.xml
       name: instance-0000000a
+      id: null
       uuid: 0b6a5a9e-8f1c-4d2e-9a51-3c1f0e0c7d11
       instance_name: instance-0000000a
       instance_uuid: 0b6a5a9e-8f1c-4d2e-9a51-3c1f0e0c7d11
@@ -116,48 +173,155 @@ problems:
   sample: [{code: libvirt_duplicate_mac, object: 'fa:16:3e:56:0b:6f', message: MAC fa:16:3e:56:0b:6f is used by instance-0000000a, instance-0000000d}]
 '''
 
+import math
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._libvirt import (
-    LibvirtError, domain_problems, filter_domains, parse_domain_xml, read_domain_dir, read_domain_file)
+    LibvirtError, check_domain_names, domain_problems, filter_domains, parse_domain_xml, parse_virsh_names,
+    read_domain_dir, read_domain_file, select_domains, virsh_error)
+
+DEFAULT_PATH = '/etc/libvirt/qemu'
+TIMED_OUT = (124, 137)  # timeout(1): TERM sent at the deadline, or KILL 2 s later
+
+
+class VirshTimeout(Exception):
+    """The virsh time of this module run (option timeout) is used up."""
+
+
+class Virsh(object):
+    """Read-only virsh calls that share one deadline; each runs under timeout(1)."""
+
+    def __init__(self, module, virsh, timeout_bin, uri, seconds):
+        self.module = module
+        self.base = [virsh, '-r'] + (['-c', uri] if uri else [])
+        self.label = 'virsh -c %s' % uri if uri else 'virsh'
+        self.timeout_bin = timeout_bin
+        self.deadline = time.monotonic() + seconds
+
+    def run(self, args):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise VirshTimeout()
+        argv = [self.timeout_bin, '-k', '2', '%d' % max(1, math.ceil(left))] + self.base + args
+        rc, out, err = self.module.run_command(argv, environ_update={'LC_ALL': 'C'})
+        if rc in TIMED_OUT:
+            raise VirshTimeout()
+        return rc, out, err
+
+
+def virsh_domains(module, vs, where, names):
+    """(domains, None), or (None, why) when the domains cannot be listed; fails on a bad dumpxml."""
+    # One listing, then one dumpxml per domain needed: only the named ones when every name is a
+    # libvirt name, else all of them (nova display names are only inside the XML).
+    rc, out, err = vs.run(['list', '--all', '--name'])
+    if rc != 0:
+        return None, virsh_error(err)
+    listed = parse_virsh_names(out)
+    if names and all(n in listed for n in names):
+        todo = [n for i, n in enumerate(names) if n not in names[:i]]
+    else:
+        todo = sorted(listed)
+    domains = []
+    for name in todo:
+        try:
+            rc, out, err = vs.run(['dumpxml', '--', name])
+        except VirshTimeout:
+            module.fail_json(msg='virsh dumpxml of domain %r on %s did not finish within %g s (option timeout)'
+                             % (name, where, module.params['timeout']))
+        if rc != 0:
+            module.fail_json(msg='virsh dumpxml of domain %r on %s failed (rc %d): %s' % (name, where, rc, virsh_error(err)))
+        domains.append(parse_domain_xml(out, '%s dumpxml %s' % (vs.label, name)))
+    return domains, None
+
+
+def read_files(path, pattern, is_default):
+    if is_default or os.path.isdir(path):
+        return read_domain_dir(path, pattern)
+    return [read_domain_file(path)], []
+
+
+def missing_message(missing, where, method, domains, errors):
+    known = sorted(d['name'] or '?' for d in domains)
+    msg = 'no libvirt domain named %s %s %s' % (', '.join(repr(n) for n in missing), 'on' if method == 'virsh' else 'in', where)
+    msg += ' (%d domains there%s)' % (len(known), (': ' + ', '.join(known[:10]) + (', ...' if len(known) > 10 else '')) if known else '')
+    if errors:
+        msg += '; %d file(s) could not be parsed: %s' % (len(errors), ', '.join(e['path'] for e in errors[:5]))
+    return msg
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', default='/etc/libvirt/qemu'),
+            path=dict(type='path'),
             pattern=dict(type='str', default='instance-*.xml'),
             name=dict(type='list', elements='str'),
             uri=dict(type='str'),
             use_virsh=dict(type='bool', default=True),
+            timeout=dict(type='float', default=30),
             mac=dict(type='list', elements='str'),
             uuid=dict(type='list', elements='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    domains = []
+    names = p['name'] or []
+    uri = p['uri'] or None
+    bad = check_domain_names(names)
+    if bad:
+        module.fail_json(msg=bad)
+    if not 0 < p['timeout'] <= 3600:
+        module.fail_json(msg='timeout must be more than 0 and at most 3600 seconds, got %s' % p['timeout'])
+    if uri and p['path'] and p['use_virsh']:
+        module.fail_json(msg='uri (%s) and path (%s) exclude each other: uri reads domains through virsh, path reads '
+                             'XML files (set use_virsh: false to read path)' % (uri, p['path']))
+    path = p['path'] or DEFAULT_PATH
+
+    need = None  # None: files; 'required' with uri; 'optional' on the default connection
+    if not p['use_virsh']:
+        if uri:
+            module.warn('uri %s is ignored: use_virsh is false, domains are read from files' % uri)
+    elif uri:
+        need = 'required'
+    elif names and not p['path']:
+        need = 'optional'
+
+    method = 'files'
+    where = path
+    domains = None
     errors = []
-    names = p['name']
     try:
-        virsh = module.get_bin_path('virsh') if names and p['use_virsh'] else None
+        virsh = module.get_bin_path('virsh') if need else None
+        if need == 'required' and not virsh:
+            module.fail_json(msg='uri %s needs virsh (package libvirt-clients or libvirt-client), which is not installed' % uri)
         if virsh:
-            for name in names:
-                argv = [virsh] + (['-c', p['uri']] if p['uri'] else []) + ['dumpxml', '--', name]
-                rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
-                if rc != 0:
-                    module.fail_json(msg='virsh dumpxml %s failed (rc %d): %s' % (name, rc, err.strip()))
-                domains.append(parse_domain_xml(out, 'virsh dumpxml %s' % name))
-        elif os.path.isdir(p['path']):
-            domains, errors = read_domain_dir(p['path'], p['pattern'])
-        else:
-            domains = [read_domain_file(p['path'])]
+            vs = Virsh(module, virsh, module.get_bin_path('timeout', required=True), uri, p['timeout'])
+            conn = uri or "libvirt's default connection"
+            try:
+                domains, why = virsh_domains(module, vs, conn, names)
+            except VirshTimeout:
+                domains, why = None, 'no answer within %g s (option timeout)' % p['timeout']
+            if domains is not None:
+                method, where = 'virsh', conn
+            elif need == 'required':
+                module.fail_json(msg='cannot list the libvirt domains of %s with virsh: %s' % (conn, why))
+            else:
+                module.warn('virsh cannot list the domains of %s (%s); read the domain XML files of %s instead'
+                            % (conn, why, path))
+        if domains is None:
+            domains, errors = read_files(path, p['pattern'], not p['path'])
     except LibvirtError as exc:
         module.fail_json(msg=str(exc))
+
     problems = domain_problems(domains, errors)
-    domains = filter_domains(domains, macs=p['mac'], uuids=p['uuid'], names=None if virsh else names)
-    module.exit_json(changed=False, domains=domains, errors=errors, problems=problems)
+    if names:
+        selected, missing = select_domains(domains, names)
+        if missing:
+            module.fail_json(msg=missing_message(missing, where, method, domains, errors), errors=errors)
+        domains = selected
+    domains = filter_domains(domains, macs=p['mac'], uuids=p['uuid'])
+    module.exit_json(changed=False, method=method, domains=domains, errors=errors, problems=problems)
 
 
 if __name__ == '__main__':

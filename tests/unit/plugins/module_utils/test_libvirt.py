@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_libvirt on hand-written nova domain XML (no libvirt on this machine; shapes from nova's libvirt driver)."""
+"""_libvirt on hand-written nova domain XML (qemu/, broken/; shapes from nova's libvirt driver) and on real virsh
+output of libvirt's test driver (testdriver/, made by testdriver/capture.sh)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,73 @@ def test_hostile_and_garbage_xml(tmp_path):
         lv.read_domain_dir(str(tmp_path / 'nope'))
     with pytest.raises(lv.LibvirtError, match='cannot read'):
         lv.read_domain_file(str(tmp_path / 'nope.xml'))
+
+
+# --- virsh output captured from the real virsh 9.0.0 and libvirt's test driver (testdriver/capture.sh) ---
+
+TD = os.path.join(FIX, 'testdriver')
+
+
+def _read(name):
+    with open(os.path.join(TD, name), encoding='utf-8') as f:
+        return f.read()
+
+
+def test_virsh_dumpxml_of_a_running_domain():
+    dom = lv.parse_domain_xml(_read('virsh_dumpxml_instance-0000002a.xml'), 'virsh dumpxml instance-0000002a')
+    assert (dom['name'], dom['id'], dom['type'], dom['display_name']) == ('instance-0000002a', 1, 'test', 'ledger-db')
+    # the test driver named the taps (node.xml says vnet17 for the first and nothing for the second)
+    assert [(i['mac'], i['target_dev'], i['source_bridge']) for i in dom['interfaces']] == [
+        ('fa:16:3e:7c:2a:01', 'testnet0', 'brq-7'), ('fa:16:3e:7c:2a:02', 'testnet1', 'brq-7')]
+    # libvirt mirrors the file serial as a console: both listed, the log path once
+    assert [(c['device'], c['type']) for c in dom['consoles']] == [('serial', 'file'), ('console', 'file')]
+    assert dom['console_log'] == '/srv/nova-x/instances/3c9e51b2-7d40-4f8a-b6e1-2a0f5c7d9e13/console.log'
+
+
+def test_virsh_dumpxml_of_a_shut_off_domain():
+    dom = lv.parse_domain_xml(_read('virsh_dumpxml_instance-0000002c.xml'))
+    assert dom['id'] is None and dom['display_name'] == 'web-7' and dom['nova']['flavor']['memory'] == 512
+
+
+def test_virsh_list_names():
+    assert lv.parse_virsh_names(_read('virsh_list_all_name.txt')) == [
+        'instance-0000002a', 'instance-0000002b', '-scratch vm', 'instance-0000002c']
+    assert lv.parse_virsh_names('') == [] and lv.parse_virsh_names('\n\n') == []
+
+
+@pytest.mark.parametrize('fixture,msg', [
+    ('virsh_err_no_domain.txt', "failed to get domain 'instance-00000099'"),
+    ('virsh_err_qemu_no_daemon.txt',
+     "failed to connect to the hypervisor; Failed to connect socket to '/var/run/libvirt/libvirt-sock-ro': No such file or directory"),
+    ('virsh_err_test_uri_missing_file.txt',
+     'I/O warning : failed to load external entity "/nonexistent/node.xml"; failed to connect to the hypervisor; '
+     "XML error: failed to parse xml document '/nonexistent/node.xml'"),
+])
+def test_virsh_error_is_one_line(fixture, msg):
+    assert lv.virsh_error(_read(fixture)) == msg
+
+
+def test_virsh_error_edges():
+    assert lv.virsh_error('') == 'no error message'
+    assert lv.virsh_error('error: x\nerror: x\n') == 'x'
+    long = lv.virsh_error('error: ' + 'y' * 1000, limit=50)
+    assert len(long) == 50 and long.endswith('...')
+
+
+def test_check_domain_names():
+    assert lv.check_domain_names(['instance-0000002a', '-scratch vm', 'a; b']) is None
+    assert lv.check_domain_names([]) is None and lv.check_domain_names(None) is None
+    assert lv.check_domain_names(['ok', '']) == 'empty domain name in name'
+    assert lv.check_domain_names([' \t']) == 'empty domain name in name'
+    assert 'control character' in lv.check_domain_names(['a\nb'])
+    assert lv.check_domain_names(['a\x00b']) == "domain name 'a\\x00b' contains a control character; no libvirt domain can have it"
+
+
+def test_select_domains_by_name_then_display_name():
+    doms = [{'name': 'instance-1', 'display_name': 'web'}, {'name': 'instance-2', 'display_name': 'web'},
+            {'name': 'web', 'display_name': 'db'}, {'name': 'instance-3', 'display_name': None}]
+    sel, missing = lv.select_domains(doms, ['web', 'db', 'instance-3', 'nope', 'instance-3'])
+    # 'web' is a libvirt name: that domain only, not the two whose display name is web
+    assert [d['name'] for d in sel] == ['web', 'instance-3'] and missing == ['nope']
+    sel, missing = lv.select_domains(doms[:2] + doms[3:], ['web'])
+    assert [d['name'] for d in sel] == ['instance-1', 'instance-2'] and missing == []
