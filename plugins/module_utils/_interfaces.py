@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Interface facts: a raw rtnetlink dump and an ``ip a`` text parser (private).
+"""Interface facts: a raw rtnetlink dump, and the problems found in it (private).
 
 Two ways in, one shape out (a list of plain dicts, one per link):
 
@@ -10,8 +10,9 @@ Two ways in, one shape out (a list of plain dicts, one per link):
   attribute decoder below (stdlib ``socket`` and ``struct`` only).  This is the path the module
   uses; ``docs/performance.md`` has the measurements that made it win over pyroute2 and over
   ``ip -j -d addr show`` (no third-party import, no subprocess, no JSON round trip).
-* ``parse_ip_addr(text)`` reads the text of ``ip a``, ``ip -d addr show`` or the chapter's
-  ``ip a | grep state`` for offline analysis of collected output.
+* ``parse_ip_addr(text)`` / ``parse_ip_json`` / ``parse_ip_text`` read the text of ``ip a``,
+  ``ip -d addr show``, the chapter's ``ip a | grep state`` or ``ip -j addr show`` for offline
+  analysis of collected output (they live in ``_interfaces_text`` and resolve from here too).
 
 ``evaluate_problems(interfaces)`` then fills each interface's ``problems`` list and ``ignorable``
 flag; it works on either source.  Everything here is pure or talks to the kernel read-only.
@@ -21,9 +22,8 @@ from __future__ import annotations
 
 import fnmatch
 import gc
-import json
+import operator
 import os
-import re
 import socket
 import struct
 
@@ -144,22 +144,120 @@ def _attrs(buf, off, end, _unpack=_NLA.unpack_from):
     return out
 
 
-_LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_QDISC, IFLA_MASTER, IFLA_OPERSTATE,
-                         IFLA_LINKINFO, IFLA_IFALIAS, IFLA_STATS64, IFLA_CARRIER, IFLA_LINK_NETNSID))
+# Attribute layouts.  Walking the ~40 attributes of every RTM_NEWLINK message in Python was most of
+# the decoding time; but the kernel writes the attributes of similar links (all the veths of a
+# host, all the taps of a bridge) in the same order with the same lengths.  The first message of a
+# given length is walked and its layout kept: one precompiled Struct that reads, in a single call,
+# the attribute headers (length, type) at every place the walk visited, and a decoding plan (where
+# each attribute the decoder reads sits, one more precompiled Struct for all its numbers).  A later
+# message of the same length whose headers read back identical has exactly the same layout (a walk
+# would visit the same places and read the same lengths), so it is decoded with the plan, without
+# walking.  Any difference falls back to a walk, whose layout is then kept too.
+_LINK_LAYOUTS = {}
+_ADDR_LAYOUTS = {}
+_MAX_LAYOUTS = 512              # message lengths remembered per kind (bounded; cleared when full)
+_MAX_LAYOUTS_PER_LENGTH = 8
+_NONE = (None,)
 
 
-def _link_attrs(buf, off, end, _unpack=_NLA.unpack_from, _want=_LINK_ATTRS):
-    """Like ``_attrs`` for a link message, keeping only the attributes ``decode_link`` reads (faster)."""
-    out = {}
-    while off + 4 <= end:
-        alen, atype = _unpack(buf, off)
+def _walk(buf, off, end, hdrlen, _unpack=_NLA.unpack_from):
+    """(header Struct format, {type: (payload offset relative to off, payload length)}) of a message body."""
+    attrs = {}
+    fmt = ['=']
+    pos = 0
+    o = off + hdrlen
+    while o + 4 <= end:
+        rel = o - off
+        fmt.append('%dxI' % (rel - pos) if rel > pos else 'I')
+        pos = rel + 4
+        alen, atype = _unpack(buf, o)
         if alen < 4:
             break
-        atype &= NLA_TYPE_MASK
-        if atype in _want:
-            out[atype] = (off + 4, alen - 4)
-        off += (alen + 3) & -4
-    return out
+        attrs[atype & NLA_TYPE_MASK] = (rel + 4, alen - 4)     # the last one wins, as in _attrs
+        o += (alen + 3) & -4
+    return ''.join(fmt), attrs
+
+
+def _plan(buf, off, end, hdrlen, layouts, make_plan):
+    """The decoding plan of one message body, from its layout (learnt on first sight, see above)."""
+    known = layouts.get(end - off)
+    if known is not None:
+        for unpack, headers, plan in known:
+            if unpack(buf, off) == headers:
+                return plan
+    else:
+        if len(layouts) >= _MAX_LAYOUTS:
+            layouts.clear()
+        known = layouts[end - off] = []
+    fmt, attrs = _walk(buf, off, end, hdrlen)
+    unpack = struct.Struct(fmt).unpack_from
+    plan = make_plan(attrs)
+    if len(known) >= _MAX_LAYOUTS_PER_LENGTH:
+        del known[0]
+    known.append((unpack, unpack(buf, off), plan))
+    return plan
+
+
+def _span(attrs, atype):
+    """(start, stop) of an attribute's payload relative to the message body, or None."""
+    v = attrs.get(atype)
+    return (v[0], v[0] + v[1]) if v else None
+
+
+def _numbers(fields, attrs):
+    """(unpack, pick): one Struct reading the numbers ``fields`` names, and an itemgetter putting them
+    in the order of ``fields`` (None for an attribute that is absent or too short).
+
+    ``fields``: (attribute type or None for the fixed header, offset in the header, struct code, size).
+    """
+    where = []
+    for slot, (atype, hoff, code, size) in enumerate(fields):
+        if atype is None:
+            where.append((hoff, code, slot))
+        else:
+            v = attrs.get(atype)
+            if v and v[1] >= size:
+                where.append((v[0], code, slot))
+    where.sort()
+    fmt = ['=']
+    pos = 0
+    index = [None] * len(fields)
+    count = 0
+    for rel, code, slot in where:
+        fmt.append('%dx%s' % (rel - pos, code) if rel > pos else code)
+        size = struct.calcsize('=' + code)
+        pos = rel + size
+        n = len(struct.unpack('=' + code, b'\0' * size))
+        index[slot] = count if n == 1 else tuple(range(count, count + n))
+        count += n
+    picks = []
+    for slot, (atype, hoff, code, size) in enumerate(fields):
+        i = index[slot]
+        n = len(struct.unpack('=' + code, b'\0' * struct.calcsize('=' + code)))
+        if i is None:
+            picks.extend([count] * n)       # -> the None appended to every unpacked tuple
+        elif isinstance(i, tuple):
+            picks.extend(i)
+        else:
+            picks.append(i)
+    return struct.Struct(''.join(fmt)).unpack_from, operator.itemgetter(*picks)
+
+
+# What decode_link reads as numbers: ifinfomsg type, index, flags, then attributes.
+_LINK_NUMBERS = ((None, 2, 'H', 2), (None, 4, 'i', 4), (None, 8, 'I', 4), (IFLA_MTU, 0, 'I', 4),
+                 (IFLA_OPERSTATE, 0, 'B', 1), (IFLA_CARRIER, 0, 'B', 1), (IFLA_MASTER, 0, 'I', 4),
+                 (IFLA_LINK, 0, 'i', 4), (IFLA_LINK_NETNSID, 0, 'i', 4), (IFLA_STATS64, 0, '8Q', 64))
+
+
+def _link_plan(attrs):
+    unpack, pick = _numbers(_LINK_NUMBERS, attrs)
+    return (unpack, pick, _span(attrs, IFLA_IFNAME), _span(attrs, IFLA_ADDRESS), _span(attrs, IFLA_QDISC),
+            _span(attrs, IFLA_IFALIAS), _span(attrs, IFLA_LINKINFO))
+
+
+def _addr_plan(attrs):
+    return (_span(attrs, IFA_LOCAL), _span(attrs, IFA_ADDRESS), _span(attrs, IFA_BROADCAST),
+            _span(attrs, IFA_LABEL), attrs[IFA_FLAGS][0] if attrs.get(IFA_FLAGS, (0, 0))[1] >= 4 else None)
 
 
 def _cstr(buf, start, length):
@@ -198,104 +296,126 @@ def _decode_brport(buf, start, length):
     return out
 
 
-def _decode_linkinfo(buf, start, length, link):
+def _decode_linkinfo(buf, start, length):
+    """(kind or None, {extra link keys}) of an IFLA_LINKINFO payload."""
     a = _attrs(buf, start, start + length)
     kind = _cstr(buf, *a[IFLA_INFO_KIND]) if IFLA_INFO_KIND in a else None
+    extra = {}
     if IFLA_INFO_SLAVE_KIND in a:
-        link['slave_kind'] = slave_kind = _cstr(buf, *a[IFLA_INFO_SLAVE_KIND])
+        extra['slave_kind'] = slave_kind = _cstr(buf, *a[IFLA_INFO_SLAVE_KIND])
         if slave_kind == 'bridge' and IFLA_INFO_SLAVE_DATA in a:
-            link['bridge_port'] = _decode_brport(buf, *a[IFLA_INFO_SLAVE_DATA])
+            extra['bridge_port'] = _decode_brport(buf, *a[IFLA_INFO_SLAVE_DATA])
     data = a.get(IFLA_INFO_DATA)
     if kind == 'vlan' and data:
         d = _attrs(buf, data[0], data[0] + data[1])
         if 1 in d:      # IFLA_VLAN_ID
-            link['vlan_id'] = _U16.unpack_from(buf, d[1][0])[0]
+            extra['vlan_id'] = _U16.unpack_from(buf, d[1][0])[0]
     elif kind == 'vxlan' and data:
         d = _attrs(buf, data[0], data[0] + data[1])
         if 1 in d:      # IFLA_VXLAN_ID
-            link['vxlan_id'] = _U32.unpack_from(buf, d[1][0])[0]
+            extra['vxlan_id'] = _U32.unpack_from(buf, d[1][0])[0]
     elif kind == 'tun' and data:
         d = _attrs(buf, data[0], data[0] + data[1])
         if 3 in d:      # IFLA_TUN_TYPE: IFF_TUN=1, IFF_TAP=2
             kind = 'tap' if buf[d[3][0]] == 2 else 'tun'
     elif kind == 'bridge' and data:
-        link['bridge'] = _decode_bridge(buf, *data)
+        extra['bridge'] = _decode_bridge(buf, *data)
     elif kind == 'bond' and data:
         d = _attrs(buf, data[0], data[0] + data[1])
         if 1 in d:      # IFLA_BOND_MODE u8
-            link['bond_mode'] = buf[d[1][0]]
-    return kind
+            extra['bond_mode'] = buf[d[1][0]]
+    return kind, extra
+
+
+# Decoded IFLA_LINKINFO payloads by their bytes (every veth of a host has the same one).
+_LINKINFO_CACHE = {}
+_MAX_LINKINFO_CACHE = 4096
+
+
+def _linkinfo(raw):
+    info = _LINKINFO_CACHE.get(raw)
+    if info is None:
+        info = _decode_linkinfo(raw, 0, len(raw))
+        if len(_LINKINFO_CACHE) >= _MAX_LINKINFO_CACHE:
+            _LINKINFO_CACHE.clear()
+        _LINKINFO_CACHE[raw] = info
+    return info
 
 
 def decode_link(buf, off, end):
     """One RTM_NEWLINK message body (after nlmsghdr) into an interface dict."""
-    _family, ltype, index, flags, _change = _IFINFO.unpack_from(buf, off)
-    a = _link_attrs(buf, off + 16, end)
-    link = {'index': index, 'name': _cstr(buf, *a[IFLA_IFNAME]) if IFLA_IFNAME in a else str(index),
-            'link_type': ARPHRD.get(ltype, str(ltype)), 'flags': flag_names(flags),
+    unpack, pick, name, mac, qdisc, alias, info = _plan(buf, off, end, 16, _LINK_LAYOUTS, _link_plan)
+    (ltype, index, flags, mtu, oper, carrier, master, link_index, netnsid,
+     rxp, txp, rxb, txb, rxe, txe, rxd, txd) = pick(unpack(buf, off) + _NONE)
+    link = {'index': index,
+            'name': buf[off + name[0]:off + name[1]].split(b'\0', 1)[0].decode('utf-8', 'replace') if name else str(index),
+            'link_type': ARPHRD.get(ltype) or str(ltype), 'flags': flag_names(flags),
             'up': bool(flags & IFF_UP), 'lower_up': bool(flags & 0x10000)}
     kind = None
-    if IFLA_LINKINFO in a:
-        kind = _decode_linkinfo(buf, a[IFLA_LINKINFO][0], a[IFLA_LINKINFO][1], link)
+    if info:
+        kind, extra = _linkinfo(bytes(buf[off + info[0]:off + info[1]]))
+        for key, value in extra.items():
+            link[key] = dict(value) if isinstance(value, dict) else value
     if kind is None:
         kind = 'loopback' if ltype == 772 else ('device' if ltype == 1 else link['link_type'])
     link['kind'] = kind
-    v = a.get(IFLA_OPERSTATE)
-    st = buf[v[0]] if v else 0
-    link['operstate'] = OPERSTATES[st] if st < len(OPERSTATES) else str(st)
-    v = a.get(IFLA_CARRIER)
-    link['carrier'] = bool(buf[v[0]]) if v else bool(flags & 0x10000)
-    v = a.get(IFLA_MTU)
-    link['mtu'] = _U32.unpack_from(buf, v[0])[0] if v else None
-    v = a.get(IFLA_ADDRESS)
-    link['mac'] = _mac(buf[v[0]:v[0] + v[1]]) if v and v[1] else None
-    v = a.get(IFLA_QDISC)
-    link['qdisc'] = _cstr(buf, *v) if v else None
-    v = a.get(IFLA_MASTER)
-    link['master_index'] = _U32.unpack_from(buf, v[0])[0] if v else None
-    v = a.get(IFLA_LINK)
-    link['link_index'] = _I32.unpack_from(buf, v[0])[0] if v else None
-    v = a.get(IFLA_LINK_NETNSID)
-    link['link_netnsid'] = _I32.unpack_from(buf, v[0])[0] if v else None
-    v = a.get(IFLA_IFALIAS)
-    link['alias'] = _cstr(buf, *v) if v else None
-    v = a.get(IFLA_STATS64)
-    if v and v[1] >= 64:
-        link['counters'] = dict(zip(COUNTER_KEYS, _STATS64.unpack_from(buf, v[0])))
-    else:
+    oper = oper or 0
+    link['operstate'] = OPERSTATES[oper] if oper < len(OPERSTATES) else str(oper)
+    link['carrier'] = bool(carrier) if carrier is not None else bool(flags & 0x10000)
+    link['mtu'] = mtu
+    link['mac'] = buf[off + mac[0]:off + mac[1]].hex(':') if mac and mac[1] > mac[0] else None
+    link['qdisc'] = _cstr(buf, off + qdisc[0], qdisc[1] - qdisc[0]) if qdisc else None
+    link['master_index'] = master
+    link['link_index'] = link_index
+    link['link_netnsid'] = netnsid
+    link['alias'] = _cstr(buf, off + alias[0], alias[1] - alias[0]) if alias else None
+    if rxp is None:
         link['counters'] = None
+    else:
+        link['counters'] = {'rx_packets': rxp, 'tx_packets': txp, 'rx_bytes': rxb, 'tx_bytes': txb,
+                            'rx_errors': rxe, 'tx_errors': txe, 'rx_dropped': rxd, 'tx_dropped': txd}
     link['addresses'] = []
     return link
 
 
-def decode_addr(buf, off, end):
+_addr_flag_cache = {}
+
+
+def _addr_flags(aflags):
+    names = _addr_flag_cache.get(aflags)
+    if names is None:
+        names = _addr_flag_cache[aflags] = [n for bit, n in IFA_FLAG_NAMES if aflags & bit]
+    return list(names)
+
+
+_FAMILIES = {socket.AF_INET: ('inet', 4), socket.AF_INET6: ('inet6', 16)}
+
+
+def decode_addr(buf, off, end, _ntop=socket.inet_ntop, _head=_IFADDR.unpack_from):
     """One RTM_NEWADDR message body into ``(ifindex, address dict)``."""
-    family, prefixlen, aflags, scope, index = _IFADDR.unpack_from(buf, off)
-    a = _attrs(buf, off + 8, end)
-    if family == socket.AF_INET:
-        fam, alen = 'inet', 4
-    elif family == socket.AF_INET6:
-        fam, alen = 'inet6', 16
-    else:
+    family, prefixlen, aflags, scope, index = _head(buf, off)
+    fam = _FAMILIES.get(family)
+    if fam is None:
         return index, None
-    local = a.get(IFA_LOCAL)
-    peer = a.get(IFA_ADDRESS)
+    fam, alen = fam
+    local, peer, brd, label, flags_at = _plan(buf, off, end, 8, _ADDR_LAYOUTS, _addr_plan)
     main = local or peer
-    if not main or main[1] < alen:
+    if not main or main[1] - main[0] < alen:
         return index, None
-    addr = {'family': fam, 'address': socket.inet_ntop(family, bytes(buf[main[0]:main[0] + alen])),
-            'prefixlen': prefixlen, 'scope': SCOPES.get(scope, str(scope))}
-    if local and peer and bytes(buf[local[0]:local[0] + alen]) != bytes(buf[peer[0]:peer[0] + alen]):
-        addr['peer'] = socket.inet_ntop(family, bytes(buf[peer[0]:peer[0] + alen]))
-    v = a.get(IFA_BROADCAST)
-    if v and v[1] >= alen:
-        addr['broadcast'] = socket.inet_ntop(family, bytes(buf[v[0]:v[0] + alen]))
-    v = a.get(IFA_LABEL)
-    addr['label'] = _cstr(buf, *v) if v else None
-    v = a.get(IFA_FLAGS)
-    if v:
-        aflags = _U32.unpack_from(buf, v[0])[0]
-    addr['flags'] = [n for bit, n in IFA_FLAG_NAMES if aflags & bit]
+    p = off + main[0]
+    addr = {'family': fam, 'address': _ntop(family, buf[p:p + alen]),
+            'prefixlen': prefixlen, 'scope': SCOPES.get(scope) or str(scope)}
+    if local and peer:
+        lp, pp = off + local[0], off + peer[0]
+        if buf[lp:lp + alen] != buf[pp:pp + alen]:
+            addr['peer'] = _ntop(family, buf[pp:pp + alen])
+    if brd and brd[1] - brd[0] >= alen:
+        p = off + brd[0]
+        addr['broadcast'] = _ntop(family, buf[p:p + alen])
+    addr['label'] = _cstr(buf, off + label[0], label[1] - label[0]) if label else None
+    if flags_at is not None:
+        aflags = _U32.unpack_from(buf, off + flags_at)[0]
+    addr['flags'] = _addr_flags(aflags)
     return index, addr
 
 
@@ -585,228 +705,14 @@ def summarize(interfaces):
 
 
 # ---------------------------------------------------------------------------------------------
-# Text parser: ``ip a``, ``ip -d addr show``, ``ip a | grep state``
+# Text parsers (``ip a``, ``ip -j addr``) live in ``_interfaces_text``: the netlink path does not
+# need them, and a module process that does not read text does not compile them.
 
-_LINK_RE = re.compile(r'^(\d+):\s+([^\s:@]+)(?:@([^\s:]+))?:\s+<([^>]*)>(.*)$')
-_KIND_WORDS = {'veth', 'bridge', 'vlan', 'vxlan', 'bond', 'tun', 'macvlan', 'macvtap', 'ipvlan', 'dummy',
-               'gre', 'gretap', 'ipip', 'sit', 'geneve', 'team', 'vrf', 'wireguard', 'ip6tnl', 'ip6gre',
-               'openvswitch', 'ifb', 'nlmon', 'vcan', 'vti', 'xfrm', 'erspan', 'netdevsim'}
-_ADDR_FLAGS = {'secondary', 'nodad', 'optimistic', 'dadfailed', 'home', 'deprecated', 'tentative', 'permanent',
-               'mngtmpaddr', 'noprefixroute', 'dynamic', 'temporary', 'autojoin', 'stable-privacy'}
+_TEXT_PARSERS = ('parse_ip_addr', 'parse_ip_json', 'parse_ip_text')
 
 
-def _kv(tokens):
-    out = {}
-    i = 0
-    while i + 1 < len(tokens):
-        out[tokens[i]] = tokens[i + 1]
-        i += 2
-    return out
-
-
-def parse_ip_addr(text):
-    """Parse ``ip a`` / ``ip -d addr show`` / ``ip a | grep state`` text into interface dicts.
-
-    The shape is the one ``dump_interfaces`` returns, with what the text holds (``counters`` is
-    None, ``master_index`` is None; ``carrier`` comes from NO-CARRIER/LOWER_UP).  Raises
-    InterfaceError when no line looks like ``ip`` output.
-    """
-    interfaces = []
-    cur = None
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line.strip():
-            continue
-        m = _LINK_RE.match(line)
-        if m:
-            index, name, at, flags, rest = m.groups()
-            flag_list = [f for f in flags.split(',') if f]
-            kv = _kv(rest.split())
-            up = 'UP' in flag_list
-            cur = {'index': int(index), 'name': name, 'flags': flag_list, 'up': up,
-                   'lower_up': 'LOWER_UP' in flag_list,
-                   'carrier': 'LOWER_UP' in flag_list and 'NO-CARRIER' not in flag_list,
-                   'operstate': kv.get('state', 'UNKNOWN'), 'mtu': int(kv['mtu']) if kv.get('mtu', '').isdigit() else None,
-                   'qdisc': kv.get('qdisc'), 'master': kv.get('master'), 'master_index': None,
-                   'kind': 'loopback' if 'LOOPBACK' in flag_list else None, 'link_type': None, 'mac': None,
-                   'link': None, 'link_index': None, 'link_netnsid': None, 'link_netns': None, 'peer_index': None,
-                   'alias': None, 'counters': None, 'addresses': [], 'netns': None}
-            if at:
-                if at.startswith('if') and at[2:].isdigit():
-                    cur['link_index'] = int(at[2:])
-                elif at != 'NONE':
-                    cur['link'] = at
-            interfaces.append(cur)
-            continue
-        if cur is None:
-            continue
-        tokens = line.split()
-        head = tokens[0]
-        if head.startswith('link/'):
-            cur['link_type'] = head[5:]
-            if len(tokens) > 1 and ':' in tokens[1]:
-                cur['mac'] = tokens[1]
-            for i, t in enumerate(tokens[:-1]):
-                if t == 'link-netnsid' and tokens[i + 1].isdigit():
-                    cur['link_netnsid'] = int(tokens[i + 1])
-                elif t == 'link-netns':
-                    cur['link_netns'] = tokens[i + 1]
-                elif t == 'promiscuity':
-                    cur['_detailed'] = True
-        elif head in ('inet', 'inet6') and len(tokens) > 1:
-            addr, _sep, plen = tokens[1].partition('/')
-            entry = {'family': head, 'address': addr, 'prefixlen': int(plen) if plen.isdigit() else None,
-                     'scope': None, 'label': None, 'flags': []}
-            i = 2
-            while i < len(tokens):
-                t = tokens[i]
-                if t in ('brd', 'scope', 'peer', 'metric') and i + 1 < len(tokens):
-                    if t == 'brd':
-                        entry['broadcast'] = tokens[i + 1]
-                    elif t == 'peer':
-                        entry['peer'] = tokens[i + 1].partition('/')[0]
-                    elif t == 'scope':
-                        entry['scope'] = tokens[i + 1]
-                    i += 2
-                    continue
-                if t in _ADDR_FLAGS:
-                    entry['flags'].append(t)
-                elif head == 'inet' and i == len(tokens) - 1:
-                    entry['label'] = t
-                i += 1
-            cur['addresses'].append(entry)
-        elif head == 'valid_lft' or head == 'altname':
-            continue
-        elif head in _KIND_WORDS:
-            kind = head
-            kv = _kv(tokens[1:])
-            if head == 'tun' and kv.get('type') == 'tap':
-                kind = 'tap'
-            cur['kind'] = kind
-            if head == 'vlan':
-                vid = kv.get('id') or _kv(tokens[3:]).get('id')
-                if vid and vid.isdigit():
-                    cur['vlan_id'] = int(vid)
-            elif head == 'vxlan' and kv.get('id', '').isdigit():
-                cur['vxlan_id'] = int(kv['id'])
-            elif head == 'bridge':
-                br = {}
-                if kv.get('stp_state', '').isdigit():
-                    br['stp_state'] = int(kv['stp_state'])
-                if 'bridge_id' in kv:
-                    br['bridge_id'] = kv['bridge_id']
-                cur['bridge'] = br
-        elif head in ('bridge_slave', 'bond_slave'):
-            cur['slave_kind'] = head[:-6]
-            if head == 'bridge_slave':
-                kv = _kv(tokens[1:])
-                port = {}
-                if 'state' in kv:
-                    port['state'] = kv['state']
-                for key in ('priority', 'cost'):
-                    if kv.get(key, '').isdigit():
-                        port[key] = int(kv[key])
-                cur['bridge_port'] = port
-    if not interfaces:
-        raise InterfaceError('no interface found: the text is not the output of "ip a" or "ip -d addr show"')
-    names = {i['index']: i['name'] for i in interfaces}
-    for itf in interfaces:
-        if itf['link_index'] is not None and itf['link_netnsid'] is None and itf['link_netns'] is None:
-            itf['link'] = names.get(itf['link_index'])
-        elif itf['link'] and itf['link_index'] is None:
-            for idx, nm in names.items():
-                if nm == itf['link']:
-                    itf['link_index'] = idx
-        if itf['kind'] == 'veth':
-            itf['peer_index'] = itf['link_index']
-        if itf['kind'] is None:
-            # "ip -d" prints a kind line for every virtual device: none means a real device.
-            itf['kind'] = 'device' if itf.pop('_detailed', False) and itf['link_type'] == 'ether' else 'unknown'
-        itf.pop('_detailed', None)
-    return interfaces
-
-
-def parse_ip_json(data):
-    """Parse ``ip -j [-d] addr show`` output (text or the decoded list) into interface dicts.
-
-    Same shape as ``parse_ip_addr``; with ``-s`` in the command the counters are filled too.
-    Raises InterfaceError when the data is not that JSON.
-    """
-    if isinstance(data, (str, bytes)):
-        try:
-            data = json.loads(data)
-        except ValueError as exc:
-            raise InterfaceError('not the JSON output of "ip -j addr show": %s' % exc)
-    if not isinstance(data, list) or not all(isinstance(e, dict) and 'ifname' in e for e in data):
-        raise InterfaceError('not the JSON output of "ip -j addr show": expected a list of objects with "ifname"')
-    out = []
-    for e in data:
-        flags = list(e.get('flags') or [])
-        info = e.get('linkinfo') or {}
-        kind = info.get('info_kind')
-        if kind == 'tun' and (info.get('info_data') or {}).get('type') == 'tap':
-            kind = 'tap'
-        link_type = e.get('link_type')
-        if kind is None:
-            if link_type == 'loopback':
-                kind = 'loopback'
-            elif 'linkinfo' in e or 'promiscuity' in e:
-                kind = 'device' if link_type == 'ether' else link_type
-            else:
-                kind = 'unknown'
-        itf = {'index': e.get('ifindex'), 'name': e['ifname'], 'flags': flags, 'up': 'UP' in flags,
-               'lower_up': 'LOWER_UP' in flags, 'carrier': 'LOWER_UP' in flags and 'NO-CARRIER' not in flags,
-               'operstate': e.get('operstate', 'UNKNOWN'), 'mtu': e.get('mtu'), 'qdisc': e.get('qdisc'),
-               'master': e.get('master'), 'master_index': None, 'kind': kind, 'link_type': link_type,
-               'mac': e.get('address') or None, 'link': e.get('link'), 'link_index': e.get('link_index'),
-               'link_netnsid': e.get('link_netnsid'), 'link_netns': None, 'peer_index': None,
-               'alias': e.get('ifalias'), 'counters': None, 'addresses': [], 'netns': None}
-        data_ = info.get('info_data') or {}
-        if kind == 'vlan' and 'id' in data_:
-            itf['vlan_id'] = data_['id']
-        elif kind == 'vxlan' and 'id' in data_:
-            itf['vxlan_id'] = data_['id']
-        elif kind == 'bridge':
-            itf['bridge'] = {k: data_[k] for k in ('stp_state', 'bridge_id') if k in data_}
-        if info.get('info_slave_kind'):
-            itf['slave_kind'] = info['info_slave_kind']
-            sd = info.get('info_slave_data') or {}
-            if info['info_slave_kind'] == 'bridge':
-                itf['bridge_port'] = {k: sd[k] for k in ('state', 'priority', 'cost') if k in sd}
-        stats = e.get('stats64')
-        if stats:
-            rx, tx = stats.get('rx', {}), stats.get('tx', {})
-            itf['counters'] = {'rx_packets': rx.get('packets'), 'tx_packets': tx.get('packets'),
-                               'rx_bytes': rx.get('bytes'), 'tx_bytes': tx.get('bytes'),
-                               'rx_errors': rx.get('errors'), 'tx_errors': tx.get('errors'),
-                               'rx_dropped': rx.get('dropped'), 'tx_dropped': tx.get('dropped')}
-        for a in e.get('addr_info') or ():
-            if a.get('family') not in ('inet', 'inet6'):
-                continue
-            entry = {'family': a['family'], 'address': a.get('local'), 'prefixlen': a.get('prefixlen'),
-                     'scope': a.get('scope'), 'label': a.get('label'),
-                     'flags': [f for f in ('secondary', 'nodad', 'optimistic', 'dadfailed', 'deprecated',
-                                           'tentative', 'noprefixroute', 'dynamic') if a.get(f)]}
-            if a.get('broadcast'):
-                entry['broadcast'] = a['broadcast']
-            if a.get('address') and a.get('address') != a.get('local'):
-                entry['peer'] = a['address']
-            itf['addresses'].append(entry)
-        out.append(itf)
-    names = {i['index']: i['name'] for i in out}
-    indexes = {i['name']: i['index'] for i in out}
-    for itf in out:
-        if itf['link'] is None and itf['link_index'] is not None and itf['link_netnsid'] is None:
-            itf['link'] = names.get(itf['link_index'])
-        elif itf['link'] is not None and itf['link_index'] is None:
-            itf['link_index'] = indexes.get(itf['link'])
-        if itf['kind'] == 'veth':
-            itf['peer_index'] = itf['link_index']
-    return out
-
-
-def parse_ip_text(text):
-    """``parse_ip_json`` when the text is JSON (starts with ``[``), else ``parse_ip_addr``."""
-    if text.lstrip()[:1] == '[':
-        return parse_ip_json(text)
-    return parse_ip_addr(text)
+def __getattr__(name):
+    if name in _TEXT_PARSERS:
+        from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces_text
+        return getattr(_interfaces_text, name)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 
 import pytest
@@ -201,3 +202,46 @@ def test_all_skips_a_namespace_deleted_meanwhile(tmp_path, monkeypatch):
     (tmp_path / 'gone').write_text('')
     with pytest.raises(NetnsError, match='gone does not exist'):
         I.dump_interfaces(['gone'], run_dir=str(tmp_path))
+
+
+def _nla(atype, payload):
+    """One netlink attribute, padded to 4 bytes."""
+    raw = struct.pack('=HH', 4 + len(payload), atype) + payload
+    return raw + b'\0' * (-len(raw) % 4)
+
+
+def _newlink(index, attrs):
+    """An RTM_NEWLINK body (ifinfomsg + attributes) as the kernel lays it out."""
+    return struct.pack('=BxHiII', 0, 1, index, 0x1043, 0) + b''.join(_nla(t, p) for t, p in attrs)
+
+
+def test_layout_plan_is_reused_only_for_the_same_layout():
+    # Three link messages of the same length: a and c have the same attribute layout (different
+    # values), b the same attributes in another order.  Each decodes to its own values: the plan
+    # learnt from a is used for c, and b (same length, other headers) is walked, not misread.
+    name = I.IFLA_IFNAME
+    mtu = I.IFLA_MTU
+    master = I.IFLA_MASTER
+    a = _newlink(7, [(name, b'ab\0'), (mtu, struct.pack('=I', 1500)), (master, struct.pack('=I', 3))])
+    b = _newlink(8, [(mtu, struct.pack('=I', 9000)), (name, b'xy\0'), (master, struct.pack('=I', 4))])
+    c = _newlink(9, [(name, b'cd\0'), (mtu, struct.pack('=I', 1400)), (master, struct.pack('=I', 5))])
+    d = _newlink(10, [(name, b'ef\0'), (mtu, struct.pack('=I', 1300))] + [(master, b'\0\0')])   # short u32: not read
+    assert len(a) == len(b) == len(c)
+    got = []
+    for raw in (a, b, c, b, a, d):
+        buf = bytearray(b'\xff' * 16 + raw + b'\xff' * 8)     # the body sits inside a bigger buffer
+        link = I.decode_link(buf, 16, 16 + len(raw))
+        got.append((link['index'], link['name'], link['mtu'], link['master_index'], link['counters'], link['mac']))
+    assert got == [(7, 'ab', 1500, 3, None, None), (8, 'xy', 9000, 4, None, None), (9, 'cd', 1400, 5, None, None),
+                   (8, 'xy', 9000, 4, None, None), (7, 'ab', 1500, 3, None, None), (10, 'ef', 1300, None, None, None)]
+
+
+def test_decoding_twice_gives_the_same_result():
+    # The first dump learns the layouts, the second one decodes with them: same interfaces.
+    first = by_name(I.dump_interfaces())
+    second = by_name(I.dump_interfaces())
+    for name in set(first) & set(second):
+        one, two = dict(first[name]), dict(second[name])
+        one.pop('counters')
+        two.pop('counters')
+        assert one == two
