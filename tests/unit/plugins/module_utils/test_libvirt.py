@@ -111,7 +111,7 @@ def test_virsh_dumpxml_of_a_shut_off_domain():
 
 def test_virsh_list_names():
     assert lv.parse_virsh_names(_read('virsh_list_all_name.txt')) == [
-        'instance-0000002a', 'instance-0000002b', '-scratch vm', 'instance-0000002c']
+        'instance-0000002a', 'instance-0000002b', '--scratch vm', 'instance-0000002c']
     assert lv.parse_virsh_names('') == [] and lv.parse_virsh_names('\n\n') == []
 
 
@@ -135,7 +135,7 @@ def test_virsh_error_edges():
 
 
 def test_check_domain_names():
-    assert lv.check_domain_names(['instance-0000002a', '-scratch vm', 'a; b']) is None
+    assert lv.check_domain_names(['instance-0000002a', '--scratch vm', 'a; b']) is None
     assert lv.check_domain_names([]) is None and lv.check_domain_names(None) is None
     assert lv.check_domain_names(['ok', '']) == 'empty domain name in name'
     assert lv.check_domain_names([' \t']) == 'empty domain name in name'
