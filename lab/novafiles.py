@@ -166,7 +166,11 @@ def nova_conf(model, comp, paths, db_url):
 
 
 def libvirt_xml(model, inst, console_path):
-    """The libvirt domain XML nova-compute writes for one instance (bridge interface, file serial)."""
+    """The libvirt domain XML nova-compute writes for one instance (bridge interface, file serial).
+
+    With the topology's ``libvirt_target_dev: false`` the interface has no ``<target dev>``: what libvirt keeps in
+    the persistent definition (/etc/libvirt/qemu), where it leaves out the ``vnetN`` names it generated.
+    """
     return """<domain type='kvm'>
   <name>{name}</name>
   <uuid>{uuid}</uuid>
@@ -203,8 +207,7 @@ def libvirt_xml(model, inst, console_path):
     </disk>
     <interface type='bridge'>
       <mac address='{mac}'/>
-      <source bridge='{bridge}'/>
-      <target dev='{vnet}'/>
+      <source bridge='{bridge}'/>{target}
       <model type='virtio'/>
       <filterref filter='nova-instance-{name}-{macnc}'/>
     </interface>
@@ -227,7 +230,8 @@ def libvirt_xml(model, inst, console_path):
     <memballoon model='virtio'/>
   </devices>
 </domain>
-""".format(name=inst['name'], uuid=inst['uuid'], mac=inst['mac'], bridge=inst['bridge'], vnet=inst['vnet'],
+""".format(name=inst['name'], uuid=inst['uuid'], mac=inst['mac'], bridge=inst['bridge'],
+           target="\n      <target dev='%s'/>" % inst['vnet'] if model.get('libvirt_target_dev', True) else '',
            macnc=inst['mac'].replace(':', ''), console=console_path,
            disk=console_path.rsplit('/', 1)[0] + '/disk')
 

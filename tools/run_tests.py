@@ -74,7 +74,14 @@ def stage_lint():
 
 
 def stage_molecule():
-    return _run_check('molecule', [os.path.join(BIN, 'molecule'), 'test', '--all'])
+    # one run per scenario by name: `molecule test --all` looks for a `default` scenario first and logs a CRITICAL
+    scenarios = sorted(d for d in os.listdir(os.path.join(REPO, 'extensions', 'molecule'))
+                       if os.path.isfile(os.path.join(REPO, 'extensions', 'molecule', d, 'molecule.yml')))
+    passed = failed = 0
+    for name in scenarios:
+        ok, bad = _run_check('molecule %s' % name, [os.path.join(BIN, 'molecule'), 'test', '-s', name])
+        passed, failed = passed + ok, failed + bad
+    return passed, failed
 
 
 STAGES = [

@@ -224,6 +224,29 @@ def domain_interfaces(domains):
     return out
 
 
+def tap_mac(guest_mac):
+    """libvirt gives the host end of a guest's tap the guest MAC with its first octet set to 0xfe."""
+    mac = str(guest_mac or '').lower()
+    return 'fe' + mac[2:] if len(mac) == 17 else None
+
+
+def tap_by_mac(dom_ifs, ifaces):
+    """Fill in ``dev`` of domain interfaces whose XML names no target dev (libvirt leaves its generated
+    ``vnetN`` names out of the persistent definition in /etc/libvirt/qemu) from the host interface that carries
+    the tap MAC; such entries get ``dev_by_mac``."""
+    wanted = {tap_mac(d['mac']): d for d in dom_ifs if not d.get('dev') and d.get('mac')}
+    wanted.pop(None, None)
+    if not wanted:
+        return dom_ifs
+    for name, i in (ifaces or {}).items():
+        mac = str(_first(i, 'mac', 'address', 'mac_address', default='')).lower()
+        d = wanted.get(mac)
+        if d is not None and not d.get('dev'):
+            d['dev'] = name
+            d['dev_by_mac'] = mac
+    return dom_ifs
+
+
 def parse_proc_route(text):
     """Routes from the text of ``/proc/net/route`` (the namespace's IPv4 table) as ``ip -j route`` dicts.
 
@@ -358,6 +381,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
     ifaces = interfaces_by_name(interfaces)
     ports = bridges_ports(bridges, interfaces)
     dom_ifs = domain_interfaces(domains)
+    tap_by_mac(dom_ifs, ifaces)
     fixed = inst['fixed_ips'][0] if inst['fixed_ips'] else {}
     macs = {f.get('mac') for f in inst['fixed_ips'] if f.get('mac')}
 
@@ -395,6 +419,8 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
     notes = []
     if dif.get('file'):
         notes.append('from %s' % dif['file'])
+    if dif.get('dev_by_mac'):
+        notes.append('the domain XML names no target dev: found by the tap MAC %s' % dif['dev_by_mac'])
     if vnet and ifaces and vnet not in ifaces:
         notes.append('%s is in the domain XML but not on the host' % vnet)
     add('vnet', compute_host, vnet, 'vnet %s' % (vnet or '(unknown)'), 'instance_to_compute', hop_mac=mac, notes=notes)
@@ -1043,6 +1069,14 @@ def evaluate(inputs):
                           'Inside the instance %s bring its NIC up again: `ip link set %s up` (then renew DHCP: `udhcpc -i %s` '
                           'on Cirros, `dhclient %s` elsewhere), or reboot the instance.' % (name, gname, gname, gname),
                           hop=ghop.get('id'))
+    if cifs and not vnet and tap_mac(vhop.get('mac')) and cf.get('domains'):
+        tmac = tap_mac(vhop['mac'])
+        if not any(str(_first(i, 'mac', 'address', default='')).lower() == tmac for i in cifs.values()):
+            cands.add('vnet_missing', [
+                _ev(chost, 'libvirt_domain_info', 'the domain XML of %s names no target dev for MAC %s' % (name, vhop['mac'])),
+                _ev(chost, 'interface_info', 'no interface on %s carries the tap MAC %s' % (chost, tmac))],
+                'The tap of %s is gone on %s: hard-reboot the instance (`nova reboot --hard %s`) so libvirt re-creates it and '
+                'plugs it into %s.' % (name, chost, inst['uuid'] or name, bridge), hop=vhop.get('id'))
     if cifs and vnet:
         vi = cifs.get(vnet)
         if vi is None:

@@ -467,3 +467,34 @@ def test_dns_capture_shows_where_the_lookup_vanished():
         'request reached 04-physical but no reply was seen anywhere']
     ev['dns_capture'] = {'error': 'The captures were launched too slowly'}
     assert 'DNS capture not available: The captures were launched too slowly' in run(ev)['notes']
+
+
+def _persistent_xml(ev):
+    # libvirt leaves its generated vnetN names out of the persistent definition (/etc/libvirt/qemu)
+    for d in ev['hosts']['mynode']['domains']:
+        for i in d['interfaces']:
+            i.pop('target_dev')
+
+
+def test_vnet_found_by_its_tap_mac_when_the_xml_names_none():
+    ev = healthy()
+    _persistent_xml(ev)
+    hops = with_hops(ev)['hops']
+    vnet = [h for h in hops if h['kind'] == 'vnet'][0]
+    assert vnet['interface'] == 'vnet1'
+    assert any('fe:16:3e:56:0b:6f' in n for n in vnet['notes'])
+    # the other domain's tap is recognised too: no instance tap is taken for the bridge uplink
+    assert [h['interface'] for h in hops if h['kind'] == 'uplink'] == ['eth1']
+    iface(ev, 'mynode', 'vnet1')['flags'] = ['BROADCAST', 'MULTICAST']
+    assert run(ev)['cause'] == 'vnet_down'
+
+
+def test_tap_gone_without_target_dev_is_vnet_missing():
+    ev = healthy()
+    _persistent_xml(ev)
+    ev['hosts']['mynode']['interfaces'] = [i for i in ev['hosts']['mynode']['interfaces'] if i['name'] != 'vnet1']
+    for b in ev['hosts']['mynode']['bridges']:
+        b['ports'] = [p for p in b['ports'] if p['name'] != 'vnet1']
+    v = run(ev)
+    assert (v['cause'], v['segment']) == ('vnet_missing', 'instance_to_compute'), v['summary']
+    assert 'fe:16:3e:56:0b:6f' in v['evidence'][1]['excerpt']
