@@ -247,6 +247,26 @@ def tap_by_mac(dom_ifs, ifaces):
     return dom_ifs
 
 
+def path_mtu_note(links):
+    """A note when the MTUs of the instance's L2 path differ (``links``: (name, interface dict or None) from the
+    guest NIC through the vnet and the bridge to its uplink): frames larger than the smallest MTU are dropped without
+    an ICMP error, so small pings pass while ssh or HTTP transfers hang."""
+    seen = [(n, _int_or_none(_first(i, 'mtu'))) for n, i in links if n and isinstance(i, dict)]
+    seen = [(n, m) for n, m in seen if m]
+    if len({m for dummy, m in seen}) < 2:
+        return None
+    low = min(m for dummy, m in seen)
+    return ('MTU differs along the instance\'s path (%s): frames larger than %d bytes are dropped on this L2 path '
+            'while small pings pass' % (', '.join('%s %d' % nm for nm in seen), low))
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def parse_proc_route(text):
     """Routes from the text of ``/proc/net/route`` (the namespace's IPv4 table) as ``ip -j route`` dicts.
 
@@ -1116,6 +1136,11 @@ def evaluate(inputs):
             cands.add('bridge_down', [_ev(chost, 'interface_info', 'bridge %s (from the domain XML) does not exist on %s' % (bridge, chost))],
                       'Bridge %s is missing on %s: restart nova-network there so it re-creates the bridge.' % (bridge, chost),
                       hop=bhop.get('id'))
+    mtu_note = path_mtu_note([(gname, (gifs or {}).get(gname) if gname else None)]
+                             + [(h.get('interface'), cifs.get(h.get('interface')) if cifs else None)
+                                for k in ('vnet', 'bridge', 'uplink') for h in hop_by_kind.get(k, [])])
+    if mtu_note:
+        notes.append(mtu_note)
     for h in hop_by_kind.get('uplink', []) + hop_by_kind.get('physical', []):
         nic = h.get('interface')
         ni = cifs.get(nic) if (cifs and nic) else None

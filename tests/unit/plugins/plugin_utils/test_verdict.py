@@ -498,3 +498,14 @@ def test_tap_gone_without_target_dev_is_vnet_missing():
     v = run(ev)
     assert (v['cause'], v['segment']) == ('vnet_missing', 'instance_to_compute'), v['summary']
     assert 'fe:16:3e:56:0b:6f' in v['evidence'][1]['excerpt']
+
+
+def test_mtu_mismatch_along_the_l2_path_is_a_note():
+    ev = healthy()
+    v = run(ev)
+    assert not [n for n in v['notes'] if 'MTU' in n]
+    iface(ev, 'mynode', 'eth1')['mtu'] = 1450
+    v = run(ev)
+    (note,) = [n for n in v['notes'] if 'MTU' in n]
+    assert 'eth1 1450' in note and 'vnet1 1500' in note and 'larger than 1450 bytes' in note
+    assert v['status'] == 'ok'
