@@ -88,6 +88,30 @@ def split_rule(line):
     return out
 
 
+# token -> what parse_rule does with it (anything else is a match module's option)
+_OP_FIELD = 1       # -s/-d/-i/-o/-p and long forms: a rule field
+_OP_MATCH = 2       # -m/--match
+_OP_JUMP = 3        # -j/--jump
+_OP_GOTO = 4        # -g/--goto
+_OP_FRAGMENT = 5    # -f/--fragment
+_OPS = dict([(t, (_OP_FIELD, key)) for t, key in _SHORT.items()]
+            + [(t, (_OP_MATCH, None)) for t in ('-m', '--match')]
+            + [(t, (_OP_JUMP, None)) for t in ('-j', '--jump')]
+            + [(t, (_OP_GOTO, None)) for t in ('-g', '--goto')]
+            + [(t, (_OP_FRAGMENT, None)) for t in ('-f', '--fragment')])
+_OPTION_NAMES = {}      # option token -> (option name, port key or None, is the comment option)
+
+
+def _option_name(t):
+    info = _OPTION_NAMES.get(t)
+    if info is None:
+        opt = t[2:] if t[:2] == '--' else t.lstrip('-')
+        info = (opt, _PORT_KEYS.get(opt), opt == 'comment')
+        if len(_OPTION_NAMES) < 4096:
+            _OPTION_NAMES[t] = info
+    return info
+
+
 def parse_rule(tokens, rule, start=0):
     """Fill ``rule`` (a dict) from the tokens of a rule's matches and target (``tokens[start:]``).
 
@@ -103,7 +127,7 @@ def parse_rule(tokens, rule, start=0):
     matches = None
     modules = None
     negated = None
-    short = _SHORT
+    ops = _OPS
     while i < n:
         t = tokens[i]
         i += 1
@@ -117,45 +141,15 @@ def parse_rule(tokens, rule, start=0):
                 v = None
             else:
                 i += 1
-                while i < n and tokens[i][:1] != '-' and tokens[i] != '!':    # --tcp-flags MASK COMP
-                    v = v + ' ' + tokens[i]
+                while i < n:                                # --tcp-flags MASK COMP
+                    w = tokens[i]
+                    if w[:1] == '-' or w == '!':
+                        break
+                    v = v + ' ' + w
                     i += 1
-        key = short.get(t)
-        if key is not None:
-            rule[key] = v
-        elif t == '-m' or t == '--match':
-            module = v
-            if modules is None:
-                modules = [v]
-                matches = {v: {}}
-            else:
-                modules.append(v)
-                if v not in matches:
-                    matches[v] = {}
-            continue
-        elif t == '-j' or t == '-g' or t == '--jump' or t == '--goto':
-            rule['target'] = v
-            if t == '-g' or t == '--goto':
-                rule['goto'] = True
-            target_args = {}
-            # Everything after the target belongs to it (iptables-save prints the target last).
-            while i < n:
-                t = tokens[i]
-                i += 1
-                v = True
-                if i < n and tokens[i][:1] != '-':
-                    v = tokens[i]
-                    i += 1
-                    while i < n and tokens[i][:1] != '-':
-                        v = v + ' ' + tokens[i]
-                        i += 1
-                target_args[t.lstrip('-')] = v
-            break
-        elif t == '-f' or t == '--fragment':
-            key = 'fragment'
-            rule['fragment'] = True
-        else:
-            opt = t[2:] if t[:2] == '--' else t.lstrip('-')
+        op = ops.get(t)
+        if op is None:
+            opt, pkey, is_comment = _option_name(t)
             mod = module if module is not None else rule.get('protocol')
             if matches is None:
                 matches = {}
@@ -164,7 +158,6 @@ def parse_rule(tokens, rule, start=0):
             if m is None:
                 m = matches[mod] = {}
             m[opt] = v if v is not None else True
-            pkey = _PORT_KEYS.get(opt)
             if pkey is not None:
                 if pkey == 'sport' or pkey == 'dport':
                     rule[pkey] = v
@@ -174,10 +167,45 @@ def parse_rule(tokens, rule, start=0):
                         rule['sports'] = rule['dports'] = ports
                     else:
                         rule[pkey] = ports
-            elif opt == 'comment':
+            elif is_comment:
                 rule['comment'] = v
             if neg:
                 key = '%s.%s' % (mod, opt)
+        else:
+            code, key = op
+            if code == _OP_FIELD:
+                rule[key] = v
+            elif code == _OP_MATCH:
+                module = v
+                if modules is None:
+                    modules = [v]
+                    matches = {v: {}}
+                else:
+                    modules.append(v)
+                    if v not in matches:
+                        matches[v] = {}
+                continue
+            elif code == _OP_FRAGMENT:
+                key = 'fragment'
+                rule['fragment'] = True
+            else:
+                rule['target'] = v
+                if code == _OP_GOTO:
+                    rule['goto'] = True
+                target_args = {}
+                # Everything after the target belongs to it (iptables-save prints the target last).
+                while i < n:
+                    t = tokens[i]
+                    i += 1
+                    v = True
+                    if i < n and tokens[i][:1] != '-':
+                        v = tokens[i]
+                        i += 1
+                        while i < n and tokens[i][:1] != '-':
+                            v = v + ' ' + tokens[i]
+                            i += 1
+                    target_args[t.lstrip('-')] = v
+                break
         if neg:
             if negated is None:
                 negated = [key]
@@ -217,7 +245,7 @@ def parse_save(text, allow_empty=False):
 def _parse_save(text, allow_empty):
     tables = {}
     warnings = []
-    cache = {}      # rule text after the chain name -> parsed fields (rules repeat across chains)
+    cache = {}      # rule text after the chain name -> the first rule with it (rules repeat across chains)
     backend = None
     version = None
     chains = None
@@ -254,12 +282,18 @@ def _parse_save(text, allow_empty):
             chain = chains.get(name)
             if chain is None:
                 raise IptablesError('line %d: rule for undeclared chain %s in table %s' % (lineno, name, table))
-            parsed_rest = cache.get(rest)
-            if parsed_rest is None:
-                parsed_rest = cache[rest] = parse_rule(split_rule(rest), {})
             rules = chain['rules']
-            rule = {'index': len(rules) + 1, 'packets': packets, 'bytes': nbytes, 'target': None, 'rule': body}
-            rule.update(parsed_rest)
+            first = cache.get(rest)
+            if first is None:
+                rule = {'index': len(rules) + 1, 'packets': packets, 'bytes': nbytes, 'target': None, 'rule': body}
+                cache[rest] = parse_rule(split_rule(rest), rule)
+            else:
+                # The same body seen before: its parsed fields (and their objects) are the first one's.
+                rule = first.copy()
+                rule['index'] = len(rules) + 1
+                rule['packets'] = packets
+                rule['bytes'] = nbytes
+                rule['rule'] = body
             rules.append(rule)
             rule_count += 1
         elif c == ':':

@@ -231,3 +231,71 @@ def test_negated_port_and_target_arguments():
     assert mss['matches']['tcp'] == {'tcp-flags': 'FIN,SYN,RST,ACK SYN'}
     assert mss['target_args'] == {'clamp-mss-to-pmtu': True}
     assert log['target_args'] == {'log-prefix': 'nova drop: ', 'log-level': '4'}
+
+
+@pytest.mark.parametrize('backend', ['nft', 'legacy'])
+def test_varied_real_ruleset(backend):
+    # Real iptables-save -c output of varied_ruleset.rules (capture_varied.sh): many match modules
+    # and targets, as each backend prints them.
+    r = P.parse_save(text('varied_%s_save_c.txt' % backend))
+    assert r['backend'] == backend and r['rule_count'] == 42
+    inp = {x['index']: x for x in rules_of(r, 'filter', 'INPUT')}
+    ssh = next(x for x in inp.values() if x.get('dport') == '22')
+    assert ssh['source'] == '10.0.0.0/8' and ssh['negated'] == ['source']
+    assert ssh['comment'] == 'ssh from outside -j DROP "quoted" here'
+    assert ssh['target'] == 'REJECT' and ssh['target_args'] == {'reject-with': 'tcp-reset'}
+    web = next(x for x in inp.values() if x.get('modules') == ['tcp', 'multiport', 'comment'] or
+               x.get('modules') == ['multiport', 'comment'])
+    assert web['dports'] == ['80', '443', '8000:8080'] and web['comment'] == 'web'
+    flags = next(x for x in inp.values() if 'connlimit' in x.get('modules', ()))
+    assert flags['matches']['tcp']['tcp-flags'] == 'FIN,SYN,RST,ACK SYN'
+    assert flags['matches']['connlimit']['connlimit-above'] == '50'
+    log_chain = rules_of(r, 'filter', 'ops-log')
+    assert log_chain[0]['target'] == 'LOG' and log_chain[0]['target_args']['log-prefix'] == 'ops drop: '
+    assert log_chain[1]['target_args']['nflog-prefix'] == 'nf log'
+    assert log_chain[1]['target_args']['nflog-group'] == '5'
+    out = rules_of(r, 'filter', 'OUTPUT')
+    assert out[1]['matches']['u32']['u32'] == '0x0>>0x16&0x3c@0x8>>0xf&0x1=0x1'
+    inst = rules_of(r, 'filter', 'nova-compute-inst-7')
+    assert inst[3]['comment'] == "nova \"sg\" it's" and inst[3]['target'] == 'RETURN'
+    assert r['tables']['filter']['chains']['nova-compute-inst-7']['managed_by'] == 'nova-network'
+    fwd = rules_of(r, 'filter', 'FORWARD')
+    assert fwd[1]['negated'] == ['in_interface'] and fwd[1]['matches']['physdev']['physdev-is-bridged'] is True
+    assert fwd[-1]['target'] == 'ops-log' and fwd[-1]['goto'] is True
+    frag = next(x for x in inp.values() if x.get('fragment'))
+    assert frag['target'] == 'DROP'
+    no_target = next(x for x in inp.values() if x.get('comment') == 'empty target rule')
+    assert no_target['target'] is None and 'target_args' not in no_target
+    nat = rules_of(r, 'nat', 'PREROUTING')
+    assert nat[0]['target_args'] == {'to-destination': '10.0.2.24:8080'}
+    assert P.nat_for_floating_ip(r, '203.0.113.5')
+    masq = rules_of(r, 'nat', 'POSTROUTING')[0]
+    assert masq['negated'] == ['destination'] and masq['target_args'] == {'random': True}
+    assert rules_of(r, 'raw', 'PREROUTING')[0]['target_args'] == {'notrack': True}
+
+
+def test_varied_real_ruleset_quotes_agree_with_shlex():
+    # Except where the nft backend escapes a single quote inside double quotes (it\'s): iptables-restore
+    # reads that as it's (the comment as written, see test_varied_real_ruleset), POSIX shlex keeps the
+    # backslash.
+    checked = 0
+    for backend in ('nft', 'legacy'):
+        for ln in text('varied_%s_save_c.txt' % backend).splitlines():
+            if ln.startswith('[') and "\\'" not in ln:
+                body = ln.split('] ', 1)[1]
+                assert P.split_rule(body) == shlex.split(body), ln
+                checked += 1
+    assert checked >= 80
+
+
+def test_repeated_bodies_share_parsed_fields_but_not_counters():
+    text_ = ('*filter\n:A - [0:0]\n:B - [0:0]\n'
+             '[1:10] -A A -p tcp -m tcp --dport 22 -j ACCEPT\n'
+             '[2:20] -A B -p tcp -m tcp --dport 22 -j ACCEPT\n'
+             '[3:30] -A B -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n')
+    r = P.parse_save(text_)
+    a, b1, b2 = rules_of(r, 'filter', 'A') + rules_of(r, 'filter', 'B')
+    assert [(x['index'], x['packets'], x['bytes'], x['rule']) for x in (a, b1, b2)] == [
+        (1, 1, 10, '-A A -p tcp -m tcp --dport 22 -j ACCEPT'), (1, 2, 20, '-A B -p tcp -m tcp --dport 22 -j ACCEPT'),
+        (2, 3, 30, '-A B -p tcp -m tcp --dport 22 -j ACCEPT')]
+    assert a['matches'] == b2['matches'] == {'tcp': {'dport': '22'}} and a['dport'] == b1['dport'] == '22'
