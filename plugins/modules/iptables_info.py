@@ -227,8 +227,14 @@ nat:
   sample: [{address: 203.0.113.30, dnat: [], snat: [], fixed_addresses: [10.0.2.24]}]
 '''
 
+import gc
 import ipaddress
 
+
+# The module process is short-lived and its result (one dict per rule, 50k rules on a big compute
+# node) is acyclic: the cyclic GC would only walk it and Ansible's module runtime, freeing nothing.
+# It stays off in this process (parse_save pauses it anyway while parsing).
+gc.disable()
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
     IptablesError,
@@ -334,6 +340,9 @@ def main():
                                               sport=f['sport'])
     if p['floating_ip']:
         result['nat'] = [nat_for_floating_ip(parsed, a) for a in p['floating_ip']]
+    # Interpreter exit runs one last full collection over every object even with the GC off:
+    # frozen objects are left out of it.
+    gc.freeze()
     module.exit_json(**result)
 
 
