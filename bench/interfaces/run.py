@@ -236,8 +236,9 @@ def main():
     for row in rows:
         mod, base = row['module'], row['min_py']
         mod_m, base_m = row['module_median'], row['min_py_median']
-        print('%6d %11.2fx %11.2fx %11.2fx %11.2fx' % (row['interfaces'], mod[0] / base[0], mod[1] / max(base[1], 1e-6),
-                                                     mod_m[0] / base_m[0], mod_m[1] / max(base_m[1], 1e-6)))
+        cells = (row['interfaces'], mod[0] / base[0], mod[1] / max(base[1], 1e-6), mod_m[0] / base_m[0],
+                 mod_m[1] / max(base_m[1], 1e-6))
+        print('%6d %11.2fx %11.2fx %11.2fx %11.2fx' % cells)
     last = rows[-1]
     cpu_best = last['module'][1] / max(last['min_py'][1], 1e-6)
     wall_best = last['module'][0] / last['min_py'][0]
