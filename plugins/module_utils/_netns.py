@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import re
 
@@ -68,7 +67,8 @@ def _setns(fd, nstype):
         os.setns(fd, nstype)
         return
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+        # the running interpreter's own symbols include libc's setns (find_library would run `ldconfig -p`)
+        _libc = ctypes.CDLL(None, use_errno=True)
     if _libc.setns(fd, nstype) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))

@@ -48,8 +48,9 @@ class PlainResultModule(AnsibleModule):
 
     def _record_module_result(self, o):
         try:
-            text = json.dumps(o)    # plain JSON types only: anything else raises TypeError
-        except (TypeError, ValueError):
+            # plain JSON types only: anything else raises TypeError; module results are trees (no cycle check)
+            text = json.dumps(o, check_circular=False)
+        except (TypeError, ValueError, RecursionError):
             super(PlainResultModule, self)._record_module_result(o)
         else:
             sys.stdout.write('\n%s\n' % text)
