@@ -136,8 +136,16 @@ def test_name_resolution_timeout_from_real_tools():
     assert dns['reasons'] == ['timeout', 'not_found']
     assert [p['code'] for p in problems] == ['name_resolution_failed']
     assert problems[0]['object'] == 'www.example.org, mirror.example.org'
-    assert problems[0]['evidence'][-1] == '15: wget: unable to resolve host address \u2018mirror.example.org\u2019'
+    assert problems[0]['evidence'][-1] == "15: wget: unable to resolve host address 'mirror.example.org'"
     assert info['result'] == 'name_resolution_failed'
+
+
+def test_gnu_wget_quotes_of_a_utf8_locale():
+    # the same GNU wget 1.21 run under LANG=C.UTF-8 quotes the name with U+2018/U+2019 (escaped here: the
+    # repository's text files are ASCII-quoted)
+    res = c.analyse_console('Resolving mirror.example.org (mirror.example.org)... failed: Temporary failure in name resolution.\n'
+                            'wget: unable to resolve host address \u2018mirror.example.org\u2019\n')
+    assert (res['name_resolution']['names'], res['name_resolution']['failures']) == (['mirror.example.org'], 2)
 
 
 def test_name_resolution_python_gaierror_has_no_name():
