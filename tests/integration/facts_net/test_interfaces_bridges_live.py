@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import run_module, sh  # pylint: disable=import-error
+from facts_net_helpers import run_module, sh  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 

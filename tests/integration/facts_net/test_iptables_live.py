@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import REPO, run_module, sh  # pylint: disable=import-error
+from facts_net_helpers import REPO, run_module, sh  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 

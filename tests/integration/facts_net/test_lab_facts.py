@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_module, sh  # pylint: disable=import-error
+from facts_net_helpers import run_module, sh  # pylint: disable=import-error
 
 pytestmark = pytest.mark.lab
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import REPO, run_module  # pylint: disable=import-error
+from facts_net_helpers import REPO, run_module  # pylint: disable=import-error
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _libvirt as lv
 
 VIRSH = shutil.which('virsh')
