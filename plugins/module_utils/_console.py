@@ -69,7 +69,7 @@ _NAME = r"[\"'\u2018\u201c]?([A-Za-z0-9_][A-Za-z0-9_.-]*)[\"'\u2019\u201d]?"
 _DNS_FAIL = (
     (re.compile(r'Could not resolve host: ' + _NAME), 'failed'),
     (re.compile(r'unable to resolve host address ' + _NAME), 'failed'),
-    (re.compile(r'Resolving (\S+) \(.*\)\.\.\. failed: (?:Temporary failure in name resolution|Name or service not known)'), 'failed'),
+    (re.compile(r'Resolving (\S+) \([^)]{0,300}\)\.\.\. failed: (?:Temporary failure in name resolution|Name or service not known)'), 'failed'),
     (re.compile(r'(?:wget|ping|nc|telnet|ntpd?|ssh): bad address ' + _NAME), 'failed'),
     (re.compile(r'ping: (\S+?): (?:Temporary failure in name resolution|Name or service not known|No address associated with hostname)'), 'failed'),
     (re.compile(r'ping: unknown host (\S+)'), 'failed'),
@@ -79,10 +79,10 @@ _DNS_FAIL = (
     (re.compile(r'Host (\S+) not found: \d\((?:SERVFAIL|REFUSED)\)'), 'servfail'),
     (re.compile(r'Host (\S+) not found: \d\(NXDOMAIN\)'), 'nxdomain'),
     (re.compile(r'(?:Temporary failure resolving|Could not resolve) ' + _NAME), 'failed'),
-    (re.compile(r"host='([^']+)'.*(?:Temporary failure in name resolution|Name or service not known|"
+    (re.compile(r"host='([^']{1,255})'[^\n]{0,400}?(?:Temporary failure in name resolution|Name or service not known|"
                 r'No address associated with hostname|Errno -[235]\])'), 'failed'),
     (re.compile(r';; connection timed out; no servers could be reached|Temporary failure in name resolution|'
-                r'(?:socket\.)?gaierror.*(?:Errno -[23]\]|EAI_AGAIN)'), 'failed'),
+                r'(?:socket\.)?gaierror[^\n]{0,200}?(?:Errno -[23]\]|EAI_AGAIN)'), 'failed'),
 )
 # a shell trace (``set -x``: ``+ nslookup NAME``) of a lookup tool names what a following nameless failure was about
 _DNS_TRACE = re.compile(r'^\++ (?:\S*/)?(?:nslookup|host|dig|getent hosts|ping|curl|wget)\s+(?:-\S+\s+)*'
@@ -90,6 +90,7 @@ _DNS_TRACE = re.compile(r'^\++ (?:\S*/)?(?:nslookup|host|dig|getent hosts|ping|c
 _DNS_TIMEOUT = re.compile(r'timed out|Temporary failure|EAI_AGAIN|Errno -3\]|no servers could be reached', re.I)
 
 EVIDENCE_CAP = 20
+DNS_LINE_CAP = 4096
 
 
 class ConsoleError(Exception):
@@ -326,6 +327,7 @@ def _dns_line(dns, num, line):
     """Record a name resolution failure of ``line`` in ``dns``; True when the line was one."""
     if METADATA_IP in line:
         return False
+    line = line[:DNS_LINE_CAP]     # real tool messages are short; a hostile megabyte line costs no more than this
     m = _DNS_TRACE.search(line)
     if m:
         dns['_traced'] = (num, m.group(1).rstrip('.'), line)

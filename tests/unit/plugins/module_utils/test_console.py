@@ -188,3 +188,14 @@ def test_nameless_timeout_takes_the_name_of_the_traced_command():
     i = next(n for n, ln in enumerate(lines) if 'no servers could be reached' in ln)
     far = lines[:i] + ['filler'] * 6 + lines[i:]
     assert c.analyse_console('\n'.join(far))['name_resolution']['names'] == []
+
+
+def test_hostile_long_lines_are_not_name_resolution_failures():
+    # patterns with an unbounded gap (``host='x'.*reason``) went quadratic on such lines; the gaps are bounded now
+    # and a line is matched on its first DNS_LINE_CAP characters
+    res = c.analyse_console("host='a' " * 25000 + '\n' + 'Resolving x (' * 20000 + '\n' + 'gaierror ' * 25000)
+    assert res['name_resolution']['failures'] == 0 and res['problems'] == []
+    far = 'x' * c.DNS_LINE_CAP + ' curl: (6) Could not resolve host: far.example'
+    assert c.analyse_console(far)['name_resolution']['failures'] == 0
+    near = 'x' * 100 + ' curl: (6) Could not resolve host: near.example'
+    assert c.analyse_console(near)['name_resolution']['names'] == ['near.example']
