@@ -91,6 +91,7 @@ _DNS_TIMEOUT = re.compile(r'timed out|Temporary failure|EAI_AGAIN|Errno -3\]|no 
 
 EVIDENCE_CAP = 20
 DNS_LINE_CAP = 4096
+LINE_CAP = 8192
 
 
 class ConsoleError(Exception):
@@ -156,7 +157,8 @@ def analyse_console(text, first_line=1):
     ci_interfaces = {}
     dns = {'failures': 0, 'names': [], 'reasons': [], 'evidence': [], 'last_failure_line': None}
     for num, raw in enumerate(text.splitlines(), first_line):
-        line = strip_ansi(raw).replace('\r', '').rstrip()
+        # every pattern reads one line; real console lines are short and a hostile megabyte line costs no more
+        line = strip_ansi(raw[:LINE_CAP * 2]).replace('\r', '').rstrip()[:LINE_CAP]
         if not line:
             continue
         m = _U_START_OLD.search(line) or _U_START_NEW.search(line)

@@ -199,3 +199,9 @@ def test_hostile_long_lines_are_not_name_resolution_failures():
     assert c.analyse_console(far)['name_resolution']['failures'] == 0
     near = 'x' * 100 + ' curl: (6) Could not resolve host: near.example'
     assert c.analyse_console(near)['name_resolution']['names'] == ['near.example']
+
+
+def test_hostile_metadata_lines_are_capped():
+    # `wget: .*169.254.169.254.*` runs on lines that mention metadata: a long line is cut at LINE_CAP first
+    res = c.analyse_console('metadata ' + 'wget: ' * 150000)
+    assert res['metadata']['failures'] == 0 and res['result'] == 'no_dhcp_seen'
