@@ -64,7 +64,9 @@ def traffic(net, seconds):
 def start_ansible(net, pcap_dir, duration, max_file_size, snaplen=400):
     args = json.dumps({'netns': net.cmp, 'interface': ['vnet0', 'eth1'], 'filter': 'icmp', 'duration': duration,
                        'snaplen': snaplen, 'max_file_size': max_file_size, 'pcap_dir': pcap_dir})
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
+    # the test kills Ansible: its temporary files stay in the test's directory, not in ~/.ansible/tmp
+    tmp = os.path.join(os.path.dirname(pcap_dir), 'ansible-tmp')
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_LOCAL_TEMP=tmp, ANSIBLE_REMOTE_TEMP=tmp)
     ansible = os.path.join(os.path.dirname(PYTHON), 'ansible')
     return subprocess.Popen([ansible, 'localhost', '-m', 'cloudops.netdiag.packet_capture', '-a', args],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -129,7 +129,9 @@ def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
     cap = 24 + 30 * (16 + 300)
     args = json.dumps({'interface': [inst['vnet'], inst['bridge']], 'duration': 5, 'snaplen': 300,
                        'max_file_size': cap, 'pcap_dir': pcap_dir})
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
+    # the test kills Ansible: its temporary files stay in the test's directory, not in ~/.ansible/tmp
+    tmp = str(tmp_path / 'ansible-tmp')
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_LOCAL_TEMP=tmp, ANSIBLE_REMOTE_TEMP=tmp)
     traffic = subprocess.Popen(['ip', 'netns', 'exec', seed_lab.ns(name), 'busybox', 'ping', '-q', '-c', '150', '-i', '0.03',
                                 target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc = subprocess.Popen([os.path.join(os.path.dirname(PYTHON), 'ansible'), '-i', seed_lab.inventory_path, inst['host'],
