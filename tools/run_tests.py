@@ -81,6 +81,9 @@ def stage_molecule():
     for name in scenarios:
         ok, bad = _run_check('molecule %s' % name, [os.path.join(BIN, 'molecule'), 'test', '-s', name])
         passed, failed = passed + ok, failed + bad
+        # molecule keeps its ephemeral directory under ~/.ansible/tmp: leave nothing behind
+        subprocess.call([os.path.join(BIN, 'molecule'), 'reset', '-s', name], cwd=REPO,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return passed, failed
 
 
