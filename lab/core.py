@@ -48,6 +48,11 @@ def _mac(*parts):
     return '02:%02x:%02x:%02x:%02x:%02x' % tuple(h[:5])
 
 
+def dns_names(model):
+    """Names of the topology's DNS records: what the cloud's users must be able to resolve."""
+    return [r['name'] for r in model['external']['dns_records']]
+
+
 class Lab(object):
     """One lab, named by its prefix; its state lives in ``<root>/<name>/state.json``."""
 
@@ -521,13 +526,13 @@ class Lab(object):
             self._record_process(key, pid, argv, hostname, ns, pidfile)
         lease = os.path.exists(os.path.join(idir, 'lease'))
         wget = self._metadata_request(ns)
-        userdata = self._userdata_lookups(ns, idir) if lease else None
+        got = self.lease(hostname) or {}
+        userdata = self._userdata_lookup(ns, (got.get('dns') or '').split())
         uptime = 1.0 + time.monotonic() - t0
         comp_paths = self.compute_paths(inst['host'])
         console = os.path.join(comp_paths['instances'], inst['uuid'], 'console.log')
         rec = dict(inst, prefixlen=model['networks'][inst['network']]['prefixlen'])
         write_file(console, novafiles.console_log(lines, wget, rec, uptime, userdata))
-        got = self.lease(hostname) or {}
         with self._lock:
             hrec = self.state['hosts'][hostname]
             hrec['interfaces']['eth0']['addresses'] = ['%s/%s' % (got['ip'], got['mask'])] if got.get('ip') else []
@@ -537,29 +542,23 @@ class Lab(object):
                 'console_log': console, 'metadata_ok': wget[0], 'booted': datetime.datetime.utcnow().isoformat() + 'Z'}
         return lease
 
-    def _userdata_lookups(self, ns, idir, timeout=2):
+    def _userdata_lookup(self, ns, servers, timeout=2):
         """The instance's user-data script: look up the first name of the topology's DNS records through the
         DNS server its lease gave (what an image fetching a package mirror at boot does), with busybox
-        ``nslookup``; returns the lines it printed, ``set -x`` style, or None when there is nothing to look up.
-        Only the lease's server is asked, never the machine's own resolvers."""
-        names = [r['name'] for r in self.model['external'].get('dns_records') or []][:1]
-        try:
-            with open(os.path.join(idir, 'resolv.conf')) as f:
-                servers = [ln.split()[1] for ln in f if ln.startswith('nameserver ') and len(ln.split()) > 1]
-        except OSError:
-            servers = []
+        ``nslookup``; returns the lines it printed, ``set -x`` style, or None when there is nothing to look up
+        (no record, or no lease with a DNS server). Only the lease's server is asked, never the machine's own
+        resolvers."""
+        names = dns_names(self.model)
         if not names or not servers:
             return None
-        out = []
-        for name in names:
-            argv = ['ip', 'netns', 'exec', ns, which('busybox'), 'nslookup', '-timeout=%d' % timeout, name, servers[0]]
-            out.append('+ nslookup %s %s' % (name, servers[0]))
-            try:
-                res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout + 4,
-                                     stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL='C'), check=False)
-                out.extend(ln for ln in res.stdout.splitlines() if ln.strip())
-            except subprocess.TimeoutExpired:
-                out.append(';; connection timed out; no servers could be reached')
+        argv = ['ip', 'netns', 'exec', ns, which('busybox'), 'nslookup', '-timeout=%d' % timeout, names[0], servers[0]]
+        out = ['+ nslookup %s %s' % (names[0], servers[0])]
+        try:
+            res = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout + 4,
+                                 stdin=subprocess.DEVNULL, env=dict(os.environ, LC_ALL='C'), check=False)
+            out.extend(ln for ln in res.stdout.splitlines() if ln.strip())
+        except subprocess.TimeoutExpired:
+            out.append(';; connection timed out; no servers could be reached')
         return out
 
     @staticmethod
@@ -639,7 +638,7 @@ class Lab(object):
                 'netdiag_lab': self.name, 'netdiag_lab_root': self.root,
                 'netdiag_external_target': ext0['address'],
                 # names the cloud's users must be able to resolve (the operator's DNS canaries)
-                'netdiag_dns_names': [r['name'] for r in model['external'].get('dns_records') or []],
+                'netdiag_dns_names': dns_names(model),
                 'netdiag_nova_db': {k: v for k, v in self.state['db']['conn_params'].items() if k != 'login_unix_socket'},
                 'netdiag_report_dir': os.path.join(self.root, 'reports'),
             },

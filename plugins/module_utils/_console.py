@@ -90,7 +90,6 @@ _DNS_TRACE = re.compile(r'^\++ (?:\S*/)?(?:nslookup|host|dig|getent hosts|ping|c
 _DNS_TIMEOUT = re.compile(r'timed out|Temporary failure|EAI_AGAIN|Errno -3\]|no servers could be reached', re.I)
 
 EVIDENCE_CAP = 20
-DNS_LINE_CAP = 4096
 LINE_CAP = 8192
 
 
@@ -156,6 +155,7 @@ def analyse_console(text, first_line=1):
                 'last_ok_line': None}
     ci_interfaces = {}
     dns = {'failures': 0, 'names': [], 'reasons': [], 'evidence': [], 'last_failure_line': None}
+    trace = {}      # the last shell-traced lookup command: {'line', 'name', 'text'}
     for num, raw in enumerate(text.splitlines(), first_line):
         # every pattern reads one line; real console lines are short and a hostile megabyte line costs no more
         line = strip_ansi(raw[:LINE_CAP * 2]).replace('\r', '').rstrip()[:LINE_CAP]
@@ -253,7 +253,7 @@ def analyse_console(text, first_line=1):
             if hw not in ('.', ''):
                 entry['hw_address'] = hw
             continue
-        if _dns_line(dns, num, line):
+        if _dns_line(dns, trace, num, line):
             continue
         cirros_fail = _MD_CIRROS_FAIL.search(line)
         if cirros_fail or _MD_OK.search(line) or METADATA_IP in line or 'meta-data' in line or 'metadata' in line.lower():
@@ -299,7 +299,6 @@ def analyse_console(text, first_line=1):
             'message': 'the metadata service %s failed %d time(s) (%s)' % (
                 METADATA_IP, metadata['failures'], ', '.join(metadata['reasons'])),
             'evidence': ['%d: %s' % (e['line'], e['text']) for e in metadata['evidence'][-6:]]})
-    dns.pop('_traced', None)
     # NXDOMAIN alone is a name that does not exist (a typo, a stale record), not a resolver failure.
     dns['status'] = 'failed' if set(dns['reasons']) - {'nxdomain'} else ('nxdomain' if dns['failures'] else 'unknown')
     if dns['status'] == 'failed':
@@ -325,24 +324,25 @@ def analyse_console(text, first_line=1):
             'name_resolution': dns, 'result': result, 'problems': problems}
 
 
-def _dns_line(dns, num, line):
-    """Record a name resolution failure of ``line`` in ``dns``; True when the line was one."""
+def _dns_line(dns, trace, num, line):
+    """Record a name resolution failure of ``line`` in ``dns``; True when the line was one (or a traced
+    lookup command, kept in ``trace`` to name a nameless failure within the next five lines)."""
     if METADATA_IP in line:
         return False
-    line = line[:DNS_LINE_CAP]     # real tool messages are short; a hostile megabyte line costs no more than this
     m = _DNS_TRACE.search(line)
     if m:
-        dns['_traced'] = (num, m.group(1).rstrip('.'), line)
+        trace.update(line=num, name=m.group(1).rstrip('.'), text=line)
         return True
     for regex, kind in _DNS_FAIL:
         m = regex.search(line)
         if m is None:
             continue
         name = m.group(1).rstrip('.') if m.groups() else None
-        if name is None and dns.get('_traced') and num - dns['_traced'][0] <= 5:
-            tnum, name, tline = dns.pop('_traced')
+        if name is None and trace and num - trace['line'] <= 5:
+            name = trace['name']
             if len(dns['evidence']) < EVIDENCE_CAP:
-                dns['evidence'].append(_ev(tnum, tline))
+                dns['evidence'].append(_ev(trace['line'], trace['text']))
+            trace.clear()
         if kind == 'failed':
             kind = 'timeout' if _DNS_TIMEOUT.search(line) else 'not_found'
         dns['failures'] += 1

@@ -12,7 +12,7 @@ Two ways in, one shape out (a list of plain dicts, one per link):
   ``ip -j -d addr show`` (no third-party import, no subprocess, no JSON round trip).
 * ``parse_ip_addr(text)`` / ``parse_ip_json`` / ``parse_ip_text`` read the text of ``ip a``,
   ``ip -d addr show``, the chapter's ``ip a | grep state`` or ``ip -j addr show`` for offline
-  analysis of collected output (they live in ``_interfaces_text`` and resolve from here too).
+  analysis of collected output (in ``_interfaces_text``: the netlink path neither needs nor compiles them).
 
 ``evaluate_problems(interfaces)`` then fills each interface's ``problems`` list and ``ignorable``
 flag; it works on either source.  Everything here is pure or talks to the kernel read-only.
@@ -729,17 +729,3 @@ def summarize(interfaces):
             'with_problems': sum(1 for i in interfaces if i.get('problems')),
             'ignorable': sum(1 for i in interfaces if i.get('ignorable')),
             'problem_codes': codes}
-
-
-# ---------------------------------------------------------------------------------------------
-# Text parsers (``ip a``, ``ip -j addr``) live in ``_interfaces_text``: the netlink path does not
-# need them, and a module process that does not read text does not compile them.
-
-_TEXT_PARSERS = ('parse_ip_addr', 'parse_ip_json', 'parse_ip_text')
-
-
-def __getattr__(name):
-    if name in _TEXT_PARSERS:
-        from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces_text
-        return getattr(_interfaces_text, name)
-    raise AttributeError('module %r has no attribute %r' % (__name__, name))

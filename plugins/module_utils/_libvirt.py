@@ -220,17 +220,15 @@ def read_domain_dir(path, pattern='instance-*.xml'):
     return domains, errors
 
 
-def filter_domains(domains, macs=None, uuids=None, names=None):
+def filter_domains(domains, macs=None, uuids=None):
+    """Domains with one of ``macs`` or one of ``uuids`` (names are selected by ``select_domains``)."""
     macs = set(m.lower() for m in macs) if macs else None
     uuids = set(u.lower() for u in uuids) if uuids else None
-    names = set(names) if names else None
     out = []
     for d in domains:
         if macs and not any(i['mac'] in macs for i in d['interfaces']):
             continue
         if uuids and not ((d['uuid'] or '').lower() in uuids or (d['instance_uuid'] or '').lower() in uuids):
-            continue
-        if names and d['name'] not in names and d.get('display_name') not in names:
             continue
         out.append(d)
     return out

@@ -15,11 +15,15 @@ hundreds of thousands of values.  Measured at 2000 interfaces (docs/performance.
   JSON types only (what these modules return); anything else (warning objects, tagged values)
   makes it raise TypeError and falls back to Ansible's own encoder.
 
+* Once the result is written, every object is frozen (``gc.freeze``): the collection that interpreter exit
+  runs would otherwise walk the whole result once more.
+
 Modules call ``exit_json``/``fail_json`` exactly as usual.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -54,3 +58,6 @@ class PlainResultModule(AnsibleModule):
             super(PlainResultModule, self)._record_module_result(o)
         else:
             sys.stdout.write('\n%s\n' % text)
+        # The process exits next, and interpreter exit runs one last full collection over every object (the
+        # result included) even with the GC off: frozen objects are left out of it (~15 ms at 2000 interfaces).
+        gc.freeze()

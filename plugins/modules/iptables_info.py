@@ -340,9 +340,6 @@ def main():
                                               sport=f['sport'])
     if p['floating_ip']:
         result['nat'] = [nat_for_floating_ip(parsed, a) for a in p['floating_ip']]
-    # Interpreter exit runs one last full collection over every object even with the GC off:
-    # frozen objects are left out of it.
-    gc.freeze()
     module.exit_json(**result)
 
 

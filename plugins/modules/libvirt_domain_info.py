@@ -220,7 +220,7 @@ def virsh_domains(module, vs, where, names):
         return None, virsh_error(err)
     listed = parse_virsh_names(out)
     if names and all(n in listed for n in names):
-        todo = [n for i, n in enumerate(names) if n not in names[:i]]
+        todo = list(dict.fromkeys(names))
     else:
         todo = sorted(listed)
     domains = []

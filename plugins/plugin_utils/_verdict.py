@@ -224,6 +224,11 @@ def domain_interfaces(domains):
     return out
 
 
+def iface_mac(iface):
+    """The lower-case MAC of an interface dict (interface_info's ``mac``, or the ``address`` of ``ip -j``)."""
+    return str(_first(iface, 'mac', 'address', 'mac_address', default='')).lower()
+
+
 def tap_mac(guest_mac):
     """libvirt gives the host end of a guest's tap the guest MAC with its first octet set to 0xfe."""
     mac = str(guest_mac or '').lower()
@@ -239,7 +244,7 @@ def tap_by_mac(dom_ifs, ifaces):
     if not wanted:
         return dom_ifs
     for name, i in (ifaces or {}).items():
-        mac = str(_first(i, 'mac', 'address', 'mac_address', default='')).lower()
+        mac = iface_mac(i)
         d = wanted.get(mac)
         if d is not None and not d.get('dev'):
             d['dev'] = name
@@ -429,7 +434,7 @@ def build_hops(instance, domains=None, bridges=None, nova_conf=None, routes=None
     gaddr = fixed.get('address')
     if guest_interfaces:
         for n, i in interfaces_by_name(guest_interfaces).items():
-            if mac and str(_first(i, 'mac', 'address', 'mac_address', default='')).lower() == mac:
+            if mac and iface_mac(i) == mac:
                 gif_name = n
                 break
     add('guest_nic', guest_host, gif_name, 'instance %s NIC' % (inst['hostname'] or inst['uuid'] or '?'),
@@ -1079,7 +1084,7 @@ def evaluate(inputs):
         gi = gifs.get(gname) if gname else None
         if gi is None and ghop.get('mac'):
             for n, i in gifs.items():
-                if str(_first(i, 'mac', 'address', default='')).lower() == ghop['mac']:
+                if iface_mac(i) == ghop['mac']:
                     gname, gi = n, i
         if gi is not None:
             guest_has_addr = bool(_addresses(gi))
@@ -1089,9 +1094,10 @@ def evaluate(inputs):
                           'Inside the instance %s bring its NIC up again: `ip link set %s up` (then renew DHCP: `udhcpc -i %s` '
                           'on Cirros, `dhclient %s` elsewhere), or reboot the instance.' % (name, gname, gname, gname),
                           hop=ghop.get('id'))
-    if cifs and not vnet and tap_mac(vhop.get('mac')) and cf.get('domains'):
-        tmac = tap_mac(vhop['mac'])
-        if not any(str(_first(i, 'mac', 'address', default='')).lower() == tmac for i in cifs.values()):
+    # the instance's domain interface names no target dev and build_hops found no tap with its MAC either
+    tmac = tap_mac(vhop.get('mac'))
+    if cifs and not vnet and tmac and any(d['mac'] == vhop['mac'] for d in domain_interfaces(cf.get('domains'))):
+        if not any(iface_mac(i) == tmac for i in cifs.values()):
             cands.add('vnet_missing', [
                 _ev(chost, 'libvirt_domain_info', 'the domain XML of %s names no target dev for MAC %s' % (name, vhop['mac'])),
                 _ev(chost, 'interface_info', 'no interface on %s carries the tap MAC %s' % (chost, tmac))],

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _bridges as B
-from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces as I
+from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces_text as T
 
 FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 
@@ -45,7 +45,7 @@ def test_brctl_garbage(bad):
 
 
 def test_bridges_from_ip_d_text_agree_with_brctl_of_same_namespace():
-    from_ip = B.bridges_from_interfaces(I.parse_ip_addr(text('interfaces/ip_d_addr.txt')))
+    from_ip = B.bridges_from_interfaces(T.parse_ip_addr(text('interfaces/ip_d_addr.txt')))
     from_brctl = B.parse_brctl_show(text('bridges/brctl_show.txt'))
     assert [(b['name'], [p['name'] for p in b['ports']]) for b in from_ip] == \
         [(b['name'], [p['name'] for p in b['ports']]) for b in from_brctl]
@@ -58,7 +58,7 @@ def test_bridges_from_ip_d_text_agree_with_brctl_of_same_namespace():
 
 
 def test_bridge_of():
-    brs = B.bridges_from_interfaces(I.parse_ip_addr(text('interfaces/ip_d_addr.txt')))
+    brs = B.bridges_from_interfaces(T.parse_ip_addr(text('interfaces/ip_d_addr.txt')))
     assert B.bridge_of(brs, 'vnet1') == [{'interface': 'vnet1', 'bridge': 'br100', 'netns': None,
                                          'state': 'disabled', 'type': 'linux'}]
     assert B.bridge_of(brs, 'eth0i') == []

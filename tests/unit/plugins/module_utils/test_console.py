@@ -192,10 +192,10 @@ def test_nameless_timeout_takes_the_name_of_the_traced_command():
 
 def test_hostile_long_lines_are_not_name_resolution_failures():
     # patterns with an unbounded gap (``host='x'.*reason``) went quadratic on such lines; the gaps are bounded now
-    # and a line is matched on its first DNS_LINE_CAP characters
+    # and a line is matched on its first LINE_CAP characters
     res = c.analyse_console("host='a' " * 25000 + '\n' + 'Resolving x (' * 20000 + '\n' + 'gaierror ' * 25000)
     assert res['name_resolution']['failures'] == 0 and res['problems'] == []
-    far = 'x' * c.DNS_LINE_CAP + ' curl: (6) Could not resolve host: far.example'
+    far = 'x' * c.LINE_CAP + ' curl: (6) Could not resolve host: far.example'
     assert c.analyse_console(far)['name_resolution']['failures'] == 0
     near = 'x' * 100 + ' curl: (6) Could not resolve host: near.example'
     assert c.analyse_console(near)['name_resolution']['names'] == ['near.example']

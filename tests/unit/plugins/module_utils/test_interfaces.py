@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces as I
+from ansible_collections.cloudops.netdiag.plugins.module_utils import _interfaces_text as T
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
 
 FIX = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'interfaces')
@@ -32,7 +33,7 @@ def codes(itf):
 
 
 def test_chapter_sample_ip_a_grep_state():
-    itfs = I.evaluate_problems(I.parse_ip_addr(fixture('chapter_ip_a_grep_state.txt')))
+    itfs = I.evaluate_problems(T.parse_ip_addr(fixture('chapter_ip_a_grep_state.txt')))
     assert [i['name'] for i in itfs] == ['lo', 'eth0', 'eth1', 'virbr0', 'br100']
     assert [i['index'] for i in itfs] == [1, 2, 3, 4, 6]
     d = by_name(itfs)
@@ -51,12 +52,12 @@ def test_chapter_sample_ip_a_grep_state():
 def test_chapter_sample_with_virbr0_not_ignored_would_be_no_carrier():
     # The same line under another name is a real problem: the exemption is by name only.
     text = fixture('chapter_ip_a_grep_state.txt').replace('virbr0', 'br200')
-    d = by_name(I.evaluate_problems(I.parse_ip_addr(text)))
+    d = by_name(I.evaluate_problems(T.parse_ip_addr(text)))
     assert codes(d['br200']) == ['no_carrier']
 
 
 def test_real_ip_a():
-    itfs = I.evaluate_problems(I.parse_ip_addr(fixture('ip_a.txt')))
+    itfs = I.evaluate_problems(T.parse_ip_addr(fixture('ip_a.txt')))
     d = by_name(itfs)
     assert len(itfs) == 10
     assert codes(d['vnet1']) == ['enslaved_but_down', 'mtu_mismatch_with_master']
@@ -82,7 +83,7 @@ def test_real_ip_a():
 
 
 def test_real_ip_d_addr_kinds_and_bridge_ports():
-    d = by_name(I.evaluate_problems(I.parse_ip_addr(fixture('ip_d_addr.txt'))))
+    d = by_name(I.evaluate_problems(T.parse_ip_addr(fixture('ip_d_addr.txt'))))
     assert {n: i['kind'] for n, i in d.items()} == {
         'lo': 'loopback', 'br100': 'bridge', 'eth0i': 'veth', 'vnet0': 'veth', 'eth0j': 'veth', 'vnet1': 'veth',
         'eth1': 'veth', 'tap0': 'tap', 'virbr0': 'bridge', 'virbr0-nic': 'tap'}
@@ -95,7 +96,7 @@ def test_real_ip_d_addr_kinds_and_bridge_ports():
 
 def test_text_parser_agrees_with_ip_json_of_the_same_namespace():
     """ip -d addr (text) and ip -j -d addr (JSON) were captured from the same namespace."""
-    text = by_name(I.parse_ip_addr(fixture('ip_d_addr.txt')))
+    text = by_name(T.parse_ip_addr(fixture('ip_d_addr.txt')))
     js = json.loads(fixture('ip_j_d_addr.json'))
     assert sorted(text) == sorted(e['ifname'] for e in js)
     for e in js:
@@ -116,7 +117,7 @@ def test_text_parser_agrees_with_ip_json_of_the_same_namespace():
 @pytest.mark.parametrize('garbage', ['', 'hello world\n', 'Device "eth9" does not exist.\n', '\x00\xff' * 50])
 def test_garbage_text_raises(garbage):
     with pytest.raises(I.InterfaceError):
-        I.parse_ip_addr(garbage)
+        T.parse_ip_addr(garbage)
 
 
 def test_problems_master_down_and_port_blocked():
@@ -166,8 +167,8 @@ def test_namespaces_for_missing_namespace_names_it(tmp_path):
 
 
 def test_ip_json_and_ip_text_of_the_same_namespace_agree():
-    from_json = by_name(I.evaluate_problems(I.parse_ip_text(fixture('ip_j_d_addr.json'))))
-    from_text = by_name(I.evaluate_problems(I.parse_ip_text(fixture('ip_d_addr.txt'))))
+    from_json = by_name(I.evaluate_problems(T.parse_ip_text(fixture('ip_j_d_addr.json'))))
+    from_text = by_name(I.evaluate_problems(T.parse_ip_text(fixture('ip_d_addr.txt'))))
     assert sorted(from_json) == sorted(from_text)
     for name, t in from_text.items():
         j = from_json[name]
@@ -182,7 +183,7 @@ def test_ip_json_and_ip_text_of_the_same_namespace_agree():
 @pytest.mark.parametrize('bad', ['[1, 2]', '[{"name": "x"}]', '{"ifname": "x"}', '[{"ifname": '])
 def test_ip_json_garbage(bad):
     with pytest.raises(I.InterfaceError, match='JSON output of "ip -j addr show"'):
-        I.parse_ip_text(bad) if bad.startswith('[') else I.parse_ip_json(bad)
+        T.parse_ip_text(bad) if bad.startswith('[') else T.parse_ip_json(bad)
 
 
 def test_all_skips_a_namespace_deleted_meanwhile(tmp_path, monkeypatch):

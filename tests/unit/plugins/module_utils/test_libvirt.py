@@ -57,7 +57,7 @@ def test_filters():
     domains, _errors = lv.read_domain_dir(os.path.join(FIX, 'qemu'))
     assert [d['name'] for d in lv.filter_domains(domains, macs=['FA:16:3E:56:0B:6F'])] == ['instance-0000000a']
     assert [d['name'] for d in lv.filter_domains(domains, uuids=['7D1C6F2E-3B4A-4C5D-8E9F-0A1B2C3D4E5F'])] == ['instance-0000000b']
-    assert [d['name'] for d in lv.filter_domains(domains, names=['web-1'])] == ['instance-0000000b']
+    assert [d['name'] for d in lv.select_domains(domains, ['web-1'])[0]] == ['instance-0000000b']
     assert lv.filter_domains(domains, macs=['00:00:00:00:00:01']) == []
 
 
