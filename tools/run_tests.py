@@ -2,7 +2,7 @@
 """The whole suite, as ``make test`` runs it: one stage after another, a summary at the end.
 
 Stages: ansible-doc renders every module, pytest (unit + integration on the real lab),
-ansible-test sanity, ansible-lint (production profile), molecule. ``--only``/``--skip`` select
+ansible-test sanity, ansible-test units, ansible-lint (production profile), molecule. ``--only``/``--skip`` select
 stages by name. Exit status is non-zero when any stage fails.
 """
 
@@ -69,6 +69,11 @@ def stage_sanity():
     return _run_check('ansible-test sanity', [sys.executable, os.path.join(REPO, 'tools', 'sanity.py'), 'sanity'])
 
 
+def stage_units():
+    # the same unit tests once more, the way ansible-test runs them (collection tree, its own venv, offline-capable)
+    return _run_check('ansible-test units', [sys.executable, os.path.join(REPO, 'tools', 'sanity.py'), 'units'])
+
+
 def stage_lint():
     return _run_check('ansible-lint', [os.path.join(BIN, 'ansible-lint'), '--profile', 'production'])
 
@@ -91,6 +96,7 @@ STAGES = [
     ('ansible-doc', stage_ansible_doc),
     ('pytest', stage_pytest),
     ('sanity', stage_sanity),
+    ('units', stage_units),
     ('lint', stage_lint),
     ('molecule', stage_molecule),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,6 +18,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'unit', 'plugins', 'plugin_utils'))
 
 from diagnose_evidence import healthy, iface, with_hops  # noqa: E402  pylint: disable=wrong-import-position
+
+# the repo's venv when run by pytest, ansible-test's own ansible-playbook when run by `ansible-test units`
+PLAYBOOK = shutil.which('ansible-playbook', path=os.path.dirname(sys.executable)) or shutil.which('ansible-playbook')
+
+
+def _collections_path():
+    # ansible-test runs this from a copy at .../ansible_collections/cloudops/netdiag; the repo reaches itself through .venv
+    parts = REPO.split(os.sep)
+    if len(parts) > 3 and parts[-3] == 'ansible_collections':
+        return os.sep.join(parts[:-3])
+    return os.path.join(REPO, '.venv', 'collections')
 
 PLAY = '''
 - hosts: localhost
@@ -48,8 +60,9 @@ PLAY = '''
 def _play(tmp_path, evidence, query, check=False):
     (tmp_path / 'play.yml').write_text(PLAY)
     (tmp_path / 'vars.json').write_text(json.dumps({'evidence': evidence, 'query': query, 'dest': str(tmp_path / 'out')}))
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
-    argv = [os.path.join(REPO, '.venv', 'bin', 'ansible-playbook'), str(tmp_path / 'play.yml'), '-i', 'localhost,',
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_COLLECTIONS_PATH=_collections_path())
+    argv = [PLAYBOOK, str(tmp_path / 'play.yml'), '-i', 'localhost,',
             '-e', '@%s' % (tmp_path / 'vars.json'), '-e', 'ansible_python_interpreter=%s' % sys.executable]
     if check:
         argv.append('--check')
