@@ -30,6 +30,7 @@ def _collections_path():
         return os.sep.join(parts[:-3])
     return os.path.join(REPO, '.venv', 'collections')
 
+
 PLAY = '''
 - hosts: localhost
   connection: local
