@@ -20,10 +20,11 @@ Pure functions, no AnsibleModule. Text or bytes in, plain JSON-able dicts out:
 from __future__ import annotations
 
 import datetime
-import gc
 import glob
 import os
 import re
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gcpause import paused_gc
 
 # Option tables derived from ``dnsmasq --help`` (dnsmasq 2.90). Long options taking a required
 # argument (accepted as ``--opt=value`` or ``--opt value``), long options with an optional argument
@@ -610,13 +611,8 @@ def scan_log(path, macs=None, since=None, max_lines=None, max_bytes=None, ref_ti
     lines per MAC. Raises DnsmasqError for an unreadable, binary or non-file log.
     """
     # the scan allocates many small containers and no cycles: the cyclic GC only costs time (~15%)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _scan_log(path, macs, since, max_lines, max_bytes, ref_time, chunk_size)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _scan_log(path, macs, since, max_lines, max_bytes, ref_time, chunk_size):

@@ -21,12 +21,12 @@ flag; it works on either source.  Everything here is pure or talks to the kernel
 from __future__ import annotations
 
 import fnmatch
-import gc
 import operator
 import os
 import socket
 import struct
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gcpause import paused_gc
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import (
     NetnsError,
     enter_netns,
@@ -605,10 +605,7 @@ def dump_interfaces(netns=None, names=None, with_addresses=True, run_dir='/run/n
     spaces = namespaces_for(netns, run_dir)
     every = netns == 'all' or (isinstance(netns, (list, tuple)) and list(netns) == ['all'])
     result = []
-    gc_was = gc.isenabled()
-    if pause_gc:
-        gc.disable()    # the decoded dicts are acyclic: the cyclic GC only costs time here
-    try:
+    with paused_gc(pause_gc):    # the decoded dicts are acyclic: the cyclic GC only costs time here
         named = None
         for ns in spaces:
             try:
@@ -633,9 +630,6 @@ def dump_interfaces(netns=None, names=None, with_addresses=True, run_dir='/run/n
             if names:
                 links = [link for link in links if name_matches(link['name'], names)]
             result.extend(links)
-    finally:
-        if pause_gc and gc_was:
-            gc.enable()
     return result
 
 

@@ -28,9 +28,10 @@ that contain a double quote go through a small quote-aware splitter.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import re
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gcpause import paused_gc
 
 BUILTIN_CHAINS = {
     'filter': ('INPUT', 'FORWARD', 'OUTPUT'),
@@ -233,13 +234,8 @@ def parse_save(text, allow_empty=False):
     them for every instance) are parsed once: their ``modules``, ``matches``, ``target_args``,
     ``negated`` and port lists are shared objects.  Treat the result as read-only (or deep-copy it).
     """
-    gc_was = gc.isenabled()
-    gc.disable()    # the result is acyclic: the cyclic GC only costs time while it is built
-    try:
+    with paused_gc():    # the result is acyclic: the cyclic GC only costs time while it is built
         return _parse_save(text, allow_empty)
-    finally:
-        if gc_was:
-            gc.enable()
 
 
 def _parse_save(text, allow_empty):
