@@ -20,11 +20,15 @@ import uuid
 import pytest
 import yaml
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import annotate_duplicates, parse_tcpdump
+
 
 pytestmark = pytest.mark.lab
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
 PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
+CHAPTER = os.path.join(REPO, 'tests', 'unit', 'fixtures', 'capture')
+CHAPTER_FILTER = 'icmp[icmptype] = icmp-echoreply or icmp[icmptype] = icmp-echo'
 
 
 def lab_path(lab):
@@ -87,6 +91,76 @@ def test_chapter_capture_on_the_seed_lab(seed_lab, tmp_path):
     assert rows[(compute, inst['vnet'])]['request_addresses'] == ['%s > %s' % (inst['fixed_ip'], target)]
     # duplicates explained: the same packet on the bridge port and on the bridge
     assert rows[(compute, inst['bridge'])]['duplicates'] + rows[(compute, inst['vnet'])]['duplicates'] >= 2
+
+
+def _module_on(lab, host, module, args, tmp_path):
+    """Start a module in a lab host's namespace as Ansible runs it there (own process, JSON args file)."""
+    path = tmp_path / ('args-%s-%s.json' % (module, uuid.uuid4().hex[:6]))
+    path.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, '.venv', 'collections'))
+    return subprocess.Popen(['ip', 'netns', 'exec', lab.ns(host), PYTHON, '-m',
+                             'ansible_collections.cloudops.netdiag.plugins.modules.%s' % module, str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _shape(packets, names):
+    """The transcript's shape: (from, to, ICMP type, TTL relative to the first packet of that type, duplicate?)."""
+    first_ttl = {}
+    out = []
+    for pkt in packets:
+        kind = pkt['icmp']['type']
+        first_ttl.setdefault(kind, pkt['ttl'])
+        out.append((names.get(pkt['src'], pkt['src']), names.get(pkt['dst'], pkt['dst']), kind,
+                    pkt['ttl'] - first_ttl[kind], pkt['duplicate_of'] is not None))
+    return out
+
+
+def _chapter(name):
+    with open(os.path.join(CHAPTER, name), encoding='utf-8') as handle:
+        packets = annotate_duplicates(parse_tcpdump(handle.read()))
+    return _shape(packets, {'10.0.2.24': 'fixed', '203.0.113.30': 'floating', '1.2.3.4': 'external'})
+
+
+def test_chapter_transcripts_reproduced_with_any_captures_opened_at_one_instant(seed_lab, tmp_path):
+    """The chapter's step 4 as it typed it: tcpdump -i any with its filter on the external server, the
+    compute node and the instance at the same time while the instance pings out once."""
+    name, inst, hops, target = lab_path(seed_lab)
+    external = hops[-1][0]
+    hosts = [('instance', name), ('compute', inst['host']), ('external', external)]
+    start = time.time() + 4
+    duration = 4
+    procs = {role: _module_on(seed_lab, host, 'packet_capture', {
+        'interface': ['any'], 'filter': CHAPTER_FILTER, 'start_at': '%.3f' % start, 'duration': duration}, tmp_path)
+        for role, host in hosts}
+    while time.time() < start + 1:
+        time.sleep(0.05)
+    ping = _module_on(seed_lab, name, 'ping_probe', {'targets': [target], 'count': 1}, tmp_path)
+    ping_res = json.loads(ping.communicate(timeout=60)[0])
+    assert ping_res['probes'][0]['reachable'], ping_res
+    res = {}
+    for role, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        res[role] = json.loads(out)
+        assert not res[role].get('failed'), (role, res[role].get('msg'), err)
+    # one window on three hosts: none listened before the instant, all closed at instant + duration
+    for role, cap in res.items():
+        assert cap['started_at'] >= start and cap['start_lag'] >= 0, (role, cap['started_at'], start)
+        assert cap['ended_at'] >= start + duration and cap['captures'][0]['stopped_by'] == 'deadline', role
+    # our probe's echo id, from the instance (the lab's own traffic is filtered out by it)
+    echo_id = [p['icmp']['id'] for p in res['instance']['packets']
+               if p['icmp']['type'] == 'echo-request' and p['src'] == inst['fixed_ip']][0]
+    names = {inst['fixed_ip']: 'fixed', inst['floating_ip']: 'floating', target: 'external'}
+    ours = {role: [p for p in cap['packets'] if p['icmp']['id'] == echo_id] for role, cap in res.items()}
+    got = {role: _shape(pkts, names) for role, pkts in ours.items()}
+    # compute node: request on the bridge port and on the bridge (a duplicate), SNATed to the floating
+    # IP with one hop less TTL on the way out; the reply in, then twice (bridge, port) to the fixed IP
+    assert got['compute'] == _chapter('chapter_compute_node.txt')
+    assert [p['interface'] for p in ours['compute']] == [inst['vnet'], inst['bridge'], hops[3][1], hops[3][1],
+                                                         inst['bridge'], inst['vnet']]
+    assert got['external'] == _chapter('chapter_external_server.txt')
+    # the chapter's instance capture shows only the reply (it was started late); here the window was
+    # open before the probe, so the request is there too
+    assert got['instance'] == [('fixed', 'external', 'echo-request', 0, False)] + _chapter('chapter_instance.txt')
 
 
 def test_forward_drop_is_located_with_the_rule_that_moved(seed_lab, tmp_path):
