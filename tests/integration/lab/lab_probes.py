@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import select
 import subprocess
 import time
@@ -92,3 +94,70 @@ def db_row(lab, sql, args=()):
             return [dict(zip(names, r)) for r in cur.fetchall()]
     finally:
         conn.close()
+
+
+def link_json(lab, host, dev):
+    """``ip -j -d link show dev`` of ``dev`` inside lab host ``host`` (dict)."""
+    return json.loads(sh(lab.ns(host), ['ip', '-j', '-d', 'link', 'show', 'dev', dev]).stdout)[0]
+
+
+def addrs_json(lab, host, dev):
+    """IPv4 ``local/prefixlen`` of ``dev`` inside lab host ``host``."""
+    res = sh(lab.ns(host), ['ip', '-j', '-4', 'addr', 'show', 'dev', dev])
+    assert res.returncode == 0, res.stderr
+    return ['%s/%d' % (a['local'], a['prefixlen']) for info in json.loads(res.stdout) for a in info.get('addr_info', [])]
+
+
+def assert_instance_port(lab, inst):
+    """The instance's port is built as libvirt + nova-network build it: a ``vnetN`` veth on the compute node,
+    port of the instance's bridge, whose peer is ``eth0`` inside the instance's namespace with the nova MAC
+    (``fa:16:3e:..``) that the DB's virtual_interfaces row holds."""
+    vnet = link_json(lab, inst['host'], inst['vnet'])
+    eth0 = link_json(lab, inst['hostname'], 'eth0')
+    assert re.match(r'^vnet\d+$', vnet['ifname']), vnet['ifname']
+    assert vnet['linkinfo']['info_kind'] == 'veth' and eth0['linkinfo']['info_kind'] == 'veth'
+    assert vnet['master'] == inst['bridge'] and vnet['linkinfo']['info_slave_kind'] == 'bridge'
+    # each end names the other's ifindex, in another namespace
+    assert vnet['link_index'] == eth0['ifindex'] and eth0['link_index'] == vnet['ifindex']
+    assert 'link_netnsid' in vnet and 'link_netnsid' in eth0
+    assert eth0['address'].startswith('fa:16:3e:') and eth0['address'] == inst['mac']
+    rows = db_row(lab, 'SELECT v.address, v.deleted FROM virtual_interfaces v WHERE v.instance_uuid = %s', (inst['uuid'],))
+    assert [(r['address'], r['deleted']) for r in rows] == [(eth0['address'], 0)]
+
+
+SYSLOG_LINE = re.compile(r'^[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d (?P<host>\S+) (?P<tag>dnsmasq(?:-dhcp)?)\[(?P<pid>\d+)\]: \S')
+
+
+def assert_syslog_format(path, host):
+    """Every line of a compute node's DHCP log is a syslog line of that host (``Mon dd hh:mm:ss host tag[pid]: ...``)."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert lines, 'empty log %s' % path
+    bad = [ln for ln in lines if not (SYSLOG_LINE.match(ln) and SYSLOG_LINE.match(ln).group('host') == host)]
+    assert bad == [], bad[:3]
+    assert any(SYSLOG_LINE.match(ln).group('tag') == 'dnsmasq-dhcp' for ln in lines)
+
+
+def dnsmasq_argv(lab, cname, bridge):
+    """The running dnsmasq of ``bridge`` on ``cname`` (its /proc cmdline) and the pid file's pid."""
+    proc = lab.state['processes']['dnsmasq:%s:%s' % (cname, bridge)]
+    with open('/proc/%d/cmdline' % proc['pid'], 'rb') as f:
+        argv = f.read().decode().split('\0')[:-1]
+    return proc['pid'], argv
+
+
+def nova_dnsmasq_args(lab, cname, label):
+    """nova-network's dnsmasq arguments (linux_net.restart_dhcp) for one network, as the issue lists them, then what the
+    lab documents adding (multi_host's --no-hosts/--addn-hosts/--no-resolv/--server, and --log-facility for the log)."""
+    comp = lab.model['computes'][cname]
+    net = lab.model['networks'][label]
+    nd = lab.compute_paths(cname)['networks']
+    br = net['bridge']
+    size = 2 ** (32 - net['prefixlen'])
+    nova = ['--strict-order', '--bind-interfaces', '--conf-file=', '--domain=%s' % lab.model['dhcp_domain'],
+            '--pid-file=%s/nova-%s.pid' % (nd, br), '--listen-address=%s' % comp['networks'][label], '--except-interface=lo',
+            "--dhcp-range=set:'novanetwork',%s,static,120s" % net['dhcp_start'], '--dhcp-lease-max=%d' % size,
+            '--dhcp-hostsfile=%s/nova-%s.conf' % (nd, br), '--leasefile-ro']
+    extra = ['--no-hosts', '--addn-hosts=%s/nova-%s.hosts' % (nd, br), '--no-resolv',
+             '--server=%s' % lab.model['external']['servers'][0]['address']]
+    return nova, extra

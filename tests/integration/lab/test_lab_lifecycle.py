@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 from lab import Lab, LabError
 from lab.sysutil import netns_list, pid_alive
 from lab.topology import TopologyError
+from lab_probes import ping, resolve
 
 pytestmark = pytest.mark.lab
 
@@ -36,10 +38,39 @@ def _default_netns_snapshot():
     links = sorted((ln['ifname'], ln.get('address'), tuple(a['local'] for a in ln.get('addr_info', [])))
                    for ln in json.loads(out(['ip', '-j', 'addr', 'show'])))
     routes = sorted(json.dumps(r, sort_keys=True) for r in json.loads(out(['ip', '-j', 'route', 'show', 'table', 'all'])))
-    rules = sorted(ln for ln in out(['iptables-save']).splitlines() if ln.startswith('-A '))
+
+    def rules(save):
+        # rules and chain declarations (without their counters), of both iptables backends
+        if not shutil.which(save):
+            return []
+        text = out([save])
+        return sorted(ln if ln.startswith('-A ') else ln.split(' [', 1)[0] for ln in text.splitlines() if ln.startswith(('-A ', ':')))
     with open('/proc/sys/net/ipv4/ip_forward') as f:
         forward = f.read()
-    return links, routes, rules, forward
+    return links, routes, rules('iptables-save'), rules('iptables-legacy-save'), forward
+
+
+def _processes_of(lab):
+    """Live processes whose command line names the lab's directory or one of its namespaces' names."""
+    needles = [lab.root + '/'] + ['%s-%s' % (lab.name, h) for h in ('compute1', 'vm1', 'vm2', 'external', 'gateway')]
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                cmd = f.read().decode('utf-8', 'replace').replace('\0', ' ')
+        except OSError:
+            continue
+        if pid_alive(int(pid)) and any(n in cmd for n in needles):
+            found.append('%s %s' % (pid, cmd))
+    return found
+
+
+def _works(lab):
+    """vm1 reaches the external server and resolves its name through its compute node's dnsmasq."""
+    ext = lab.model['external']['servers'][0]['address']
+    return ping(lab, 'vm1', ext) and ext in resolve(lab, 'vm1', 'www.example.org')
 
 
 def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
@@ -52,6 +83,11 @@ def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
     assert len(pids) >= 6 and all(pid_alive(p) for p in pids.values())
     assert set(namespaces) <= set(netns_list())
     assert _port_open(port)
+    # two labs of the same topology (same addresses, same host names) coexist, both working
+    assert lab.name != seed_lab.name and port != seed_lab.state['db']['port']
+    assert not set(namespaces) & set(seed_lab.state['namespaces'])
+    assert _works(lab) and _works(seed_lab)
+    assert _processes_of(lab)
     lab.up('seed')  # idempotent: nothing rebuilt
     assert {k: p['pid'] for k, p in lab.state['processes'].items()} == pids
     lab.fault('dns_broken')
@@ -60,10 +96,11 @@ def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
     assert [k for k, p in pids.items() if pid_alive(p)] == []
     assert not os.path.exists(lab.root)
     assert not _port_open(port)
+    assert _processes_of(lab) == []
     assert _default_netns_snapshot() == before
     lab.down()  # idempotent
     # the other lab is untouched
-    assert seed_lab.status()['healthy']
+    assert seed_lab.status()['healthy'] and _works(seed_lab)
 
 
 def test_cli_round_trip(lab_factory):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
-from lab_probes import capture_sources, db_row, ipv4_of, ping, resolve, sh
+from lab_probes import (addrs_json, assert_instance_port, assert_syslog_format, capture_sources, db_row, dnsmasq_argv,
+                        ipv4_of, link_json, nova_dnsmasq_args, ping, resolve, sh)
 
 pytestmark = pytest.mark.lab
 
@@ -73,8 +76,20 @@ def test_every_instance_got_its_db_fixed_ip_over_dhcp(seed_lab):
         assert 'DHCPACK(%s) %s %s %s' % (inst['bridge'], lease['ip'], inst['mac'], h) in syslog
         console = open(seed_lab.state['instances'][h]['console_log']).read()
         assert 'Lease of %s obtained, lease time 120' % lease['ip'] in console
+        assert re.search(r'^udhcpc \(v\d+\.\d+\.\d+\) started$', console, re.M)
         assert 'Sending discover...' in console
+        assert 'cloud-setup: checking http://169.254.169.254/2009-04-04/meta-data/instance-id\n' in console
         assert 'iid=i-%08x' % inst['id'] in console
+        # the console log is where nova keeps it: <instances_path>/<uuid>/console.log
+        assert seed_lab.state['instances'][h]['console_log'] == os.path.join(
+            seed_lab.compute_paths(inst['host'])['instances'], inst['uuid'], 'console.log')
+        # the DHCP client is busybox udhcpc, still running (renewing) inside the instance's namespace
+        proc = seed_lab.state['processes']['udhcpc:%s' % h]
+        with open('/proc/%d/cmdline' % proc['pid'], 'rb') as f:
+            argv = f.read().decode().split('\0')
+        assert os.path.basename(argv[0]) == 'busybox' and argv[1:4] == ['udhcpc', '-i', 'eth0']
+        assert os.stat('/proc/%d/ns/net' % proc['pid']).st_ino == os.stat('/run/netns/%s' % seed_lab.ns(h)).st_ino
+    assert_syslog_format(seed_lab.compute_paths('compute1')['syslog'], 'compute1')
 
 
 def test_instance_pings_external_through_its_floating_ip(seed_lab):
@@ -118,25 +133,23 @@ def test_compute_iptables_look_like_nova_network(seed_lab):
 
 
 def test_dnsmasq_runs_with_nova_arguments(seed_lab):
-    proc = seed_lab.state['processes']['dnsmasq:compute1:br100']
-    with open('/proc/%d/cmdline' % proc['pid'], 'rb') as f:
-        argv = f.read().decode().split('\0')
+    pid, argv = dnsmasq_argv(seed_lab, 'compute1', 'br100')
     nd = seed_lab.compute_paths('compute1')['networks']
-    for arg in ('--strict-order', '--bind-interfaces', '--conf-file=', '--domain=novalocal', '--pid-file=%s/nova-br100.pid' % nd,
-                '--listen-address=10.0.0.42', '--except-interface=lo', "--dhcp-range=set:'novanetwork',10.0.0.2,static,120s",
-                '--dhcp-hostsfile=%s/nova-br100.conf' % nd, '--leasefile-ro'):
-        assert arg in argv
+    nova, extra = nova_dnsmasq_args(seed_lab, 'compute1', 'private')
+    assert nova[3:10] == ['--domain=novalocal', '--pid-file=%s/nova-br100.pid' % nd, '--listen-address=10.0.0.42',
+                          '--except-interface=lo', "--dhcp-range=set:'novanetwork',10.0.0.2,static,120s",
+                          '--dhcp-lease-max=1024', '--dhcp-hostsfile=%s/nova-br100.conf' % nd]
+    # nova-network's argument set, in its order, then the documented additions and the log FIFO; nothing else
+    assert os.path.basename(argv[0]) == 'dnsmasq'
+    assert argv[1:len(nova) + 1] == nova
+    assert argv[len(nova) + 1:-1] == extra
+    assert argv[-1].startswith('--log-facility=%s/' % seed_lab.root) and len(argv) == 1 + len(nova) + len(extra) + 1
     with open('%s/nova-br100.pid' % nd) as f:
-        assert int(f.read()) == proc['pid']
+        assert int(f.read()) == pid
     # the namespace of the process is the compute node's
-    assert os.readlink('/proc/%d/ns/net' % proc['pid']) == os.readlink('/proc/%d/ns/net' % _ns_pid(seed_lab, 'compute1'))
+    assert os.stat('/proc/%d/ns/net' % pid).st_ino == os.stat('/run/netns/%s' % seed_lab.ns('compute1')).st_ino
     with open('%s/nova-br100.conf' % nd) as f:
         assert 'fa:16:3e:56:0b:6f,vm1.novalocal,10.0.2.24\n' in f.read()
-
-
-def _ns_pid(lab, host):
-    pids = subprocess.run(['ip', 'netns', 'pids', lab.ns(host)], stdout=subprocess.PIPE, text=True, check=True).stdout.split()
-    return int(pids[0])
 
 
 def test_host_files(seed_lab):
@@ -147,6 +160,7 @@ def test_host_files(seed_lab):
     assert d['network_manager'] == 'nova.network.manager.FlatDHCPManager'
     assert (d['flat_interface'], d['flat_network_bridge'], d['public_interface']) == ('eth1', 'br100', 'eth0')
     assert d['multi_host'] == 'True' and d['routing_source_ip'] == '203.0.113.34'
+    assert d['dhcp_domain'] == 'novalocal' and d['fixed_range'] == '10.0.0.0/22'
     assert cp['database']['connection'].startswith('mysql+pymysql://nova:')
     vm1 = seed_lab.model['instances']['vm1']
     root = ET.parse(os.path.join(paths['libvirt'], 'instance-00000001.xml')).getroot()
@@ -162,6 +176,86 @@ def test_host_files(seed_lab):
     assert root.find("devices/serial[@type='file']/source").get('path').endswith('/%s/console.log' % vm1['uuid'])
 
 
+def test_compute_interfaces_as_nova_network_builds_them(seed_lab):
+    comp = seed_lab.model['computes']['compute1']
+    # flat_interface: a port of br100, which carries its MAC and the host's address on the fixed network
+    flat = link_json(seed_lab, 'compute1', comp['flat_interface'])
+    br = link_json(seed_lab, 'compute1', 'br100')
+    assert flat['master'] == 'br100' and br['linkinfo']['info_kind'] == 'bridge' and br['address'] == flat['address']
+    assert addrs_json(seed_lab, 'compute1', 'br100') == ['10.0.0.42/22']
+    assert addrs_json(seed_lab, 'compute1', comp['flat_interface']) == []
+    # public_interface: the public address, each floating IP as /32, the default route
+    floats = sorted('%s/32' % i['floating_ip'] for i in active(seed_lab) if i['floating_ip'])
+    pub = addrs_json(seed_lab, 'compute1', comp['public_interface'])
+    assert pub[0] == '203.0.113.34/24' and sorted(pub[1:]) == floats
+    route = json.loads(sh(seed_lab.ns('compute1'), ['ip', '-j', 'route', 'show', 'default']).stdout)
+    assert [(r['gateway'], r['dev']) for r in route] == [('203.0.113.1', comp['public_interface'])]
+    for inst in active(seed_lab):
+        assert_instance_port(seed_lab, inst)
+
+
+def test_private_mariadb(seed_lab):
+    db = seed_lab.state['db']
+    pid = seed_lab.state['processes']['mariadbd']['pid']
+    with open('/proc/%d/cmdline' % pid, 'rb') as f:
+        argv = f.read().decode().split('\0')
+    opts = dict(a.split('=', 1) for a in argv if a.startswith('--') and '=' in a)
+    mdir = os.path.join(seed_lab.root, 'mariadb')
+    assert opts['--datadir'].startswith(mdir + '/') and opts['--socket'].startswith(mdir + '/')
+    assert opts['--bind-address'] == '127.0.0.1' and int(opts['--port']) == db['port']
+    listening = subprocess.run(['ss', '-Hltnp'], stdout=subprocess.PIPE, text=True, check=True).stdout
+    mine = [ln.split()[3] for ln in listening.splitlines() if 'pid=%d,' % pid in ln]
+    assert mine == ['127.0.0.1:%d' % db['port']]
+    # the inventory's DB variables reach the nova DB as the nova user (what the modules use)
+    import pymysql
+    with open(seed_lab.inventory_path) as f:
+        params = yaml.safe_load(f)['all']['vars']['netdiag_nova_db']
+    conn = pymysql.connect(host=params['login_host'], port=int(params['login_port']), user=params['login_user'],
+                           password=params['login_password'], database=params['login_db'], connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SELECT COUNT(*) FROM instances WHERE deleted = 0')
+            assert cur.fetchone()[0] == len(active(seed_lab))
+    finally:
+        conn.close()
+
+
+def test_schema_is_the_real_nova_ddl():
+    """The tables in lab/sql are the CREATE TABLE blocks of the shared nova schema dump (provenance in its header)."""
+    src = os.path.join(REPO, '..', 'shared', 'data', 'openstack-schemas', 'nova_schema.sql')
+    if not os.path.exists(src):
+        pytest.skip('the shared nova schema dump is not next to this checkout')
+
+    def blocks(text):
+        out = {}
+        for m in re.finditer(r'CREATE TABLE `(\w+)` \((.*?)\n\)([^;]*);', text, re.S):
+            out[m.group(1)] = (sorted(ln.strip().rstrip(',') for ln in m.group(2).splitlines()),
+                               re.sub(r'AUTO_INCREMENT=\d+ ', '', m.group(3)))
+        return out
+    with open(src) as f:
+        real = blocks(f.read())
+    with open(os.path.join(REPO, 'lab', 'sql', 'nova_network_tables.sql')) as f:
+        mine = blocks(f.read())
+    assert sorted(mine) == ['fixed_ips', 'floating_ips', 'instances', 'networks', 'virtual_interfaces']
+    for table, block in mine.items():
+        assert block == real[table], table
+
+
+def test_shipped_content_never_reads_the_lab_state():
+    """Faults are real state changes; nothing shipped may read the lab's bookkeeping (state.json, lab/) instead."""
+    hits = []
+    for top in ('plugins', 'roles', 'playbooks'):
+        for dirpath, dummy, files in os.walk(os.path.join(REPO, top)):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                with open(path, 'rb') as f:
+                    text = f.read().decode('utf-8', 'replace')
+                for needle in ('state.json', 'netdiag_lab_root', 'from lab', 'import lab', 'netdiag-lab/'):
+                    if needle in text:
+                        hits.append('%s: %s' % (os.path.relpath(path, REPO), needle))
+    assert hits == []
+
+
 def test_db_rows(seed_lab):
     nets = db_row(seed_lab, 'SELECT * FROM networks')
     assert len(nets) == 1 and nets[0]['bridge'] == 'br100' and nets[0]['multi_host'] == 1 and nets[0]['host'] is None
@@ -170,6 +264,12 @@ def test_db_rows(seed_lab):
                             ' ON fl.fixed_ip_id = f.id JOIN instances i ON f.instance_uuid = i.uuid WHERE fl.deleted = 0')
     assert sorted((r['hostname'], r['fx'], r['fl']) for r in rows) == [('vm1', '10.0.2.24', '203.0.113.30'),
                                                                        ('vm2', '10.0.2.25', '203.0.113.31')]
+    insts = db_row(seed_lab, 'SELECT i.hostname, i.host, i.deleted, i.vm_state, v.address, v.network_id, v.deleted AS vdel'
+                             ' FROM instances i JOIN virtual_interfaces v ON v.instance_uuid = i.uuid ORDER BY i.id')
+    assert [(r['hostname'], r['host'], r['deleted'], r['vm_state'], r['address'], r['network_id'], r['vdel']) for r in insts] == [
+        (i['hostname'], 'compute1', 0, 'active', i['mac'], nets[0]['id'], 0) for i in active(seed_lab)]
+    free = db_row(seed_lab, 'SELECT address FROM floating_ips WHERE fixed_ip_id IS NULL AND deleted = 0 ORDER BY id')
+    assert [r['address'] for r in free] == seed_lab.model['floating_pool']['free']
 
 
 def test_inventory_reaches_each_host_namespace(seed_lab):
@@ -180,6 +280,11 @@ def test_inventory_reaches_each_host_namespace(seed_lab):
     assert res.returncode == 0, res.stderr
     lines = {ln.split(' | ')[0]: ln for ln in res.stdout.splitlines() if ' | ' in ln}
     assert set(lines) == {'compute1', 'vm1', 'vm2', 'external', 'gateway'}
+    with open(seed_lab.inventory_path) as f:
+        groups = yaml.safe_load(f)['all']['children']
+    assert sorted(groups['compute']['hosts']) == ['compute1']
+    assert sorted(groups['netdiag_instances']['hosts']) == ['vm1', 'vm2']
+    assert sorted(groups['netdiag_external']['hosts']) == ['external']
     assert '10.0.2.24/22' in lines['vm1'] and '10.0.2.25' not in lines['vm1']
     assert '203.0.113.34/24' in lines['compute1'] and '10.0.0.42/22' in lines['compute1']
     assert '198.51.100.10/24' in lines['external']
@@ -204,6 +309,8 @@ def _check(lab, name, t, other):
         assert ping(lab, other['hostname'], ext)
     elif name == 'bridge_down':
         assert not ping(lab, h, compute_ip(lab, t))
+        assert not ping(lab, other['hostname'], compute_ip(lab, other))  # every instance of that bridge
+        assert not ping(lab, h, ext)
     elif name == 'physical_interface_down':
         assert ping(lab, h, compute_ip(lab, t))
         assert not ping(lab, h, ext)
@@ -285,6 +392,7 @@ def test_fault_breaks_then_heal_restores(seed_lab, name):
     assert seed_lab.state['faults'] == []
     assert seed_lab.heal() == []
     assert_healthy(seed_lab, t)
+    assert_healthy(seed_lab, other)  # bridge_down and dnsmasq_killed broke it too
     assert seed_lab.status()['healthy']
     if name == 'floating_ip_stale':
         assert db_fixed_ip(seed_lab, t['hostname']) == [t['fixed_ip']]

@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from lab_probes import capture_sources, db_row, ipv4_of, ping, resolve, sh
+from lab_probes import (assert_instance_port, assert_syslog_format, capture_sources, db_row, dnsmasq_argv, ipv4_of,
+                        link_json, nova_dnsmasq_args, ping, resolve, sh)
 
 pytestmark = pytest.mark.lab
 
@@ -47,6 +48,23 @@ def test_each_instance_leased_its_db_address_from_its_own_host(vlan_lab):
         assert lease['serverid'] == vlan_lab.model['computes'][inst['host']]['networks'][inst['network']]
         syslog = open(vlan_lab.compute_paths(inst['host'])['syslog']).read()
         assert 'DHCPACK(%s) %s %s %s' % (inst['bridge'], lease['ip'], inst['mac'], inst['hostname']) in syslog
+
+
+def test_one_bridge_and_one_dnsmasq_per_tenant_network(vlan_lab):
+    model = vlan_lab.model
+    for cname, comp in model['computes'].items():
+        dnsmasqs = sorted(k for k in vlan_lab.state['processes'] if k.startswith('dnsmasq:%s:' % cname))
+        assert dnsmasqs == sorted('dnsmasq:%s:%s' % (cname, model['networks'][label]['bridge']) for label in comp['networks'])
+        for label in comp['networks']:
+            br = model['networks'][label]['bridge']
+            pid, argv = dnsmasq_argv(vlan_lab, cname, br)
+            nova, extra = nova_dnsmasq_args(vlan_lab, cname, label)
+            assert argv[1:len(nova) + 1] == nova and argv[len(nova) + 1:-1] == extra
+            assert os.stat('/proc/%d/ns/net' % pid).st_ino == os.stat('/run/netns/%s' % vlan_lab.ns(cname)).st_ino
+            assert link_json(vlan_lab, cname, br)['linkinfo']['info_kind'] == 'bridge'
+        assert_syslog_format(vlan_lab.compute_paths(cname)['syslog'], cname)
+    for inst in active(vlan_lab):
+        assert_instance_port(vlan_lab, inst)
 
 
 def test_external_ping_and_snat(vlan_lab):
@@ -89,6 +107,9 @@ def test_terminated_instance_keeps_its_floating_ip_in_the_db(vlan_lab):
     r = rows[0]
     assert r['deleted'] == r['id'] and r['vm_state'] == 'deleted' and r['deleted_at'] is not None
     assert r['allocated'] == 0 and r['host'] == old['host']
+    vifs = db_row(vlan_lab, 'SELECT id, deleted, deleted_at, address FROM virtual_interfaces WHERE instance_uuid = %s', (old['uuid'],))
+    assert len(vifs) == 1 and vifs[0]['deleted'] == vifs[0]['id'] and vifs[0]['deleted_at'] is not None
+    assert vifs[0]['address'] == old['mac']
     assert old['hostname'] not in vlan_lab.state['hosts']  # no namespace: it is gone from the hypervisor
     out = sh(vlan_lab.ns(old['host']), ['iptables-save', '-t', 'nat']).stdout
     assert old['floating_ip'] not in out
