@@ -20,7 +20,8 @@ options:
     type: str
   login_port:
     description:
-      - TCP port of the database server. Overrides a C(port) in O(config_file).
+      - TCP port of the database server.
+      - Always used over TCP, so a C(port) in O(config_file) is not (as in community.mysql).
     type: int
     default: 3306
   login_user:
@@ -46,7 +47,8 @@ options:
   config_file:
     description:
       - A MySQL option file (C(my.cnf) form) whose C([client]) section supplies C(user), C(password),
-        C(host), C(port), C(socket) and C(database) not given as options. Options given explicitly win.
+        C(host), C(socket) and the TLS files (C(ssl-ca), C(ssl-cert), C(ssl-key)) not given as options. Options given
+        explicitly win. Its C(port) and C(database) are not used, O(login_port) and O(login_db) (both with defaults) are.
       - Like community.mysql, the default V(~/.my.cnf) is read only if it exists; any other path must exist.
       - Set to an empty string to read no option file at all.
     type: path
@@ -54,6 +56,7 @@ options:
   ca_cert:
     description:
       - CA certificate to verify the server's TLS certificate; setting it enables TLS.
+      - The server's certificate must be signed by this CA, and its name must match O(login_host) unless O(check_hostname=false).
     type: path
     aliases: [ssl_ca]
   client_cert:
@@ -69,7 +72,10 @@ options:
   check_hostname:
     description:
       - Whether the server's TLS certificate must match O(login_host). Only used with O(ca_cert) or O(client_cert).
-      - When omitted, PyMySQL's default applies (no hostname check).
+      - When omitted and O(ca_cert) is set, the name is checked (what community.mysql does with PyMySQL);
+        V(false) still verifies the certificate against O(ca_cert).
+      - With O(client_cert) but no O(ca_cert), V(true) verifies the server against the system's CA store;
+        omitted or V(false), the server's certificate is not verified.
     type: bool
   connect_timeout:
     description:

@@ -212,6 +212,10 @@ def explain_error(exc, params=None, action=None, table=None):
     db = params.get('login_db') or 'nova'
     user = params.get('login_user') or '(default user)'
     doing = (' while trying to %s' % action) if action else ''
+    if code == CR_CONN_HOST_ERROR and re.search(r'\bSSL\b|certificate|TLS', text):
+        return NovaDBError('the TLS connection to the nova database at %s failed (%s); check ca_cert, client_cert, client_key,'
+                           ' check_hostname and that login_host is the name in the server certificate' % (where, text),
+                           code='db_tls_error')
     if code in (CR_CONN_HOST_ERROR, CR_CONNECTION_ERROR, CR_UNKNOWN_HOST):
         return NovaDBError('cannot connect to the nova database at %s: the server is down or unreachable (%s)' % (where, text),
                            code='db_unreachable')
@@ -291,15 +295,26 @@ def connection_kwargs(params):
         if params.get('login_host'):
             kw['host'] = params['login_host']
         kw['port'] = int(params.get('login_port') or 3306)
+    for option in ('ca_cert', 'client_cert', 'client_key'):
+        if params.get(option) and not os.access(params[option], os.R_OK):
+            raise NovaDBError('%s %s %s' % (option, params[option], 'is not readable' if os.path.exists(params[option])
+                                                                    else 'does not exist'), code='bad_config')
     if params.get('ca_cert'):
         kw['ssl_ca'] = params['ca_cert']
     if params.get('client_cert'):
         kw['ssl_cert'] = params['client_cert']
     if params.get('client_key'):
         kw['ssl_key'] = params['client_key']
-    if params.get('check_hostname') is not None and (params.get('ca_cert') or params.get('client_cert')):
-        kw['ssl_verify_identity'] = bool(params['check_hostname'])
-        kw['ssl_verify_cert'] = bool(params.get('ca_cert'))
+    check_hostname = params.get('check_hostname')
+    if params.get('ca_cert'):
+        # as community.mysql gets it from PyMySQL: the server's certificate is verified against ca_cert and its
+        # name checked unless check_hostname=false (PyMySQL's ssl_ca alone would verify nothing)
+        kw['ssl_verify_cert'] = True
+        kw['ssl_verify_identity'] = True if check_hostname is None else bool(check_hostname)
+    elif check_hostname is not None and params.get('client_cert'):
+        # no CA given: check_hostname=true verifies against the system's CA store
+        kw['ssl_verify_cert'] = bool(check_hostname)
+        kw['ssl_verify_identity'] = bool(check_hostname)
     return kw
 
 
@@ -308,9 +323,16 @@ def connect(params):
     if not HAS_PYMYSQL:
         raise NovaDBError('the PyMySQL Python library is required on the host that runs this module', code='missing_library')
     kw = connection_kwargs(params)
+    # the greeting, TLS and login are bounded by connect_timeout as well (PyMySQL bounds only the TCP connect
+    # with it and would wait read_timeout for a server that accepts and never answers); the longer
+    # read/write timeouts apply once logged in
+    kw['read_timeout'] = kw['write_timeout'] = kw['connect_timeout']
     try:
         conn = pymysql.connect(**kw)
     except pymysql.err.MySQLError as exc:
+        if exc.args and exc.args[0] in LOST:
+            raise NovaDBError('cannot connect to the nova database at %s: no answer within connect_timeout (%d s) (%s)'
+                              % (_where(params), kw['connect_timeout'], exc.args[-1]), code='db_unreachable')
         raise explain_error(exc, params, action='connect')
     except Exception as exc:  # configparser errors from a malformed my.cnf, SSL file errors, socket errors
         message = str(exc)
@@ -318,6 +340,7 @@ def connect(params):
             message = message.replace(params['login_password'], '********')
         raise NovaDBError('cannot connect to the nova database at %s: %s: %s' % (_where(params), type(exc).__name__, message),
                           code='db_unreachable')
+    conn._read_timeout = conn._write_timeout = READ_TIMEOUT  # PyMySQL reads these before every read/write
     return conn
 
 

@@ -89,6 +89,9 @@ PARAMS = {'login_host': 'db.example.com', 'login_port': 3306, 'login_user': 'nov
     (pymysql.err.OperationalError(2013, 'Lost connection to MySQL server during query'),
      'connection_lost', 'was lost'),
     (pymysql.err.OperationalError(1049, "Unknown database 'nova'"), 'db_missing', 'database nova does not exist'),
+    (pymysql.err.OperationalError(2003, "Can't connect to MySQL server on 'db.example.com' ([SSL: CERTIFICATE_VERIFY_FAILED]"
+                                        " certificate verify failed: self-signed certificate in certificate chain (_ssl.c:1006))"),
+     'db_tls_error', 'the TLS connection to the nova database at db.example.com:3306 failed'),
 ])
 def test_explain_error(exc, code, words):
     err = novadb.explain_error(exc, PARAMS, table='floating_ips')
@@ -115,8 +118,21 @@ def test_connection_kwargs_tcp_socket_tls(tmp_path):
     assert 'unix_socket' not in kw and 'read_default_file' not in kw
     kw = novadb.connection_kwargs(dict(PARAMS, login_unix_socket='/s.sock'))
     assert kw['unix_socket'] == '/s.sock' and 'host' not in kw
-    kw = novadb.connection_kwargs(dict(PARAMS, ca_cert='/ca.pem', check_hostname=True))
-    assert kw['ssl_ca'] == '/ca.pem' and kw['ssl_verify_identity'] is True and kw['ssl_verify_cert'] is True
+    ca, cert, key = (tmp_path / 'ca.pem', tmp_path / 'client.pem', tmp_path / 'client.key')
+    for f in (ca, cert, key):
+        f.write_text('x')
+    kw = novadb.connection_kwargs(dict(PARAMS, ca_cert=str(ca), check_hostname=True))
+    assert kw['ssl_ca'] == str(ca) and kw['ssl_verify_identity'] is True and kw['ssl_verify_cert'] is True
+    # ca_cert alone verifies the certificate and the name (as community.mysql with PyMySQL), check_hostname=false only the certificate
+    kw = novadb.connection_kwargs(dict(PARAMS, ca_cert=str(ca)))
+    assert (kw['ssl_verify_cert'], kw['ssl_verify_identity']) == (True, True)
+    kw = novadb.connection_kwargs(dict(PARAMS, ca_cert=str(ca), check_hostname=False))
+    assert (kw['ssl_verify_cert'], kw['ssl_verify_identity']) == (True, False)
+    kw = novadb.connection_kwargs(dict(PARAMS, client_cert=str(cert), client_key=str(key)))
+    assert (kw['ssl_cert'], kw['ssl_key']) == (str(cert), str(key)) and 'ssl_verify_cert' not in kw
+    with pytest.raises(NovaDBError) as err:
+        novadb.connection_kwargs(dict(PARAMS, ca_cert=str(tmp_path / 'none.pem')))
+    assert str(err.value) == 'ca_cert %s does not exist' % (tmp_path / 'none.pem') and err.value.code == 'bad_config'
 
 
 def test_connection_kwargs_config_file(tmp_path):
