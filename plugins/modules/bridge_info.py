@@ -22,13 +22,8 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns.many
 options:
-  netns:
-    description:
-      - Network namespace(s) to read, by name; V(all) reads the current one plus every named namespace.
-      - Omitted means the namespace the module runs in. A namespace that does not exist makes the module fail.
-    type: list
-    elements: str
   interface:
     description:
       - An interface name; RV(member_of) then tells which bridge(s) it is a port of.
@@ -43,7 +38,7 @@ options:
     type: bool
     default: true
 notes:
-  - Reading another namespace needs root on the target. Open vSwitch is read in the namespace the module runs in.
+  - Open vSwitch is read in the namespace the module runs in.
 seealso:
   - module: cloudops.netdiag.interface_info
 '''

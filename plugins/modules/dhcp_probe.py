@@ -26,16 +26,13 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns
 options:
   interface:
     description:
       - Interface to send the DISCOVER on (the instance's bridge on a compute node, for example C(br100)).
     type: str
     required: true
-  netns:
-    description:
-      - Named network namespace on the target host that holds O(interface).
-    type: str
   mac:
     description:
       - Client MAC address to ask for. It must be locally administered (the 0x02 bit of the first octet set)

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns
 options:
   server:
     description:
@@ -63,10 +64,6 @@ options:
       - Milliseconds above which an answer is reported as V(slow).
     type: float
     default: 500
-  netns:
-    description:
-      - Named network namespace on the target host to query from.
-    type: str
 notes:
   - Read-only.
 seealso:

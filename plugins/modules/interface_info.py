@@ -25,16 +25,8 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns.many
 options:
-  netns:
-    description:
-      - Network namespace(s) to read, by name (as listed by C(ip netns list)).
-      - V(all) reads the namespace the module runs in plus every named namespace of the host; each
-        interface carries its namespace in RV(interfaces[].netns).
-      - Omitted means the namespace the module runs in.
-      - A namespace that does not exist makes the module fail, naming it.
-    type: list
-    elements: str
   name:
     description:
       - Only return interfaces whose name equals one of these or matches it as a shell pattern
@@ -49,8 +41,6 @@ options:
         to parse instead of asking the kernel.
       - Mutually exclusive with O(netns).
     type: str
-notes:
-  - Reading another namespace needs root (C(CAP_SYS_ADMIN)) on the target.
 seealso:
   - module: cloudops.netdiag.bridge_info
 '''

@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns
 options:
   backend:
     description:
@@ -33,11 +34,6 @@ options:
     type: str
     choices: [auto, nft, legacy]
     default: auto
-  netns:
-    description:
-      - Network namespace to read the rules of (the command runs through C(ip netns exec)).
-      - A namespace that does not exist makes the module fail, naming it.
-    type: str
   table:
     description:
       - Only return these tables (for example V(filter), V(nat)). All tables are still read, so no table is
@@ -93,7 +89,6 @@ options:
     type: list
     elements: str
 notes:
-  - Reading the rules of another namespace needs root on the target.
   - O(flow) follows jumps and evaluates addresses, interfaces, protocol and ports; matches it cannot evaluate
     (state, conntrack, mark, ...) are assumed to match and named in C(assumed). Good for nova-network's rules,
     not a full netfilter emulation.

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns
 options:
   interface:
     description:
@@ -38,10 +39,6 @@ options:
     type: list
     elements: str
     default: [any]
-  netns:
-    description:
-      - Named network namespace on the target host to capture in.
-    type: str
   filter:
     description:
       - BPF filter expression (as for tcpdump). It is compiled first (C(tcpdump -d)); an invalid filter

@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
+  - cloudops.netdiag.netns
 options:
   targets:
     description:
@@ -33,10 +34,6 @@ options:
     type: list
     elements: str
     required: true
-  netns:
-    description:
-      - Named network namespace on the target host to probe from (as listed by C(ip netns)).
-    type: str
   count:
     description:
       - Echo requests sent to each target (C(-c)).
