@@ -285,6 +285,11 @@ def test_inventory_reaches_each_host_namespace(seed_lab):
     assert sorted(groups['compute']['hosts']) == ['compute1']
     assert sorted(groups['netdiag_instances']['hosts']) == ['vm1', 'vm2']
     assert sorted(groups['netdiag_external']['hosts']) == ['external']
+    paths, cvars = seed_lab.compute_paths('compute1'), groups['compute']['hosts']['compute1']
+    assert (cvars['netdiag_nova_conf_path'], cvars['netdiag_libvirt_xml_dir'], cvars['netdiag_instances_dir'],
+            cvars['netdiag_dnsmasq_log_path'], cvars['netdiag_dnsmasq_state_dir']) == (
+        paths['nova_conf'], paths['libvirt'], paths['instances'], paths['syslog'], paths['networks'])
+    assert all(p.startswith(seed_lab.root + '/') and os.path.exists(p) for p in paths.values())
     assert '10.0.2.24/22' in lines['vm1'] and '10.0.2.25' not in lines['vm1']
     assert '203.0.113.34/24' in lines['compute1'] and '10.0.0.42/22' in lines['compute1']
     assert '198.51.100.10/24' in lines['external']
