@@ -132,13 +132,20 @@ def test_audit_other_inconsistencies(chapter_scenario, nova_db):
     db.execute("UPDATE floating_ips SET host = 'compute2' WHERE id = %s", (c['floating_ip_id'],))
     # two floating IPs on one fixed IP
     db.floating_ip('203.0.113.67', fixed_ip_id=c['fixed_ip_id'], project_id='tenant-a', host='compute1')
+    # a floating IP of project tenant-b on an instance of tenant-a
+    d = db.attached_instance('vm-d', '10.0.2.68', network_id=net)
+    db.floating_ip('203.0.113.68', fixed_ip_id=d['fixed_ip_id'], project_id='tenant-b', host='compute1')
+    # terminated but not (yet) soft-deleted: deleted = 0, vm_state deleted, terminated_at set
+    e = db.attached_instance('vm-e', '10.0.2.69', '203.0.113.69', network_id=net)
+    db.execute("UPDATE instances SET vm_state = 'deleted', terminated_at = NOW() WHERE id = %s", (e['id'],))
+    db.execute('UPDATE fixed_ips SET allocated = 0, leased = 0 WHERE id = %s', (e['fixed_ip_id'],))
     r = run_module(INFO, dict(db.params('nova_ro'), audit=True))
     assert not r.failed, r
     by_code = {}
     for f in r['audit']['findings']:
         by_code.setdefault(f['code'], []).append(f['object'])
     assert by_code == {
-        'floating_ip_on_deleted_instance': ['203.0.113.30'],
+        'floating_ip_on_deleted_instance': ['203.0.113.30', '203.0.113.69'],
         'floating_ip_on_missing_fixed_ip': ['203.0.113.60'],
         'floating_ip_on_deleted_fixed_ip': ['203.0.113.61'],
         'floating_ip_on_unallocated_fixed_ip': ['203.0.113.62'],
@@ -146,8 +153,9 @@ def test_audit_other_inconsistencies(chapter_scenario, nova_db):
         'fixed_ip_vif_conflict': ['10.0.2.65'],
         'floating_ip_host_mismatch': ['203.0.113.66'],
         'fixed_ip_multiple_floating': ['10.0.2.66'],
+        'floating_ip_project_mismatch': ['203.0.113.68'],
     }, r['audit']['findings']
-    assert r['audit']['summary']['warnings'] == 2 and r['audit']['summary']['errors'] == 6
+    assert r['audit']['summary']['warnings'] == 3 and r['audit']['summary']['errors'] == 7
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +322,13 @@ def test_sql_metacharacters_in_real_names_match_exactly(chapter_scenario, nova_d
     r = run_module(FIP, dict(nova_db.params(), instance='%', backup_dir=str(tmp_path)))
     assert r['changed'] is True and [c['address'] for c in r['plan']['changes']] == ['203.0.113.70']
     assert nova_db.row('floating_ips', chapter_scenario['old']['floating_ip_id'])['fixed_ip_id'] is not None
+    # a live instance really named "x' OR '1'='1" is found alone, and its floating IP refused as in use
+    inj = nova_db.attached_instance("x' OR '1'='1", '10.0.2.71', '203.0.113.71', network_id=net)
+    r = run_module(INFO, dict(nova_db.params('nova_ro'), instance="x' OR '1'='1"))
+    assert r['instance']['uuid'] == inj['uuid'] and [m['uuid'] for m in r['matches']] == [inj['uuid']]
+    sums = nova_db.checksum()
+    r = run_module(FIP, dict(nova_db.params(), instance="x' OR '1'='1", backup_dir=str(tmp_path)))
+    assert r.failed and [c['address'] for c in r['plan']['refused']] == ['203.0.113.71'] and nova_db.checksum() == sums, r
 
 
 # ---------------------------------------------------------------------------------------------

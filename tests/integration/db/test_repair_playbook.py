@@ -62,7 +62,7 @@ def playbook(env, *extra):
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=e, timeout=300, cwd=REPO, check=False)
     out = proc.stdout.decode('utf-8', 'replace')
     assert env['db'].params()['login_password'] not in out, 'password in the play output'
-    assert 'Traceback' not in out
+    assert 'Traceback' not in out and 'Callback dispatch' not in out
     return proc.returncode, out
 
 
@@ -133,6 +133,10 @@ def test_all_stale_with_release(repair_env):
     (('-e', 'address=203.0.113.30', '-e', 'instance=old-vm'), 'Say what to repair with exactly one of'),
     (('-e', 'address=203.0.113.31', '-e', 'confirm=true'), 'which is not deleted; set force=true'),
     (('-e', "instance=x' OR '1'='1", '-e', 'confirm=true'), 'no instance has the uuid, hostname or display name'),
+    # the raw byte 0xff (not UTF-8) on the command line: os.fsencode turns the surrogate back into that byte
+    (('-e', 'instance=old-vm\udcff', '-e', 'confirm=true'), 'instance contains bytes that are not valid UTF-8'),
+    (('-e', 'address=203.0.113.30\udcfe', '-e', 'confirm=true'), 'address contains bytes that are not valid UTF-8'),
+    (('-e', 'instance=' + 'a' * 5000, '-e', 'confirm=true'), 'is longer than 255 characters'),
 ])
 def test_refusals_change_nothing(repair_env, args, words):
     sums = repair_env['db'].checksum()
