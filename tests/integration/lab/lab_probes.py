@@ -116,7 +116,7 @@ def assert_instance_port(lab, inst):
     eth0 = link_json(lab, inst['hostname'], 'eth0')
     assert re.match(r'^vnet\d+$', vnet['ifname']), vnet['ifname']
     assert vnet['linkinfo']['info_kind'] == 'veth' and eth0['linkinfo']['info_kind'] == 'veth'
-    assert vnet['master'] == inst['bridge'] and vnet['linkinfo']['info_slave_kind'] == 'bridge'
+    assert vnet.get('master') == inst['bridge'] and vnet['linkinfo'].get('info_slave_kind') == 'bridge', vnet['ifname']
     # each end names the other's ifindex, in another namespace
     assert vnet['link_index'] == eth0['ifindex'] and eth0['link_index'] == vnet['ifindex']
     assert 'link_netnsid' in vnet and 'link_netnsid' in eth0

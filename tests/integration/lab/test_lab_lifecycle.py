@@ -50,9 +50,9 @@ def _default_netns_snapshot():
     return links, routes, rules('iptables-save'), rules('iptables-legacy-save'), forward
 
 
-def _processes_of(lab):
-    """Live processes whose command line names the lab's directory or one of its namespaces' names."""
-    needles = [lab.root + '/'] + ['%s-%s' % (lab.name, h) for h in ('compute1', 'vm1', 'vm2', 'external', 'gateway')]
+def _processes_of(lab, namespaces):
+    """Live processes whose command line names the lab's directory or one of its namespaces."""
+    needles = [lab.root + '/'] + list(namespaces)
     found = []
     for pid in os.listdir('/proc'):
         if not pid.isdigit() or int(pid) == os.getpid():
@@ -87,7 +87,7 @@ def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
     assert lab.name != seed_lab.name and port != seed_lab.state['db']['port']
     assert not set(namespaces) & set(seed_lab.state['namespaces'])
     assert _works(lab) and _works(seed_lab)
-    assert _processes_of(lab)
+    assert _processes_of(lab, namespaces)
     lab.up('seed')  # idempotent: nothing rebuilt
     assert {k: p['pid'] for k, p in lab.state['processes'].items()} == pids
     lab.fault('dns_broken')
@@ -96,7 +96,7 @@ def test_up_twice_then_down_leaves_nothing(lab_factory, seed_lab):
     assert [k for k, p in pids.items() if pid_alive(p)] == []
     assert not os.path.exists(lab.root)
     assert not _port_open(port)
-    assert _processes_of(lab) == []
+    assert _processes_of(lab, namespaces) == []
     assert _default_netns_snapshot() == before
     lab.down()  # idempotent
     # the other lab is untouched
