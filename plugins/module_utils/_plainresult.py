@@ -28,10 +28,11 @@ import json
 import sys
 
 from ansible.module_utils import basic
-from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 
 
-class PlainResultModule(AnsibleModule):
+class PlainResultModule(NetdiagModule):
     """AnsibleModule with a fast result path for plain-JSON results and no no_log values."""
 
     def _return_formatted(self, kwargs):

@@ -153,13 +153,13 @@ problems:
             evidence: ['2: Sending discover...']}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._console import (
     ConsoleError, analyse_file, console_log_path)
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             path=dict(type='path'),
             instance_uuid=dict(type='str'),

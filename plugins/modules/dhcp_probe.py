@@ -196,7 +196,7 @@ import re
 import socket
 import struct
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dhcpprobe import (
     DhcpError, open_socket, probe, random_mac, validate_mac)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
@@ -206,7 +206,7 @@ _HOST = re.compile(r'^[A-Za-z0-9][A-Za-z0-9-]{0,62}$')
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             interface=dict(type='str', required=True),
             netns=dict(type='str'),

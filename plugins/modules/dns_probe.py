@@ -157,7 +157,7 @@ problems:
 import ipaddress
 import re
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import DnsError, plan_queries, run_queries
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
 
@@ -178,7 +178,7 @@ def _problem(result, slow):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             server=dict(type='str', required=True),
             port=dict(type='int', default=53),

@@ -224,7 +224,7 @@ problems:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import (
     DnsmasqError, gather, interfaces_by_address, parse_ps_aux, parse_since, scan_processes)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
@@ -248,7 +248,7 @@ def _addr_map(module, netns):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             state_dir=dict(type='path', default='/var/lib/nova/networks'),
             log_path=dict(type='path', default='/var/log/syslog'),

@@ -117,7 +117,7 @@ import signal
 import subprocess
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import (
     DnsmasqError, pid_file_status, plan_signal, process_state)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import CLONE_NEWNET, _setns
@@ -149,7 +149,7 @@ def _environ(pid):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             pid_file=dict(type='path'),
             bridge=dict(type='str'),

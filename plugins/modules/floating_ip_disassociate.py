@@ -144,8 +144,9 @@ msg:
   sample: disassociated floating IP 203.0.113.30 (was on fixed IP 10.0.2.24)
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _novadb as novadb
 
 
@@ -200,7 +201,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             novadb.connection_argument_spec(),
             address=dict(type='str'),

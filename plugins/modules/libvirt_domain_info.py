@@ -177,7 +177,7 @@ import math
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._libvirt import (
     LibvirtError, check_domain_names, domain_problems, filter_domains, parse_domain_xml, parse_virsh_names,
     read_domain_dir, read_domain_file, select_domains, virsh_error)
@@ -252,7 +252,7 @@ def missing_message(missing, where, method, domains, errors):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             path=dict(type='path'),
             pattern=dict(type='str', default='instance-*.xml'),

@@ -102,14 +102,14 @@ problems:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._novaconf import NovaConfError, analyse
 
 MAX_BYTES = 8 * 1024 * 1024
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             path=dict(type='path', default='/etc/nova/nova.conf'),
             hide_secrets=dict(type='bool', default=True),

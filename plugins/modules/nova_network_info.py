@@ -161,8 +161,9 @@ problems:
   sample: [{code: floating_ip_on_deleted_instance, message: "...", object: 203.0.113.30}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _novadb as novadb
 from ansible_collections.cloudops.netdiag.plugins.module_utils import _natcheck as natcheck
 
@@ -210,7 +211,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             novadb.connection_argument_spec(),
             instance=dict(type='str'),

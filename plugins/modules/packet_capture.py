@@ -291,7 +291,7 @@ import shutil
 import tempfile
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import (
     KILL_GRACE, CaptureError, annotate_duplicates, effective_count, parse_start_at, parse_tcpdump,
     parse_tcpdump_stats, read_argv, start_captures, stop_captures, supervise, tcpdump_argv,
@@ -327,7 +327,7 @@ def _check_interfaces(module, interfaces, netns, ip_bin):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             interface=dict(type='list', elements='str', default=['any']),
             netns=dict(type='str'),

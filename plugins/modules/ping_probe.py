@@ -233,7 +233,7 @@ problems:
 import re
 import time
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ping import (
     PingError, detect_flavor, ping_argv, run_parallel, summarize, validate_pattern)
@@ -256,7 +256,7 @@ def _ping_prefix(module, flavor):
 
 
 def main():
-    module = AnsibleModule(
+    module = NetdiagModule(
         argument_spec=dict(
             targets=dict(type='list', elements='str', required=True),
             netns=dict(type='str'),
