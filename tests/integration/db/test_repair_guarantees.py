@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -102,8 +101,8 @@ def partial_db(mariadb_server):
             conn.close()
 
 
-def test_db_errors_through_ansible_one_message_no_password_in_output_or_log(chapter_scenario, nova_db, mariadb_server,
-                                                                             partial_db, tmp_path):
+def test_db_errors_through_ansible_one_message_no_password_in_output_or_log(chapter_scenario, nova_db, mariadb_server, partial_db,
+                                                                            tmp_path):
     rw, ro = nova_db.params(), nova_db.params('nova_ro')
     root = dict(mariadb_server.conn_params, login_db=partial_db)
     cases = [
