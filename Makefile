@@ -25,7 +25,7 @@ APT_PACKAGES := iproute2 bridge-utils iptables ebtables conntrack tcpdump dnsmas
 	mariadb-server-core mariadb-client ethtool procps git chromium iputils-ping libvirt-clients
 
 .PHONY: help deps system-packages venv collection demo test test-unit test-integration \
-	sanity lint molecule lab-up lab-down lab-status lab-fault lab-heal bench clean
+	sanity units lint molecule lab-up lab-down lab-status lab-fault lab-heal bench clean
 
 help:
 	@echo "make demo    - install, bring the '$(TOPOLOGY)' lab up, inject a fault, diagnose it"
@@ -75,11 +75,14 @@ test-integration: deps
 sanity: deps
 	$(VPY) tools/sanity.py
 
+units: deps
+	$(VPY) tools/sanity.py units
+
 lint: deps
 	$(VENV)/bin/ansible-lint --profile production
 
 molecule: deps
-	$(VENV)/bin/molecule test --all
+	$(VPY) tools/run_tests.py --only molecule
 
 lab-up: deps
 	$(VPY) -m lab --lab $(LAB) up --topology $(TOPOLOGY)
