@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 
 import pytest
 import yaml
@@ -41,7 +44,7 @@ def inventory(net):
     return path
 
 
-def run_role(net, probe, hops=None, extra=None):
+def write_play(net, probe, hops=None, extra=None):
     hops = HOPS if hops is None else hops
     hops = [h if isinstance(h, dict) else {'host': h[0], 'interface': h[1]} for h in hops]
     out = os.path.join(net.workdir, 'result.json')
@@ -56,6 +59,11 @@ def run_role(net, probe, hops=None, extra=None):
     playbook = os.path.join(net.workdir, 'play.yml')
     with open(playbook, 'w') as handle:
         yaml.safe_dump(play, handle)
+    return playbook, out
+
+
+def run_role(net, probe, hops=None, extra=None):
+    playbook, out = write_play(net, probe, hops, extra)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
     res = subprocess.run([os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', inventory(net), playbook],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -132,4 +140,98 @@ def test_dns_with_kept_and_fetched_pcaps(probe_net, tmp_path):
     assert res['probe']['qname'] == '24.2.0.10.in-addr.arpa.' and res['request']['complete']
     fetched = sorted(os.listdir(str(tmp_path / 'fetched')))
     assert fetched == ['cmp-capture-br100.pcap', 'cmp-capture-vnet0.pcap', 'inst-capture-eth0.pcap']
-    assert all(os.path.getsize(str(tmp_path / 'fetched' / name)) > 24 for name in fetched)
+    for name in fetched:
+        # a real pcap of that hop: tcpdump reads the PTR query of the probe back from the controller's copy
+        text = subprocess.run(['tcpdump', '-r', str(tmp_path / 'fetched' / name), '-nn'], capture_output=True, text=True,
+                              check=True).stdout
+        assert '10.0.2.24.' in text and 'PTR? 24.2.0.10.in-addr.arpa.' in text, (name, text)
+    assert sorted(os.listdir(str(tmp_path / 'kept'))) == ['cmp', 'inst']
+
+
+def _procs_with(marker):
+    """pids whose command line contains ``marker`` (never looked up by name)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                cmd = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except OSError:
+            continue
+        if marker in cmd:
+            found.append((int(pid), cmd))
+    return found
+
+
+def test_interrupted_play_leaves_no_capture_and_no_file_beyond_the_cap(probe_net, tmp_path):
+    """Ctrl-C of ansible-playbook while the role's asynchronous captures are open on three hosts."""
+    marker = 'ndpc-%s' % uuid.uuid4().hex[:8]
+    work = tmp_path / marker
+    pcap_dir, window_dir, tmp = work / 'pcaps', work / 'windows', work / 'ansible-tmp'
+    window_dir.mkdir(parents=True)
+    # 150 packets of the ~50 per second below: the budget runs out a few seconds after the interruption
+    cap = 24 + 150 * (16 + 300)
+    playbook, out = write_play(probe_net, {'type': 'dns', 'host': 'inst', 'server': '10.0.2.1', 'name': 'openstack.test'},
+                               extra={'path_capture_pcap_dir': str(pcap_dir), 'path_capture_window_dir': str(window_dir),
+                                      'path_capture_snaplen': 300, 'path_capture_max_file_size': cap,
+                                      'path_capture_iptables': False})
+    # steady DNS traffic through every hop (the captures filter on udp port 53), bounded to 60 s
+    traffic = subprocess.Popen(['ip', 'netns', 'exec', probe_net.inst, sys.executable, '-c',
+                                'import socket, time\n'
+                                's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+                                'for i in range(3000):\n'
+                                '    s.sendto(b"\\x12\\x34\\x01\\x00" + b"\\x00" * 200, ("198.51.100.4", 53)); time.sleep(0.02)\n'],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the test kills Ansible: its temporary and async job files stay in the test's directory
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_LOCAL_TEMP=str(tmp),
+               ANSIBLE_REMOTE_TEMP=str(tmp), ANSIBLE_ASYNC_DIR=str(tmp / 'async'))
+    play = subprocess.Popen([os.path.join(os.path.dirname(PYTHON), 'ansible-playbook'), '-i', inventory(probe_net), playbook],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    sizes = {}
+
+    def sample():
+        for where, _dirs, files in os.walk(str(pcap_dir)):
+            for name in files:
+                if name.endswith('.pcap'):
+                    path = os.path.join(where, name)
+                    try:
+                        sizes[path] = max(sizes.get(path, 0), os.path.getsize(path))
+                    except OSError:
+                        pass
+
+    def tcpdumps():
+        return [pid for pid, cmd in _procs_with(marker) if 'tcpdump' in cmd]
+
+    try:
+        end = time.time() + 90
+        # all five captures (inst eth0; cmp vnet0, br100, eth1; ext eth0) listening, all five files written
+        while time.time() < end and (len(tcpdumps()) < 5 or len(sizes) < 5):
+            sample()
+            time.sleep(0.05)
+        assert len(tcpdumps()) == 5 and len(sizes) == 5, (tcpdumps(), sizes)  # five files: no two hops share one
+        os.killpg(play.pid, signal.SIGINT)       # Ctrl-C: the controller and its workers get SIGINT
+        time.sleep(0.3)
+        os.kill(play.pid, signal.SIGKILL)
+        play.wait()
+        interrupted = time.time()
+        # the captures run detached (async): each ends at its own deadline, the window the role
+        # planned (a few seconds plus launch allowances); nothing of ours may remain after that
+        end = interrupted + 60
+        while time.time() < end and _procs_with(marker):
+            sample()
+            time.sleep(0.05)
+        left = _procs_with(marker)
+        print('captures ended %.1f s after the interruption' % (time.time() - interrupted))
+        assert not left, left
+    finally:
+        for pid, _cmd in _procs_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        traffic.kill()
+        traffic.wait()
+        if play.poll() is None:
+            os.killpg(play.pid, signal.SIGKILL)
+            play.wait()
+    sample()
+    assert not os.path.exists(out)               # the play really was interrupted before its end
+    assert sizes and max(sizes.values()) <= cap, sizes
+    assert max(sizes.values()) > cap // 2, sizes  # the traffic reached the budget: the cap was what held
+    assert os.listdir(str(window_dir)) == []     # every capture removed its window file when it ended
