@@ -573,6 +573,10 @@ def test_nat_check_before_and_after_the_repair(chapter_scenario, nova_db, tmp_pa
     rules = [{'target': 'DNAT', 'destination': '203.0.113.31/32', 'to_destination': '10.0.2.23'}]
     r = run_module(INFO, dict(ro, nat_host='compute1', nat_rules=rules))
     assert [(f['code'], f['object']) for f in r['nat_check']['findings']] == [('association_without_snat', '203.0.113.31')]
+    # a host without any NAT rule: the association still in the DB lacks both
+    r = run_module(INFO, dict(ro, nat_host='compute1', nat_rules=[]))
+    assert sorted((f['code'], f['object']) for f in r['nat_check']['findings']) == [
+        ('association_without_dnat', '203.0.113.31'), ('association_without_snat', '203.0.113.31')], r
 
 
 def test_nat_check_from_iptables_info_result_and_bad_input(chapter_scenario, nova_db):
