@@ -192,8 +192,11 @@ def run(module):
         note = plan['selection'].get('note')
         key = sorted(selection)[0]
         what = plan['selection'].get('instance', {}).get('uuid') if key == 'instance' else selection[key]
-        result['msg'] = 'nothing to do: the floating IPs selected by %s %s are already disassociated%s%s' % (
-            key, what, ' and released' if p['release'] else '', ('; ' + note) if note else '')
+        if plan['unchanged']:
+            result['msg'] = 'nothing to do: the floating IPs selected by %s %s are already disassociated%s%s' % (
+                key, what, ' and released' if p['release'] else '', ('; ' + note) if note else '')
+        else:  # e.g. a fixed_ip_id no live floating IP points at (any more)
+            result['msg'] = 'nothing to do: no live floating IP is selected by %s %s%s' % (key, what, ('; ' + note) if note else '')
     if backup_path:
         result['backup_path'] = backup_path
         result['rows'] = rows

@@ -223,6 +223,12 @@ def test_repair_by_fixed_ip_id_as_in_the_chapter(chapter_scenario, nova_db, tmp_
     assert r['changed'] is True and db.row('floating_ips', chapter_scenario['old']['floating_ip_id'])['fixed_ip_id'] is None
     r = run_module(FIP, dict(db.params(), fixed_ip_id=fixed_id, backup_dir=str(tmp_path)))
     assert not r.failed and r['changed'] is False
+    assert r['msg'] == 'nothing to do: no live floating IP is selected by fixed_ip_id %d' % fixed_id, r['msg']
+    # a mistyped id changes nothing and does not pretend there was something to disassociate
+    sums = db.checksum()
+    r = run_module(FIP, dict(db.params(), fixed_ip_id=4242, backup_dir=str(tmp_path)))
+    assert not r.failed and r['changed'] is False and r['msg'] == 'nothing to do: no live floating IP is selected by fixed_ip_id 4242'
+    assert db.checksum() == sums
 
 
 def test_release_an_already_disassociated_floating_ip(chapter_scenario, nova_db, tmp_path):
