@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -17,6 +19,17 @@ from lab.topology import TopologyError
 
 
 def main(argv=None):
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # the reader went away (`status | head`): not an error of the lab; exit as a process killed by SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv):
     p = argparse.ArgumentParser(prog='python -m lab', description='nova-network mini-cloud in network namespaces')
     p.add_argument('--lab', default='nd', help='lab prefix (namespaces are <prefix>-<host>)')
     p.add_argument('--root', default=None, help='lab root (default $NETDIAG_LAB_ROOT or /var/tmp/netdiag-lab)')
@@ -57,6 +70,8 @@ def main(argv=None):
             from lab.faults import FAULTS
             for name in sorted(FAULTS):
                 print('%-28s %s' % (name, FAULTS[name].__doc__.strip().splitlines()[0]))
+    except BrokenPipeError:
+        raise    # handled by main()
     except (LabError, TopologyError, MariaDBError, OSError, subprocess.SubprocessError) as exc:
         print('lab: error: %s' % exc, file=sys.stderr)
         return 1

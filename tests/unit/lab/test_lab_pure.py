@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -107,3 +109,16 @@ def test_syslog_lines_match_the_chapter_format():
     assert reformat('garbage', 'h') == 'garbage'
     log = _lines('compute1_syslog_no_address.log')
     assert 'Nov 25 20:40:16 compute1 dnsmasq-dhcp[28295]: DHCPDISCOVER(br100) fa:16:3e:56:0b:6f no address available' in log
+
+
+def test_a_closed_pipe_is_not_a_lab_error():
+    # `python -m lab status | head`: the reader leaves early; no "lab: error: Broken pipe", exit as SIGPIPE would
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    rfd, wfd = os.pipe()
+    os.close(rfd)
+    try:
+        proc = subprocess.run([sys.executable, '-m', 'lab', 'faults'], stdout=wfd, stderr=subprocess.PIPE, cwd=repo,
+                              check=False, timeout=60)
+    finally:
+        os.close(wfd)
+    assert proc.stderr == b'' and proc.returncode == 141
