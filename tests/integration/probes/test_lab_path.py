@@ -91,6 +91,13 @@ def test_chapter_capture_on_the_seed_lab(seed_lab, tmp_path):
     assert rows[(compute, inst['vnet'])]['request_addresses'] == ['%s > %s' % (inst['fixed_ip'], target)]
     # duplicates explained: the same packet on the bridge port and on the bridge
     assert rows[(compute, inst['bridge'])]['duplicates'] + rows[(compute, inst['vnet'])]['duplicates'] >= 2
+    # one window on every host: each hop saw the probe inside it, the request in path order, the reply back
+    window = res['window']
+    for hop in hops:
+        assert window['opened'] <= rows[hop]['first_time'] <= rows[hop]['last_time'] <= window['closed'], (hop, rows[hop])
+    firsts = [rows[hop]['first_time'] for hop in hops]
+    lasts = [rows[hop]['last_time'] for hop in hops]
+    assert firsts == sorted(firsts) and lasts == sorted(lasts, reverse=True), (firsts, lasts)
 
 
 def _module_on(lab, host, module, args, tmp_path):

@@ -85,6 +85,19 @@ def test_icmp_healthy_path_with_snat(probe_net):
     assert eth1['request_addresses'] == ['203.0.113.30 > 198.51.100.4']
     assert res['probe']['icmp_id'] is not None and res['probe_result']['probes'][0]['reachable']
     assert res['moved_rules'] and any(r['host'] == 'cmp' for r in res['moved_rules'])  # the SNAT rule counted the probe
+    assert_one_window(res)
+
+
+def assert_one_window(res):
+    """Every hop saw the probe inside the window all captures shared; first and last times follow the path
+    (the request reaches the hops in path order, the reply comes back in reverse; one kernel clock here)."""
+    window = res['window']
+    assert window['opened'] is not None and window['opened'] < window['closed'], window
+    for hop in res['hops']:
+        assert window['opened'] <= hop['first_time'] <= hop['last_time'] <= window['closed'], (hop, window)
+    firsts = [hop['first_time'] for hop in res['hops']]
+    lasts = [hop['last_time'] for hop in res['hops']]
+    assert firsts == sorted(firsts) and lasts == sorted(lasts, reverse=True), (firsts, lasts)
 
 
 def test_icmp_reply_dropped_on_compute_forward(probe_net):

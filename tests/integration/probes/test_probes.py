@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -15,6 +18,9 @@ import pytest
 
 
 pytestmark = pytest.mark.lab
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
+PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
 INSTANCE_MAC = 'fa:16:3e:00:00:24'  # the fixture's instance (conftest.py)
 FLAVORS = ['busybox'] + (['iputils'] if shutil.which('ping') and 'iputils' in subprocess.run(
     ['ping', '-V'], capture_output=True, text=True, check=False).stdout else [])
@@ -69,6 +75,35 @@ def test_payload_marker_is_visible_to_a_capture_filter(probe_net, flavor, patter
         out, _err = capture.communicate()
     assert res['probes'][0]['reachable']
     assert 'echo request' in out and 'echo reply' in out
+
+
+@pytest.mark.parametrize('layout', ['ping_is_busybox', 'busybox_only'])
+def test_ping_auto_where_only_busybox_is_present(probe_net, tmp_path, layout):
+    """A Cirros-like host: the only tool on PATH is busybox (as ``ping`` applet link, or bare), flavor auto.
+
+    The module runs inside the instance's namespace the way Ansible runs it on such a host (interpreter
+    started there, no ``netns`` option, so no ``ip`` needed); iputils ping exists on this machine but
+    is not on the PATH given.
+    """
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    busybox = shutil.which('busybox')
+    os.symlink(busybox, str(bindir / 'busybox'))
+    if layout == 'ping_is_busybox':
+        os.symlink(busybox, str(bindir / 'ping'))
+    args = tmp_path / 'args.json'
+    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'targets': ['10.0.2.1', '192.0.2.99'], 'count': 2, 'timeout': 1}}))
+    env = {'PATH': str(bindir), 'PYTHONPATH': os.path.join(REPO, '.venv', 'collections')}
+    res = subprocess.run([shutil.which('ip'), 'netns', 'exec', probe_net.inst, PYTHON, '-m',
+                          'ansible_collections.cloudops.netdiag.plugins.modules.ping_probe', str(args)],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    out = json.loads(res.stdout)
+    assert not out.get('failed'), out.get('msg')
+    assert out['flavor'] == 'busybox'
+    by = {p['target']: p for p in out['probes']}
+    assert by['10.0.2.1']['flavor'] == 'busybox' and by['10.0.2.1']['sent'] == 2 and by['10.0.2.1']['received'] == 2
+    assert by['10.0.2.1']['rtt_min_ms'] is not None and by['10.0.2.1']['rtt_max_ms'] >= by['10.0.2.1']['rtt_min_ms']
+    assert by['192.0.2.99']['reachable'] is False and by['192.0.2.99']['loss_percent'] == 100.0
 
 
 def test_ping_bad_input(probe_net):
@@ -172,6 +207,15 @@ def _log(net):
         return handle.read()
 
 
+def _leases(net, path=None):
+    """dnsmasq's lease database (it writes it when it binds a lease; it may not exist before)."""
+    try:
+        with open(path or os.path.join(net.workdir, 'leases')) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ''
+
+
 def test_dhcp_random_mac_gets_no_address_available(probe_net):
     res = probe_net.run_module('dhcp_probe', {'netns': probe_net.inst, 'interface': 'eth0', 'timeout': 1.5})
     assert not res.get('failed'), res.get('msg')
@@ -193,6 +237,7 @@ def test_dhcp_hosts_file_mac_gets_offer(probe_net, where):
     assert offer['hostname'] == 'inst-24' and offer['domain_name'] == 'novalocal'
     # never a REQUEST: no lease was bound
     assert 'DHCPREQUEST(br100) 10.0.2.24 %s' % INSTANCE_MAC not in _log(probe_net)
+    assert INSTANCE_MAC not in _leases(probe_net)
 
 
 def test_dhcp_dynamic_range_offers_random_mac(probe_net):
@@ -204,9 +249,49 @@ def test_dhcp_dynamic_range_offers_random_mac(probe_net):
         assert len(res['offers']) == 1, _log(probe_net)
         offered = res['offers'][0]['offered_address']
         assert 100 <= int(offered.rsplit('.', 1)[1]) <= 150
+        # an OFFER from a dynamic range, and still no lease: the probe never sent a REQUEST
+        assert 'DHCPOFFER(br100) %s %s' % (offered, res['mac']) in _log(probe_net)
+        assert 'DHCPREQUEST(br100) %s %s' % (offered, res['mac']) not in _log(probe_net)
+        assert res['mac'] not in _leases(probe_net) and offered not in _leases(probe_net)
     finally:
         probe_net.stop_dnsmasq()
         probe_net.start_dnsmasq()
+
+
+def test_dhcp_every_offer_reported_with_a_second_server_on_the_bridge(probe_net, tmp_path):
+    """A second (rogue) DHCP server plugged into br100: the probe reports both OFFERs, each with its server."""
+    rogue = probe_net.prefix + '-rogue'
+    os.chmod(str(tmp_path), 0o755)
+    pid_file = str(tmp_path / 'rogue.pid')
+    pid = None
+    try:
+        subprocess.run(['ip', 'netns', 'add', rogue], check=True)
+        subprocess.run(['ip', '-n', probe_net.cmp, 'link', 'add', 'vnet9', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', rogue],
+                       check=True)
+        subprocess.run(['ip', '-n', probe_net.cmp, 'link', 'set', 'vnet9', 'master', 'br100', 'up'], check=True)
+        subprocess.run(['ip', '-n', rogue, 'addr', 'add', '10.0.2.250/24', 'dev', 'eth0'], check=True)
+        subprocess.run(['ip', '-n', rogue, 'link', 'set', 'eth0', 'up'], check=True)
+        probe_net.ns(rogue, 'dnsmasq', '--conf-file=', '--port=0', '--bind-interfaces', '--listen-address=10.0.2.250',
+                     '--except-interface=lo', '--pid-file=' + pid_file, '--dhcp-range=10.0.2.200,10.0.2.210,120s', '--no-ping',
+                     '--dhcp-leasefile=' + str(tmp_path / 'rogue.leases'))
+        for _i in range(50):
+            if os.path.exists(pid_file) and open(pid_file).read().strip():
+                break
+            time.sleep(0.05)
+        pid = int(open(pid_file).read().strip())
+        res = probe_net.run_module('dhcp_probe', {'netns': probe_net.inst, 'interface': 'eth0', 'mac': INSTANCE_MAC,
+                                                  'timeout': 2})
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        subprocess.run(['ip', 'netns', 'del', rogue], check=False)
+        subprocess.run(['ip', '-n', probe_net.cmp, 'link', 'del', 'vnet9'], check=False)
+    assert not res.get('failed'), res.get('msg')
+    got = sorted((o['server_id'], o['offered_address']) for o in res['offers'])
+    assert len(got) == 2 and got[0] == ('10.0.2.1', '10.0.2.24'), got
+    assert got[1][0] == '10.0.2.250' and 200 <= int(got[1][1].rsplit('.', 1)[1]) <= 210, got
+    # neither server bound a lease
+    assert INSTANCE_MAC not in _leases(probe_net) and INSTANCE_MAC not in _leases(probe_net, str(tmp_path / 'rogue.leases'))
 
 
 def test_dhcp_bad_input(probe_net):
