@@ -146,6 +146,24 @@ def test_hops_as_namespaces_of_one_host(probe_net):
     assert compute['request_seen'] == 3 and compute['duplicates'] == 2
 
 
+def test_bad_hops_end_in_a_clear_verdict(probe_net):
+    """An unknown interface and a missing namespace on the path: those hops are named with the module's
+    message, left out of the vanished-between reasoning, and the result is not healthy."""
+    hops = [{'host': 'localhost', 'netns': probe_net.inst, 'interface': 'eth0'},
+            {'host': 'localhost', 'netns': probe_net.cmp, 'interface': 'nosuch0'},
+            {'host': 'localhost', 'netns': probe_net.prefix + '-gone', 'interface': 'eth0'},
+            {'host': 'localhost', 'netns': probe_net.ext, 'interface': 'eth0'}]
+    res = run_role(probe_net, {'type': 'icmp', 'host': 'localhost', 'netns': probe_net.inst, 'target': '198.51.100.4'},
+                   hops=hops, extra={'path_capture_iptables': False})
+    assert res['healthy'] is False
+    assert res['failed_captures'] == ['localhost:nosuch0@%s' % probe_net.cmp, 'localhost:eth0@%s-gone' % probe_net.prefix]
+    assert 'interface nosuch0 does not exist in namespace %s' % probe_net.cmp in res['verdict']
+    assert 'network namespace %s-gone does not exist' % probe_net.prefix in res['verdict']
+    assert 'Traceback' not in res['verdict']
+    # the hops that did capture still tell their story: the probe went end to end between them
+    assert res['request']['complete'] and res['reply']['complete']
+
+
 def test_dns_with_kept_and_fetched_pcaps(probe_net, tmp_path):
     res = run_role(probe_net, {'type': 'dns', 'host': 'inst', 'server': '10.0.2.1', 'address': '10.0.2.24'},
                    hops=HOPS[:3], extra={'path_capture_iptables': False, 'path_capture_pcap_dir': str(tmp_path / 'kept'),
