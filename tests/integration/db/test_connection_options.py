@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import shutil
 import socket
 
 import pytest
@@ -154,9 +155,12 @@ def tls_server(tmp_path_factory):
         'client_key': _write(d / 'client.key', key=cli_key),
     }
     # the lab's MariaDB helper with three more server options, through a wrapper around mariadbd
+    mariadbd = shutil.which('mariadbd') or shutil.which('mariadbd', path='/usr/sbin:/sbin:/usr/bin:/bin')
+    if not mariadbd:
+        pytest.fail('mariadbd not found (Debian package mariadb-server-core)')
     wrapper = d / 'mariadbd-tls'
-    wrapper.write_text('#!/bin/sh\nexec mariadbd "$@" --ssl-ca=%s --ssl-cert=%s --ssl-key=%s\n'
-                       % (files['ca'], files['server_cert'], files['server_key']))
+    wrapper.write_text('#!/bin/sh\nexec %s "$@" --ssl-ca=%s --ssl-cert=%s --ssl-key=%s\n'
+                       % (mariadbd, files['ca'], files['server_cert'], files['server_key']))
     wrapper.chmod(0o755)
     server = MariaDB(str(d / 'server'), mariadbd=str(wrapper))
     try:
