@@ -221,6 +221,13 @@ def test_fail_on_fault_and_bad_names(seed_lab, tmp_path):
     assert rc != 0 and report is None
     assert "No instance named x' OR '1'='1 in the nova DB." in out
     assert 'Traceback' not in out
+    # the TLS options of netdiag_nova_db reach the DB look-up: a CA file that does not exist is named
+    db = {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'}
+    missing_ca = str(tmp_path / 'no-such-ca.pem')
+    rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path, {'netdiag_nova_db': dict(db, ca_cert=missing_ca)})
+    assert rc != 0 and report is None
+    assert 'ca_cert %s does not exist' % missing_ca in out
+    assert 'Traceback' not in out
 
 
 def test_html_report_from_a_lab_run_renders(seed_lab, tmp_path):
