@@ -45,6 +45,25 @@ def procs_with(marker):
     return found
 
 
+def reap_workers(marker):
+    """SIGKILL what is left of the Ansible we started (its worker detaches into its own session, so killing
+    the controller does not end it; with a large result it then blocks forever on the queue to the dead
+    controller). Found by the test's unique marker, which is in its command line (the module arguments)."""
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                cmd = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except OSError:
+            continue
+        if marker in cmd and 'cloudops.netdiag.packet_capture' in cmd:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def wait_for(predicate, timeout, step=0.05):
     end = time.time() + timeout
     while time.time() < end:
@@ -84,11 +103,20 @@ def max_sizes(pcap_dir, until, sizes):
         time.sleep(0.02)
 
 
+def pcap_span(path):
+    """Seconds between the first and the last packet of a pcap (tcpdump -tt), None when empty."""
+    out = subprocess.run(['tcpdump', '-r', path, '-nn', '-tt'], capture_output=True, text=True, check=False).stdout
+    stamps = [float(line.split()[0]) for line in out.splitlines() if line[:1].isdigit()]
+    return stamps[-1] - stamps[0] if stamps else None
+
+
 def test_controller_sigkill_leaves_nothing_past_deadline(probe_net, tmp_path):
     marker = 'ndwd-%s' % uuid.uuid4().hex[:8]
     pcap_dir = str(tmp_path / marker)
-    cap = 24 + 40 * (16 + 400)
-    pinger = traffic(probe_net, 8)
+    # room for far more packets than the 4 s window sees (~100 per second per interface): the deadline,
+    # not the packet count, has to end these captures
+    cap = 24 + 2000 * (16 + 400)
+    pinger = traffic(probe_net, 12)
     proc = start_ansible(probe_net, pcap_dir, duration=4, max_file_size=cap)
     try:
         assert wait_for(lambda: len(procs_with(marker)) == 2, 20), 'captures never started'
@@ -104,8 +132,13 @@ def test_controller_sigkill_leaves_nothing_past_deadline(probe_net, tmp_path):
         pinger.wait()
         for pid in procs_with(marker):
             os.kill(pid, signal.SIGKILL)
+        reap_workers(marker)
     assert sizes and all(size <= cap for size in sizes.values()), sizes
     assert all(os.path.getsize(os.path.join(pcap_dir, n)) <= cap for n in os.listdir(pcap_dir) if n.endswith('.pcap'))
+    # the traffic ran on for 12 s: the packets in each file stop at the 4 s deadline (+ the 2 s kill grace at most;
+    # the alarm backstop alone would let them run to 4 + 7 s)
+    spans = {n: pcap_span(os.path.join(pcap_dir, n)) for n in os.listdir(pcap_dir) if n.endswith('.pcap')}
+    assert len(spans) == 2 and all(span is not None and 3 < span <= 4 + 2 for span in spans.values()), spans
 
 
 def _module_process(marker):
@@ -137,6 +170,7 @@ def test_module_sigkill_takes_tcpdump_down_at_once(probe_net, tmp_path):
         except ProcessLookupError:
             pass
         proc.wait()
+        reap_workers(marker)
 
 
 HUNG = textwrap.dedent('''

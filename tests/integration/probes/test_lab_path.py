@@ -239,5 +239,18 @@ def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
         for pid in _tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)
         proc.wait()
+        # Ansible's worker detaches into its own session and outlives the killed controller: end ours (the
+        # marker is in its command line, in the module arguments)
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                    cmd = handle.read()
+            except OSError:
+                continue
+            if marker.encode() in cmd and b'cloudops.netdiag.packet_capture' in cmd:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     sizes += [os.path.getsize(f) for f in _pcaps(pcap_dir)]
     assert sizes and max(sizes) <= cap
