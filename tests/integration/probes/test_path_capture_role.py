@@ -116,6 +116,25 @@ def test_icmp_reply_dropped_on_compute_forward(probe_net):
     assert any(r['target'] == 'DROP' and r['chain'] == 'FORWARD' and r['drop'] for r in moved)
 
 
+def test_icmp_request_rejected_on_compute_forward(probe_net):
+    """A REJECT (not a DROP) on the way out: the request vanishes after the bridge, the REJECT rule is named."""
+    rule = ['FORWARD', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']
+    probe_net.ns(probe_net.cmp, 'iptables', '-I', *rule)
+    try:
+        res = run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
+    finally:
+        probe_net.ns(probe_net.cmp, 'iptables', '-D', *rule)
+    assert res['healthy'] is False
+    assert table(res) == {'inst:eth0': (True, False), 'cmp:vnet0': (True, False), 'cmp:br100': (True, False),
+                          'cmp:eth1': (False, False), 'ext:eth0': (False, False)}
+    assert res['request']['vanished_between'] == ['cmp:br100', 'cmp:eth1']
+    assert res['verdict'].startswith('request vanished between cmp:br100 and cmp:eth1')
+    moved = [r for entry in res['moved_rules'] if entry['host'] == 'cmp' for r in entry['moved']]
+    assert moved[0]['target'] == 'REJECT' and moved[0]['chain'] == 'FORWARD' and moved[0]['drop'], moved
+    # the probe itself saw why (iputils names the ICMP error; busybox only reports the loss)
+    assert res['probe_result']['probes'][0]['reachable'] is False
+
+
 def test_dhcp_discover_along_the_path(probe_net):
     res = run_role(probe_net, {'type': 'dhcp', 'host': 'inst', 'interface': 'eth0', 'mac': INSTANCE_MAC},
                    hops=HOPS[:3], extra={'path_capture_iptables': False})
