@@ -183,6 +183,25 @@ def test_forward_drop_is_located_with_the_rule_that_moved(seed_lab, tmp_path):
     assert any(r['drop'] and r['target'] == 'DROP' and inst['fixed_ip'] in r['rule'] for r in moved), moved
 
 
+def test_missing_floating_nat_shows_in_the_addresses_on_the_public_nic(seed_lab, tmp_path):
+    """nat_missing: the ping still gets out (the compute node's own SNAT for the fixed range), so the ladder is
+    blind to it; the capture is not: on the public NIC the request leaves from the compute node's address,
+    not from the floating IP."""
+    name, inst, hops, target = lab_path(seed_lab)
+    compute, public = hops[3]
+    own = [a.split('/')[0] for a in seed_lab.state['hosts'][compute]['interfaces'][public]['addresses']
+           if a.split('/')[0] != inst['floating_ip']]
+    seed_lab.fault('nat_missing', name)
+    try:
+        res = run_role(seed_lab, tmp_path, {'type': 'icmp', 'host': name, 'target': target}, hops)
+    finally:
+        seed_lab.heal()
+    rows = {(h['host'], h['interface']): h for h in res['hops']}
+    assert res['healthy'] is True, res['verdict']
+    assert rows[(compute, inst['vnet'])]['request_addresses'] == ['%s > %s' % (inst['fixed_ip'], target)]
+    assert rows[hops[3]]['request_addresses'] in [['%s > %s' % (a, target)] for a in own], (rows[hops[3]], own)
+
+
 def _tcpdumps_with(marker):
     pids = []
     for pid in filter(str.isdigit, os.listdir('/proc')):
