@@ -82,6 +82,20 @@ def test_file_cap_lowers_the_count(probe_net):
     assert capture['file_size'] <= cap
 
 
+def test_snaplen_cuts_every_packet(probe_net):
+    # 400-byte payloads, 64-byte snap length: every record in the pcap is exactly 16 + 64 bytes
+    pinger = subprocess.Popen(['sh', '-c', 'sleep 0.8; exec ip netns exec %s busybox ping -c 3 -i 0.1 -s 400 198.51.100.4'
+                               % probe_net.inst], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'filter': 'icmp',
+                                                  'duration': 2.5, 'snaplen': 64})
+    pinger.wait()
+    assert not res.get('failed'), res.get('msg')
+    capture = res['captures'][0]
+    assert capture['packets'] == 6 and capture['file_size'] == 24 + 6 * (16 + 64), capture
+    # the headers are still decoded; tcpdump sees the original length in the IP header
+    assert all(p['icmp']['type'].startswith('echo') and p['length'] == 428 for p in res['packets'])
+
+
 @pytest.mark.parametrize('args,message', [
     ({'interface': ['nosuch0']}, 'interface nosuch0 does not exist in namespace'),
     ({'filter': 'icmp and and'}, "invalid BPF filter 'icmp and and': tcpdump:"),
