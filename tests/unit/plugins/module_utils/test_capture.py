@@ -165,3 +165,17 @@ def test_real_seed_lab_public_nic_shows_the_snat():
     assert [(p['direction'], p['src'], p['dst'], p['icmp']['type'], p['icmp']['id'], p['ttl']) for p in pkts] == [
         ('out', '203.0.113.30', '198.51.100.10', 'echo-request', 7876, 63),
         ('in', '198.51.100.10', '203.0.113.30', 'echo-reply', 7876, 63)]
+
+
+def test_real_tcp_ports_and_flags():
+    with open(os.path.join(FIX, 'lab_tcp_connect_port53_ether.txt'), encoding='utf-8') as handle:
+        pkts = cap.annotate_duplicates(cap.parse_tcpdump(handle.read(), interface='eth0', local_macs=['fe:73:3e:65:8b:e8']))
+    got = [(p['direction'], p['proto'], p['src'], p['sport'], p['dst'], p['dport'], p['tcp_flags']) for p in pkts]
+    client = ('10.0.2.24', 39290, '10.0.2.1', 53)
+    server = ('10.0.2.1', 53, '10.0.2.24', 39290)
+    assert got == [('in', 'tcp') + client + ('S',), ('out', 'tcp') + server + ('S.',), ('in', 'tcp') + client + ('.',),
+                   ('in', 'tcp') + client + ('P.',), ('out', 'tcp') + server + ('.',), ('out', 'tcp') + server + ('P.',),
+                   ('in', 'tcp') + client + ('.',), ('in', 'tcp') + client + ('F.',), ('out', 'tcp') + server + ('.',),
+                   ('out', 'tcp') + server + ('F.',), ('in', 'tcp') + client + ('.',)]
+    assert all(p['dns'] is None and p['icmp'] is None and p['duplicate_of'] is None for p in pkts)
+    assert [p['length'] for p in pkts[:4]] == [60, 60, 52, 56] and pkts[0]['ip_id'] == 38074
