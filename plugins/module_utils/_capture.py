@@ -358,6 +358,26 @@ def parse_start_at(value, now=None):
     return stamp.timestamp()
 
 
+MAX_START_WAIT = 600
+
+
+def start_instant(value, max_wait=MAX_START_WAIT, now=None):
+    """``start_at`` of a capture or probe as epoch seconds (None when not given); CaptureError when it is not an
+    instant or lies more than ``max_wait`` seconds ahead."""
+    instant = parse_start_at(value)
+    if instant is not None and instant - (time.time() if now is None else now) > max_wait:
+        raise CaptureError('start_at %s is more than %d seconds in the future' % (value, max_wait))
+    return instant
+
+
+def sleep_until(instant):
+    """Sleep until epoch ``instant`` (no-op for None or an instant in the past)."""
+    if instant is not None:
+        wait = instant - time.time()
+        if wait > 0:
+            time.sleep(wait)
+
+
 def tcpdump_argv(tcpdump, interface, pcap_path, snaplen, count, bpf_filter):
     """argv of one bounded capture writing ``pcap_path`` (packet-buffered, root kept for the file)."""
     argv = [tcpdump, '-i', interface, '-nn', '-U', '--immediate-mode', '-Z', 'root', '-s', str(snaplen),

@@ -240,14 +240,20 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
 def moved_rules(results):
     """Normalise iptables compare results to ``[{host, netns, moved: [...]}]`` (hosts where something moved).
 
-    Accepts ready entries (``{host, netns, moved}``) or registered loop results of iptables_info whose
-    ``item`` is ``[group, snapshot]`` or a group.
+    Accepts ready entries (``{host, netns, moved}``), registered loop results of iptables_info whose
+    ``item`` is ``[group, snapshot]`` or a group, and the collected results of packet_capture run with
+    ``iptables_counters`` (``iptables_moved``; ``item`` is the async job whose own ``item`` is the group).
     """
     out = []
     for res in results or []:
-        if not isinstance(res, dict) or res.get('skipped') or res.get('failed') or not res.get('moved'):
+        if not isinstance(res, dict) or res.get('skipped') or res.get('failed'):
+            continue
+        moved = res.get('moved') or res.get('iptables_moved')
+        if not moved:
             continue
         item = res.get('item')
         group = item[0] if isinstance(item, (list, tuple)) and item else (item if isinstance(item, dict) else res)
-        out.append({'host': group.get('host'), 'netns': group.get('netns'), 'moved': res['moved']})
+        if 'host' not in group and isinstance(group.get('item'), dict):
+            group = group['item']
+        out.append({'host': group.get('host'), 'netns': group.get('netns'), 'moved': moved})
     return out

@@ -47,6 +47,13 @@ options:
     description:
       - Host name option (12) to send with the DISCOVER.
     type: str
+  start_at:
+    description:
+      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
+        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
+      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
+        chosen instant inside it.
+    type: str
 notes:
   - Needs root (or CAP_NET_BIND_SERVICE and CAP_NET_RAW) to bind UDP port 68 on the interface. Fails with a
     clear message when a DHCP client already holds that port on the host.
@@ -197,6 +204,7 @@ import socket
 import struct
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dhcpprobe import (
     DhcpError, open_socket, probe, random_mac, validate_mac)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
@@ -213,10 +221,15 @@ def main():
             mac=dict(type='str'),
             timeout=dict(type='float', default=3),
             hostname=dict(type='str'),
+            start_at=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        start_at = start_instant(p['start_at'])
+    except CaptureError as exc:
+        module.fail_json(msg=str(exc))
     if not _IFNAME.match(p['interface']):
         module.fail_json(msg='invalid interface name %r' % (p['interface'],))
     if not 0 < p['timeout'] <= 60:
@@ -235,6 +248,7 @@ def main():
                 module.fail_json(msg='interface %s does not exist%s' % (p['interface'], where))
             sock = open_socket(p['interface'])
         try:
+            sleep_until(start_at)
             sent, offers = probe(sock, mac, xid, p['timeout'], hostname=p['hostname'])
         finally:
             sock.close()

@@ -64,6 +64,13 @@ options:
       - Milliseconds above which an answer is reported as V(slow).
     type: float
     default: 500
+  start_at:
+    description:
+      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
+        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
+      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
+        chosen instant inside it.
+    type: str
 notes:
   - Read-only.
 seealso:
@@ -158,6 +165,7 @@ import ipaddress
 import re
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import DnsError, plan_queries, run_queries
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
 
@@ -188,10 +196,15 @@ def main():
             timeout=dict(type='float', default=3),
             slow_threshold=dict(type='float', default=500),
             netns=dict(type='str'),
+            start_at=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        start_at = start_instant(p['start_at'])
+    except CaptureError as exc:
+        module.fail_json(msg=str(exc))
     try:
         ipaddress.ip_address(p['server'])
     except ValueError:
@@ -211,6 +224,7 @@ def main():
         module.fail_json(msg='invalid query: %s' % exc)
     try:
         with enter_netns(p['netns']):
+            sleep_until(start_at)
             results = run_queries(p['server'], p['port'], plan, p['timeout'], p['slow_threshold'])
     except NetnsError as exc:
         module.fail_json(msg='cannot query from namespace: %s' % exc)

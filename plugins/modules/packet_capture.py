@@ -87,6 +87,23 @@ options:
       - At most this many parsed packets are returned (the earliest); the pcap keeps them all.
     type: int
     default: 2000
+  iptables_counters:
+    description:
+      - Also read the iptables packet counters (C(iptables-save -c), in O(netns)) before the window opens and
+        again when it closes, and return the rules and chain policies whose counters moved in
+        RV(iptables_moved), so that a DROP or REJECT that fired during the window is named (what
+        M(cloudops.netdiag.iptables_info) does with O(cloudops.netdiag.iptables_info#module:compare_to), without
+        two more tasks).
+      - A host where iptables cannot be read still captures; RV(iptables_error) says why.
+    type: bool
+    default: false
+  iptables_backend:
+    description:
+      - Which iptables O(iptables_counters) reads. V(auto) runs C(iptables-save), V(nft) C(iptables-nft-save),
+        V(legacy) C(iptables-legacy-save).
+    type: str
+    choices: [auto, nft, legacy]
+    default: auto
 notes:
   - Read-only for the network. Requires C(tcpdump) and, with O(netns) or named interfaces, C(ip) on the target.
   - Must run as root (or with CAP_NET_RAW and CAP_NET_ADMIN), like tcpdump.
@@ -282,6 +299,21 @@ truncated:
   returned: always
   type: bool
   sample: false
+iptables_moved:
+  description:
+    - With O(iptables_counters), the rules and chain policies whose packet counters increased during the window,
+      DROP and REJECT first (the entries of M(cloudops.netdiag.iptables_info)'s RV(cloudops.netdiag.iptables_info#module:moved)).
+    - Null without O(iptables_counters) or when iptables could not be read (see RV(iptables_error)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{table: filter, chain: FORWARD, index: 1, target: DROP, rule: "-A FORWARD -d 10.0.0.3/32 -j DROP",
+            packets: 1, bytes: 84, drop: true, policy: false}]
+iptables_error:
+  description: Why O(iptables_counters) could not be honoured (the capture itself is unaffected); null otherwise.
+  returned: always
+  type: str
+  sample: iptables-save was not found on the target host
 '''
 
 import json
@@ -293,19 +325,58 @@ import time
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import (
-    KILL_GRACE, CaptureError, annotate_duplicates, effective_count, parse_start_at, parse_tcpdump,
-    parse_tcpdump_stats, read_argv, start_captures, stop_captures, supervise, tcpdump_argv,
-    tcpdump_error, wait_listening)
+    KILL_GRACE, MAX_START_WAIT, CaptureError, annotate_duplicates, effective_count, parse_tcpdump,
+    parse_tcpdump_stats, read_argv, sleep_until, start_captures, start_instant, stop_captures, supervise,
+    tcpdump_argv, tcpdump_error, wait_listening)
+from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import IptablesError, compare_counters, parse_save
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 
 _IFNAME = re.compile(r'^[A-Za-z0-9_.:@+-]{1,15}$')
-MAX_START_WAIT = 600
+IPTABLES_SAVE = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 LISTEN_TIMEOUT = 5.0
 HARD_MARGIN = 5.0
 
 
 def _run(module, argv, netns, ip_bin):
     return module.run_command(netns_argv(netns, argv, ip_bin=ip_bin), environ_update={'LC_ALL': 'C'})
+
+
+class _Counters(object):
+    """iptables packet counters of the capture's namespace when the window opens and when it closes.
+
+    A host where iptables cannot be read still captures: the reason is kept in ``error`` and ``moved`` stays None.
+    """
+
+    def __init__(self, module, backend, netns, ip_bin):
+        self.module = module
+        self.binary = IPTABLES_SAVE[backend]
+        self.path = module.get_bin_path(self.binary)
+        self.netns = netns
+        self.ip_bin = ip_bin
+        self.before = None
+        self.moved = None
+        self.error = None if self.path else '%s was not found on the target host' % self.binary
+
+    def _save(self):
+        rc, out, err = _run(self.module, [self.path, '-c'], self.netns, self.ip_bin)
+        if rc != 0:
+            self.error = '%s failed (rc=%d): %s' % (self.binary, rc, (err or out).strip()[:300])
+            return None
+        try:
+            return parse_save(out, allow_empty=True)
+        except IptablesError as exc:
+            self.error = 'cannot parse the output of %s: %s' % (self.binary, exc)
+            return None
+
+    def snapshot(self):
+        if self.error is None:
+            self.before = self._save()
+
+    def compare(self):
+        if self.error is None and self.before is not None:
+            after = self._save()
+            if after is not None:
+                self.moved = compare_counters(self.before, after)['moved']
 
 
 def _check_interfaces(module, interfaces, netns, ip_bin):
@@ -340,6 +411,8 @@ def main():
             pcap_dir=dict(type='path'),
             max_packets_returned=dict(type='int', default=2000),
             window_file=dict(type='path'),
+            iptables_counters=dict(type='bool', default=False),
+            iptables_backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
         ),
         supports_check_mode=True,
     )
@@ -370,11 +443,9 @@ def main():
     if p['filter'] is not None and p['filter'].lstrip().startswith('-'):
         module.fail_json(msg='invalid BPF filter %r: it must not start with -' % (p['filter'],))
     try:
-        start_at = parse_start_at(p['start_at'])
+        start_at = start_instant(p['start_at'], MAX_START_WAIT)
     except CaptureError as exc:
         module.fail_json(msg=str(exc))
-    if start_at is not None and start_at - time.time() > MAX_START_WAIT:
-        module.fail_json(msg='start_at %s is more than %d seconds in the future' % (p['start_at'], MAX_START_WAIT))
 
     window_file = p['window_file']
     if window_file:
@@ -412,11 +483,11 @@ def main():
     else:
         workdir = tempfile.mkdtemp(prefix='netdiag-capture-')
 
+    counters = _Counters(module, p['iptables_backend'], netns, ip_bin) if p['iptables_counters'] else None
     try:
-        if start_at is not None:
-            wait = start_at - time.time()
-            if wait > 0:
-                time.sleep(wait)
+        if counters:
+            counters.snapshot()     # before the window: the probe fires after it opens
+        sleep_until(start_at)
         specs = []
         for name in interfaces:
             pcap = os.path.join(workdir, 'capture-%s.pcap' % name)
@@ -443,6 +514,8 @@ def main():
         deadline = (start_at if start_at is not None else started_at) + p['duration']
         supervise(captures, deadline, p['max_file_size'], window_file=window_file)
         ended_at = time.time()
+        if counters:
+            counters.compare()
 
         packets = []
         results = []
@@ -476,7 +549,9 @@ def main():
 
     module.exit_json(changed=False, packets=packets, captures=results, started_at=started_at, ended_at=ended_at,
                      start_lag=round(started_at - start_at, 6) if start_at is not None else None,
-                     truncated=truncated, netns=netns, filter=p['filter'])
+                     truncated=truncated, netns=netns, filter=p['filter'],
+                     iptables_moved=counters.moved if counters else None,
+                     iptables_error=counters.error if counters else None)
 
 
 if __name__ == '__main__':

@@ -54,6 +54,13 @@ options:
       - Upper bound in seconds for the whole task; a ping still running then is interrupted.
     type: float
     default: 10
+  start_at:
+    description:
+      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
+        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
+      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
+        chosen instant inside it. O(deadline) counts from that instant.
+    type: str
   payload_pattern:
     description:
       - Hex bytes that fill the probe payload (C(-p)) so a capture can recognise the probe.
@@ -234,6 +241,7 @@ import re
 import time
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ping import (
     PingError, detect_flavor, ping_argv, run_parallel, summarize, validate_pattern)
@@ -268,11 +276,16 @@ def main():
             size=dict(type='int'),
             source=dict(type='str'),
             flavor=dict(type='str', default='auto', choices=['auto', 'iputils', 'busybox']),
+            start_at=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     params = module.params
     started = time.time()
+    try:
+        start_at = start_instant(params['start_at'])
+    except CaptureError as exc:
+        module.fail_json(msg=str(exc))
     targets = params['targets']
     if not targets:
         module.fail_json(msg='targets is empty: give at least one address to probe')
@@ -313,6 +326,8 @@ def main():
             argvs.append(netns_argv(params['netns'], argv, ip_bin=ip_bin or 'ip'))
         except NetnsError as exc:
             module.fail_json(msg='cannot probe from namespace: %s' % exc)
+    sleep_until(start_at)
+    started = time.time()
     outputs = run_parallel(argvs, started + params['deadline'])
     probes = []
     problems = []

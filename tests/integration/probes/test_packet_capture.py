@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -133,3 +134,62 @@ def test_window_file_must_not_exist(probe_net, tmp_path):
     window.write_text('')
     res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'duration': 1, 'window_file': str(window)})
     assert res['failed'] is True and 'already exists' in res['msg'] and window.exists()
+
+
+def test_iptables_counters_name_the_drop_that_fired(probe_net):
+    # a real DROP in the compute node's FORWARD chain; the capture reads the counters at its open and close
+    rule = ['-s', '10.0.2.24/32', '-d', '198.51.100.4/32', '-p', 'icmp', '-j', 'DROP']
+    subprocess.run(['ip', 'netns', 'exec', probe_net.cmp, 'iptables', '-I', 'FORWARD'] + rule, check=True)
+    try:
+        pinger = ping_later(probe_net, 1.0)
+        res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['vnet0', 'eth1'], 'filter': 'icmp',
+                                                      'duration': 3, 'iptables_counters': True})
+        pinger.wait()
+    finally:
+        subprocess.run(['ip', 'netns', 'exec', probe_net.cmp, 'iptables', '-D', 'FORWARD'] + rule, check=True)
+    assert not res.get('failed'), res.get('msg')
+    assert res['iptables_error'] is None
+    first = res['iptables_moved'][0]
+    assert (first['table'], first['chain'], first['target'], first['drop']) == ('filter', 'FORWARD', 'DROP', True)
+    assert first['packets'] == 2 and '-s 10.0.2.24/32 -d 198.51.100.4/32 -p icmp' in first['rule']
+    # the requests reached vnet0 and never left by eth1
+    assert {p['interface'] for p in res['packets']} == {'vnet0'}
+
+
+def test_iptables_counters_off_and_on_a_quiet_path(probe_net):
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'duration': 1})
+    assert res['iptables_moved'] is None and res['iptables_error'] is None
+    # legacy tables were never used in this namespace: read fine, nothing moved
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['eth1'], 'duration': 1,
+                                                  'iptables_counters': True, 'iptables_backend': 'legacy'})
+    assert not res.get('failed'), res.get('msg')
+    assert res['iptables_moved'] == [] and res['iptables_error'] is None
+
+
+def test_ping_probe_fires_at_start_at(probe_net):
+    # the capture sees the first echo request no earlier than the instant the probe was told to fire at
+    fire_at = time.time() + 2.0
+    box = {}
+    capture = threading.Thread(target=lambda: box.update(probe_net.run_module(
+        'packet_capture', {'netns': probe_net.cmp, 'interface': ['vnet0'], 'duration': 4,
+                           'filter': 'icmp[icmptype] = icmp-echo'})))
+    capture.start()
+    res = probe_net.run_module('ping_probe', {'netns': probe_net.inst, 'flavor': 'busybox', 'count': 1,
+                                              'targets': ['198.51.100.4'], 'start_at': '%.3f' % fire_at})
+    capture.join()
+    assert not res.get('failed') and res['probes'][0]['reachable'], res
+    assert not box.get('failed'), box.get('msg')
+    requests = [p['time'] for p in box['packets']]
+    assert len(requests) == 1 and requests[0] >= fire_at
+
+
+@pytest.mark.parametrize('module,args', [
+    ('ping_probe', {'targets': ['10.0.2.1']}),
+    ('dns_probe', {'server': '10.0.2.1', 'names': ['www.example.org']}),
+    ('dhcp_probe', {'interface': 'eth0'}),
+])
+def test_probe_start_at_bad_input(probe_net, module, args):
+    res = probe_net.run_module(module, dict(args, netns=probe_net.inst, start_at='tomorrow'))
+    assert res['failed'] and "start_at 'tomorrow' is neither epoch seconds nor an ISO 8601 instant" in res['msg']
+    res = probe_net.run_module(module, dict(args, netns=probe_net.inst, start_at='%.0f' % (time.time() + 3600)))
+    assert res['failed'] and 'is more than 600 seconds in the future' in res['msg']

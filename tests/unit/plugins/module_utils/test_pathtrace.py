@@ -86,6 +86,20 @@ def test_report_maps_group_results_to_hops():
     assert 'tcpdump: eth0: No such device' in res['verdict']
 
 
+def test_moved_rules_from_collected_captures():
+    # what the role passes since the captures read the counters themselves: async_status results whose item is
+    # the launch result, whose item is the capture group
+    drop = {'table': 'filter', 'chain': 'FORWARD', 'target': 'DROP', 'packets': 1, 'drop': True}
+    results = [
+        {'finished': 1, 'iptables_moved': [drop], 'iptables_error': None,
+         'item': {'ansible_job_id': 'j1', 'item': {'host': 'compute1', 'netns': None, 'interfaces': ['vnet0']}}},
+        {'finished': 1, 'iptables_moved': None, 'iptables_error': 'iptables-save was not found on the target host',
+         'item': {'ansible_job_id': 'j2', 'item': {'host': 'vm1', 'netns': None, 'interfaces': ['eth0']}}},
+        {'finished': 1, 'iptables_moved': [], 'item': {'ansible_job_id': 'j3', 'item': {'host': 'gw', 'netns': 'gw'}}},
+    ]
+    assert pt.moved_rules(results) == [{'host': 'compute1', 'netns': None, 'moved': [drop]}]
+
+
 def test_nothing_seen():
     hops = [dict(h, packets=[]) for h in chapter_hops()]
     res = pt.analyze(hops, {'type': 'icmp'})
