@@ -46,14 +46,16 @@ def _python_refusing_nul_in_syslog():
 
 
 def _import_roots():
-    # the collection root above ansible_collections, and where this interpreter finds ansible-core (pure Python)
+    # the collection root above ansible_collections, and where this interpreter finds ansible-core and PyMySQL
+    # (both pure Python; under ansible-test they live in different places)
     import ansible  # pylint: disable=import-outside-toplevel
+    import pymysql  # pylint: disable=import-outside-toplevel
 
     coll = os.path.join(REPO, '.venv', 'collections')
     parts = REPO.split(os.sep)
     if len(parts) > 3 and parts[-3] == 'ansible_collections':
         coll = os.sep.join(parts[:-3])
-    return [coll, os.path.dirname(os.path.dirname(ansible.__file__))]
+    return [coll] + sorted(set(os.path.dirname(os.path.dirname(m.__file__)) for m in (ansible, pymysql)))
 
 
 @pytest.mark.parametrize('module,args,expected', [
