@@ -228,9 +228,15 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
     for row, hop in zip(out['hops'], built):
         row['request_count'] = row['request_seen']
         row['reply_count'] = row['reply_seen']
+        # how that hop's capture ended: window_closed (the role closed it), deadline, count, size, exit, error
+        caps = by_key.get(_key(hop['host'], hop.get('netns')), {}).get('captures') or []
+        row['stopped_by'] = next((c.get('stopped_by') for c in caps if c.get('interface') in (hop['interface'], 'any')), None)
     out['probe'] = probe
     out['probe_result'] = probe_result
     out['moved_rules'] = moved_rules(moved)
+    # hosts whose capture ran but could not read the iptables counters (iptables_counters): said, not hidden
+    out['counter_errors'] = [{'host': g['host'], 'netns': g['netns'], 'error': r['iptables_error']}
+                             for g, r in zip(groups, capture_results or []) if isinstance(r, dict) and r.get('iptables_error')]
     windows = [(r.get('started_at'), r.get('ended_at')) for r in (capture_results or []) if r and r.get('started_at')]
     out['window'] = {'opened': max(w[0] for w in windows) if windows else None,
                      'closed': min(w[1] for w in windows) if windows else None}

@@ -98,6 +98,9 @@ def test_chapter_capture_on_the_seed_lab(seed_lab, tmp_path):
     firsts = [rows[hop]['first_time'] for hop in hops]
     lasts = [rows[hop]['last_time'] for hop in hops]
     assert firsts == sorted(firsts) and lasts == sorted(lasts, reverse=True), (firsts, lasts)
+    # the role closed every window once the probe was done (none ran to its deadline); every host read its counters
+    assert {rows[hop]['stopped_by'] for hop in hops} == {'window_closed'}
+    assert res['counter_errors'] == []
 
 
 def _module_on(lab, host, module, args, tmp_path):

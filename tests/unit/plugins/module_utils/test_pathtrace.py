@@ -74,7 +74,10 @@ def test_report_maps_group_results_to_hops():
             {'host': 'compute', 'interface': 'eth1'}, {'host': 'ext', 'interface': 'eth0'}]
     assert pt.capture_groups(hops) == [{'host': 'compute', 'netns': None, 'interfaces': ['vnet0', 'br100', 'eth1']},
                                        {'host': 'ext', 'netns': None, 'interfaces': ['eth0']}]
-    results = [{'packets': pkts, 'started_at': 1.0, 'ended_at': 5.0}, {'failed': True, 'msg': 'tcpdump: eth0: No such device'}]
+    results = [{'packets': pkts, 'started_at': 1.0, 'ended_at': 5.0, 'iptables_error': 'iptables-save was not found on the target host',
+                'captures': [{'interface': 'vnet0', 'stopped_by': 'window_closed'}, {'interface': 'br100', 'stopped_by': 'count'},
+                             {'interface': 'eth1', 'stopped_by': 'deadline'}]},
+               {'failed': True, 'msg': 'tcpdump: eth0: No such device'}]
     moved = [{'item': [{'host': 'compute', 'netns': None}, {}], 'moved': [{'chain': 'FORWARD', 'target': 'DROP'}]},
              {'item': [{'host': 'ext', 'netns': None}, {}], 'skipped': True}]
     res = pt.report(results, hops, {'type': 'icmp', 'marker': '6e'}, moved=moved)
@@ -83,6 +86,8 @@ def test_report_maps_group_results_to_hops():
         ('compute:vnet0', 1, 1, True), ('compute:br100', 1, 1, True), ('compute:eth1', 1, 1, True), ('ext:eth0', 0, 0, False)]
     assert res['moved_rules'] == [{'host': 'compute', 'netns': None, 'moved': [{'chain': 'FORWARD', 'target': 'DROP'}]}]
     assert res['window'] == {'opened': 1.0, 'closed': 5.0}
+    assert [h['stopped_by'] for h in res['hops']] == ['window_closed', 'count', 'deadline', None]
+    assert res['counter_errors'] == [{'host': 'compute', 'netns': None, 'error': 'iptables-save was not found on the target host'}]
     assert 'tcpdump: eth0: No such device' in res['verdict']
 
 
