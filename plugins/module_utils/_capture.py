@@ -289,8 +289,8 @@ def parse_tcpdump(text, interface=None, local_macs=None):
 def annotate_duplicates(packets, window=1.0):
     """Mark copies of one IP packet seen several times (bridge port + bridge, ``-i any``).
 
-    Two records are the same packet when source, destination, protocol, IP id and the ICMP
-    id/seq (or ports) agree and the TTL is the same: a routed copy has a lower TTL and is a
+    Two records are the same packet when source, destination, protocol, IP id, length, the ICMP
+    id/seq (or ports and TCP flags) agree and the TTL is the same: a routed copy has a lower TTL and is a
     new hop, not a duplicate. Copies more than ``window`` seconds apart are retransmissions, not
     duplicates. Adds ``duplicate_of`` (index of the first copy, or None).
     """
@@ -302,8 +302,10 @@ def annotate_duplicates(packets, window=1.0):
         icmp = pkt['icmp'] or {}
         dhcp = pkt['dhcp'] or {}
         dns = pkt['dns'] or {}
-        key = (pkt['src'], pkt['dst'], pkt['proto'], pkt['ip_id'], pkt['ttl'], pkt['sport'], pkt['dport'],
-               icmp.get('type'), icmp.get('id'), icmp.get('seq'), dhcp.get('xid'), dhcp.get('message_type'),
+        # length and TCP flags too: a stack that sends IP id 0 (Linux on a SYN-ACK, an ACK, a RST) gives two different
+        # segments of one connection the same id; a copy of one packet agrees on both
+        key = (pkt['src'], pkt['dst'], pkt['proto'], pkt['ip_id'], pkt['ttl'], pkt['length'], pkt['sport'], pkt['dport'],
+               pkt['tcp_flags'], icmp.get('type'), icmp.get('id'), icmp.get('seq'), dhcp.get('xid'), dhcp.get('message_type'),
                dns.get('id'), dns.get('response'))
         seen = first.get(key)
         if seen is not None and abs(pkt['time'] - packets[seen]['time']) <= window:

@@ -179,3 +179,16 @@ def test_real_tcp_ports_and_flags():
                    ('out', 'tcp') + server + ('F.',), ('in', 'tcp') + client + ('.',)]
     assert all(p['dns'] is None and p['icmp'] is None and p['duplicate_of'] is None for p in pkts)
     assert [p['length'] for p in pkts[:4]] == [60, 60, 52, 56] and pkts[0]['ip_id'] == 38074
+
+
+def test_tcp_segments_with_ip_id_zero_are_not_duplicates():
+    # Linux sends some segments with IP id 0 (the SYN-ACK and the last ACK of the real capture): a RST of the same
+    # connection from the same side 0.1 s later has id 0 too and is a different packet; a copy of the SYN-ACK
+    # (the same segment seen on a second interface) is a duplicate
+    with open(os.path.join(FIX, 'lab_tcp_connect_port53_ether.txt'), encoding='utf-8') as handle:
+        pkts = cap.parse_tcpdump(handle.read())
+    synack = [p for p in pkts if p['tcp_flags'] == 'S.' and p['ip_id'] == 0][0]
+    rst = dict(synack, time=synack['time'] + 0.1, tcp_flags='R.', length=40)
+    copy = dict(synack, time=synack['time'] + 0.0001, interface='br100')
+    marked = cap.annotate_duplicates([dict(synack), rst, copy])
+    assert [p['duplicate_of'] for p in marked] == [None, None, 0]
