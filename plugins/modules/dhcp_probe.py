@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
   - cloudops.netdiag.netns
+  - cloudops.netdiag.probe_start
 options:
   interface:
     description:
@@ -46,13 +47,6 @@ options:
   hostname:
     description:
       - Host name option (12) to send with the DISCOVER.
-    type: str
-  start_at:
-    description:
-      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
-        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
-      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
-        chosen instant inside it.
     type: str
 notes:
   - Needs root (or CAP_NET_BIND_SERVICE and CAP_NET_RAW) to bind UDP port 68 on the interface. Fails with a

@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
   - cloudops.netdiag.netns
+  - cloudops.netdiag.probe_start
 options:
   server:
     description:
@@ -64,13 +65,6 @@ options:
       - Milliseconds above which an answer is reported as V(slow).
     type: float
     default: 500
-  start_at:
-    description:
-      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
-        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
-      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
-        chosen instant inside it.
-    type: str
 notes:
   - Read-only.
 seealso:

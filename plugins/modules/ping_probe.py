@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - cloudops.netdiag.attributes
   - cloudops.netdiag.attributes.info_module
   - cloudops.netdiag.netns
+  - cloudops.netdiag.probe_start
 options:
   targets:
     description:
@@ -51,16 +52,10 @@ options:
     default: 1
   deadline:
     description:
-      - Upper bound in seconds for the whole task; a ping still running then is interrupted.
+      - Upper bound in seconds for the whole task; a ping still running then is interrupted. With O(start_at) it
+        counts from that instant.
     type: float
     default: 10
-  start_at:
-    description:
-      - Wall-clock instant to send the probe at, as epoch seconds or ISO 8601 (without an offset the instant is UTC);
-        the module waits until then, an instant in the past sends at once. At most 600 seconds in the future.
-      - With captures opened by M(cloudops.netdiag.packet_capture) for a common window, the probe fires at a
-        chosen instant inside it. O(deadline) counts from that instant.
-    type: str
   payload_pattern:
     description:
       - Hex bytes that fill the probe payload (C(-p)) so a capture can recognise the probe.

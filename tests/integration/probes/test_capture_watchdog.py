@@ -21,47 +21,14 @@ import uuid
 
 import pytest
 
+from probe_procs import reap_ansible_workers, tcpdumps_with
+
 
 pytestmark = pytest.mark.lab
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VENV_PY = os.path.join(REPO, '.venv', 'bin', 'python')
 PYTHON = VENV_PY if os.path.exists(VENV_PY) else sys.executable
-
-
-def procs_with(marker):
-    """pids whose command line contains ``marker`` (tcpdump's -w path)."""
-    found = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
-                cmd = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if marker in cmd and 'tcpdump' in cmd:
-            found.append(int(pid))
-    return found
-
-
-def reap_workers(marker):
-    """SIGKILL what is left of the Ansible we started (its worker detaches into its own session, so killing
-    the controller does not end it; with a large result it then blocks forever on the queue to the dead
-    controller). Found by the test's unique marker, which is in its command line (the module arguments)."""
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
-                cmd = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if marker in cmd and 'cloudops.netdiag.packet_capture' in cmd:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def wait_for(predicate, timeout, step=0.05):
@@ -119,20 +86,20 @@ def test_controller_sigkill_leaves_nothing_past_deadline(probe_net, tmp_path):
     pinger = traffic(probe_net, 12)
     proc = start_ansible(probe_net, pcap_dir, duration=4, max_file_size=cap)
     try:
-        assert wait_for(lambda: len(procs_with(marker)) == 2, 20), 'captures never started'
+        assert wait_for(lambda: len(tcpdumps_with(marker)) == 2, 20), 'captures never started'
         started = time.time()
         os.kill(proc.pid, signal.SIGKILL)          # the controller dies mid-capture
         proc.wait()
         sizes = {}
         max_sizes(pcap_dir, started + 1.0, sizes)
         # deadline 4 s after listening + 2 s kill grace; give the machine some slack, then insist
-        assert wait_for(lambda: not procs_with(marker), 4 + 2 + 10), 'tcpdump outlived its deadline: %s' % procs_with(marker)
+        assert wait_for(lambda: not tcpdumps_with(marker), 4 + 2 + 10), 'tcpdump outlived its deadline: %s' % tcpdumps_with(marker)
         max_sizes(pcap_dir, time.time() + 0.1, sizes)
     finally:
         pinger.wait()
-        for pid in procs_with(marker):
+        for pid in tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)
-        reap_workers(marker)
+        reap_ansible_workers(marker)
     assert sizes and all(size <= cap for size in sizes.values()), sizes
     assert all(os.path.getsize(os.path.join(pcap_dir, n)) <= cap for n in os.listdir(pcap_dir) if n.endswith('.pcap'))
     # the traffic ran on for 12 s: the packets in each file stop at the 4 s deadline (+ the 2 s kill grace at most;
@@ -143,7 +110,7 @@ def test_controller_sigkill_leaves_nothing_past_deadline(probe_net, tmp_path):
 
 def _module_process(marker):
     """The python process running the module (parent of our tcpdumps)."""
-    pids = procs_with(marker)
+    pids = tcpdumps_with(marker)
     if not pids:
         return None
     with open('/proc/%d/stat' % pids[0]) as handle:
@@ -155,22 +122,22 @@ def test_module_sigkill_takes_tcpdump_down_at_once(probe_net, tmp_path):
     pcap_dir = str(tmp_path / marker)
     proc = start_ansible(probe_net, pcap_dir, duration=60, max_file_size=1 << 20)
     try:
-        assert wait_for(lambda: len(procs_with(marker)) == 2, 20), 'captures never started'
+        assert wait_for(lambda: len(tcpdumps_with(marker)) == 2, 20), 'captures never started'
         module_pid = _module_process(marker)
         with open('/proc/%d/cmdline' % module_pid, 'rb') as handle:
             assert b'AnsiballZ_packet_capture' in handle.read()
         os.kill(module_pid, signal.SIGKILL)        # the module itself dies (connection drop, OOM, kill)
         # PR_SET_PDEATHSIG: gone long before the 60 s deadline or the alarm backstop
-        assert wait_for(lambda: not procs_with(marker), 10), 'tcpdump survived its parent: %s' % procs_with(marker)
+        assert wait_for(lambda: not tcpdumps_with(marker), 10), 'tcpdump survived its parent: %s' % tcpdumps_with(marker)
     finally:
-        for pid in procs_with(marker):
+        for pid in tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         proc.wait()
-        reap_workers(marker)
+        reap_ansible_workers(marker)
 
 
 HUNG = textwrap.dedent('''
@@ -194,11 +161,11 @@ def test_hung_caller_alarm_backstop(probe_net, tmp_path):
                               stdout=subprocess.PIPE, text=True)
     try:
         tcpdump_pid = int(parent.stdout.readline())
-        assert wait_for(lambda: procs_with(marker) == [tcpdump_pid], 10)
-        assert wait_for(lambda: not procs_with(marker), 15), 'alarm did not end the capture'
+        assert wait_for(lambda: tcpdumps_with(marker) == [tcpdump_pid], 10)
+        assert wait_for(lambda: not tcpdumps_with(marker), 15), 'alarm did not end the capture'
         assert parent.poll() is None, 'the caller must still be alive: the alarm alone ended tcpdump'
     finally:
         parent.kill()
         parent.wait()
-        for pid in procs_with(marker):
+        for pid in tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)

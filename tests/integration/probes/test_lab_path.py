@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import annotate_duplicates, parse_tcpdump
+from probe_procs import reap_ansible_workers, tcpdumps_with
 
 
 pytestmark = pytest.mark.lab
@@ -205,19 +206,6 @@ def test_missing_floating_nat_shows_in_the_addresses_on_the_public_nic(seed_lab,
     assert rows[hops[3]]['request_addresses'] in [['%s > %s' % (a, target)] for a in own], (rows[hops[3]], own)
 
 
-def _tcpdumps_with(marker):
-    pids = []
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
-                cmd = handle.read()
-        except OSError:
-            continue
-        if marker.encode() in cmd and b'tcpdump' in cmd:
-            pids.append(int(pid))
-    return pids
-
-
 def _pcaps(pcap_dir):
     try:
         return [os.path.join(pcap_dir, f) for f in os.listdir(pcap_dir) if f.endswith('.pcap')]
@@ -245,34 +233,22 @@ def test_interrupted_capture_on_the_lab_leaves_nothing(seed_lab, tmp_path):
         end = time.time() + 20
         # The marker is also in the cmdline of `ip netns exec ... tcpdump` before tcpdump has opened its
         # file: wait for both pcap files, so the interruption hits captures that are really writing.
-        while time.time() < end and (len(_tcpdumps_with(marker)) < 2 or len(_pcaps(pcap_dir)) < 2):
+        while time.time() < end and (len(tcpdumps_with(marker)) < 2 or len(_pcaps(pcap_dir)) < 2):
             time.sleep(0.05)
-        assert len(_tcpdumps_with(marker)) == 2 and len(_pcaps(pcap_dir)) == 2
+        assert len(tcpdumps_with(marker)) == 2 and len(_pcaps(pcap_dir)) == 2
         os.killpg(proc.pid, signal.SIGINT)       # Ctrl-C of the play: the controller and its workers go
         time.sleep(0.3)
         os.kill(proc.pid, signal.SIGKILL)
         end = time.time() + 5 + 2 + 10
-        while time.time() < end and _tcpdumps_with(marker):
+        while time.time() < end and tcpdumps_with(marker):
             sizes += [os.path.getsize(f) for f in _pcaps(pcap_dir)]
             time.sleep(0.05)
-        assert not _tcpdumps_with(marker)
+        assert not tcpdumps_with(marker)
     finally:
         traffic.wait()
-        for pid in _tcpdumps_with(marker):
+        for pid in tcpdumps_with(marker):
             os.kill(pid, signal.SIGKILL)
         proc.wait()
-        # Ansible's worker detaches into its own session and outlives the killed controller: end ours (the
-        # marker is in its command line, in the module arguments)
-        for pid in filter(str.isdigit, os.listdir('/proc')):
-            try:
-                with open('/proc/%s/cmdline' % pid, 'rb') as handle:
-                    cmd = handle.read()
-            except OSError:
-                continue
-            if marker.encode() in cmd and b'cloudops.netdiag.packet_capture' in cmd:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        reap_ansible_workers(marker)
     sizes += [os.path.getsize(f) for f in _pcaps(pcap_dir)]
     assert sizes and max(sizes) <= cap

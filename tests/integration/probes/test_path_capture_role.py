@@ -17,6 +17,8 @@ import uuid
 import pytest
 import yaml
 
+from probe_procs import pids_with
+
 
 pytestmark = pytest.mark.lab
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -198,20 +200,6 @@ def test_dns_with_kept_and_fetched_pcaps(probe_net, tmp_path):
     assert sorted(os.listdir(str(tmp_path / 'kept'))) == ['cmp', 'inst']
 
 
-def _procs_with(marker):
-    """pids whose command line contains ``marker`` (never looked up by name)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
-                cmd = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if marker in cmd:
-            found.append((int(pid), cmd))
-    return found
-
-
 def test_interrupted_play_leaves_no_capture_and_no_file_beyond_the_cap(probe_net, tmp_path):
     """Ctrl-C of ansible-playbook while the role's asynchronous captures are open on three hosts."""
     marker = 'ndpc-%s' % uuid.uuid4().hex[:8]
@@ -249,7 +237,7 @@ def test_interrupted_play_leaves_no_capture_and_no_file_beyond_the_cap(probe_net
                         pass
 
     def tcpdumps():
-        return [pid for pid, cmd in _procs_with(marker) if 'tcpdump' in cmd]
+        return [pid for pid, cmd in pids_with(marker) if 'tcpdump' in cmd]
 
     try:
         end = time.time() + 90
@@ -266,14 +254,14 @@ def test_interrupted_play_leaves_no_capture_and_no_file_beyond_the_cap(probe_net
         # the captures run detached (async): each ends at its own deadline, the window the role
         # planned (a few seconds plus launch allowances); nothing of ours may remain after that
         end = interrupted + 60
-        while time.time() < end and _procs_with(marker):
+        while time.time() < end and pids_with(marker):
             sample()
             time.sleep(0.05)
-        left = _procs_with(marker)
+        left = pids_with(marker)
         print('captures ended %.1f s after the interruption' % (time.time() - interrupted))
         assert not left, left
     finally:
-        for pid, _cmd in _procs_with(marker):
+        for pid, _cmd in pids_with(marker):
             os.kill(pid, signal.SIGKILL)
         traffic.kill()
         traffic.wait()
