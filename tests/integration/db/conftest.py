@@ -58,3 +58,25 @@ def nova_db(mariadb_server):
 def chapter_scenario(nova_db):
     """The chapter's stale floating IP next to healthy rows (see build_chapter_scenario)."""
     return build_chapter_scenario(nova_db)
+
+
+@pytest.fixture
+def partial_db(mariadb_server):
+    """A database with instances and fixed_ips but no floating_ips table."""
+    mariadb_server.create_database('nova_partial')
+    conn = mariadb_server.connect('nova_partial', autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('CREATE TABLE instances LIKE nova.instances')
+            cur.execute('CREATE TABLE fixed_ips LIKE nova.fixed_ips')
+    finally:
+        conn.close()
+    try:
+        yield 'nova_partial'
+    finally:
+        conn = mariadb_server.connect(autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute('DROP DATABASE nova_partial')
+        finally:
+            conn.close()

@@ -8,6 +8,7 @@ Used by conftest.py's fixtures and by tests that start a server of their own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid as uuidlib
 
@@ -176,3 +177,19 @@ def build_chapter_scenario(db):
     spare = db.fixed_ip('10.0.2.26', net)
     return {'network_id': net, 'web': web, 'old': old, 'db2': db2, 'free_pool_fip': free_pool,
             'free_fip': free, 'deleted_fip': gone, 'spare_fixed': spare}
+
+
+@contextlib.contextmanager
+def row_locked(server, address='203.0.113.30', live_only=True):
+    """A second connection that holds the row lock of floating IP ``address`` (BEGIN; SELECT ... FOR UPDATE)
+    for the duration of the block, then rolls back; yields that connection (to KILL from it, for example)."""
+    holder = server.connect('nova')
+    try:
+        with holder.cursor() as cur:
+            cur.execute('BEGIN')
+            cur.execute('SELECT id FROM floating_ips WHERE address = %s' + (' AND deleted = 0' if live_only else '') + ' FOR UPDATE',
+                        (address,))
+        yield holder
+    finally:
+        holder.rollback()
+        holder.close()

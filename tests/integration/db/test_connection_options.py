@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from lab.mariadb import MariaDB
 from moduleexec import run_module
-from novarows import DDL, NovaRows, build_chapter_scenario
+from novarows import DDL, NovaRows, build_chapter_scenario, row_locked
 
 pytestmark = pytest.mark.lab
 
@@ -227,16 +227,9 @@ def test_tls_check_hostname(tls_server):
 
 def test_connect_timeout_does_not_bound_queries(chapter_scenario, nova_db, mariadb_server, tmp_path):
     """Once logged in, a statement may wait longer than connect_timeout: here a 3 s lock wait with connect_timeout=1."""
-    holder = mariadb_server.connect('nova')
-    try:
-        with holder.cursor() as cur:
-            cur.execute('BEGIN')
-            cur.execute("SELECT id FROM floating_ips WHERE address = '203.0.113.30' AND deleted = 0 FOR UPDATE")
+    with row_locked(mariadb_server):
         sums = nova_db.checksum()
         r = run_module('floating_ip_disassociate', dict(nova_db.params(), address='203.0.113.30', connect_timeout=1, lock_timeout=3,
                                                         backup_dir=str(tmp_path)))
-        assert r.failed and r['error_code'] == 'lock_timeout' and 'nothing changed' in r['msg'], r
-    finally:
-        holder.rollback()
-        holder.close()
+    assert r.failed and r['error_code'] == 'lock_timeout' and 'nothing changed' in r['msg'], r
     assert nova_db.checksum() == sums and os.listdir(str(tmp_path)) == []

@@ -19,7 +19,7 @@ import pytest
 
 from lab.mariadb import MariaDB
 from moduleexec import finish_module, run_adhoc, run_module, start_module
-from novarows import DDL, NOVA_PASSWORD, NovaRows, build_chapter_scenario
+from novarows import DDL, NOVA_PASSWORD, NovaRows, build_chapter_scenario, row_locked
 
 pytestmark = pytest.mark.lab
 
@@ -394,11 +394,7 @@ def test_connection_killed_after_update_before_commit_leaves_rows(chapter_scenar
 
 
 def test_connection_killed_while_waiting_for_the_row_lock(chapter_scenario, nova_db, mariadb_server, tmp_path):
-    holder = mariadb_server.connect('nova')
-    try:
-        with holder.cursor() as cur:
-            cur.execute('BEGIN')
-            cur.execute("SELECT id FROM floating_ips WHERE address = '203.0.113.30' AND deleted = 0 FOR UPDATE")
+    with row_locked(mariadb_server) as holder:
         sums = nova_db.checksum()
         proc, path = start_module(FIP, dict(nova_db.params(), address='203.0.113.30', backup_dir=str(tmp_path)))
         try:
@@ -408,42 +404,25 @@ def test_connection_killed_while_waiting_for_the_row_lock(chapter_scenario, nova
                 cur.execute('KILL %s', (waiting[0][0],))
         finally:
             r = finish_module(proc, path)
-        assert r.failed and 'Traceback' not in r.output and 'nothing changed' in r['msg'], r
-        holder.rollback()
-        assert nova_db.checksum() == sums and os.listdir(str(tmp_path)) == []
-    finally:
-        holder.close()
+    assert r.failed and 'Traceback' not in r.output and 'nothing changed' in r['msg'], r
+    assert nova_db.checksum() == sums and os.listdir(str(tmp_path)) == []
 
 
 def test_lock_timeout_is_a_clear_error(chapter_scenario, nova_db, mariadb_server, tmp_path):
-    holder = mariadb_server.connect('nova')
-    try:
-        with holder.cursor() as cur:
-            cur.execute('BEGIN')
-            cur.execute("SELECT id FROM floating_ips WHERE address = '203.0.113.30' FOR UPDATE")
+    with row_locked(mariadb_server, live_only=False):
         r = run_module(FIP, dict(nova_db.params(), address='203.0.113.30', lock_timeout=1, backup_dir=str(tmp_path)))
-        assert r.failed and r['error_code'] == 'lock_timeout' and 'nothing changed' in r['msg'], r
-    finally:
-        holder.rollback()
-        holder.close()
+    assert r.failed and r['error_code'] == 'lock_timeout' and 'nothing changed' in r['msg'], r
 
 
 def test_two_repairs_at_once_one_changes(chapter_scenario, nova_db, mariadb_server, tmp_path):
     """Both processes are started while the test holds the row lock, so both are inside their
     transaction, blocked on SELECT ... FOR UPDATE, when the lock is released: a real race."""
-    holder = mariadb_server.connect('nova')
     runs = []
-    try:
-        with holder.cursor() as cur:
-            cur.execute('BEGIN')
-            cur.execute("SELECT id FROM floating_ips WHERE address = '203.0.113.30' FOR UPDATE")
+    with row_locked(mariadb_server, live_only=False):
         for dummy in range(2):
             runs.append(start_module(FIP, dict(nova_db.params(), address='203.0.113.30', backup_dir=str(tmp_path))))
         wait_for(lambda: len([c for c in _nova_connections(mariadb_server) if c[2] and 'FOR UPDATE' in c[2]]) == 2,
                  'both modules to wait for the row lock')
-    finally:
-        holder.rollback()
-        holder.close()
     results = [finish_module(p, a) for p, a in runs]
     assert all(not r.failed for r in results), results
     assert sorted(r['changed'] for r in results) == [False, True]
@@ -488,27 +467,13 @@ def test_wrong_password(chapter_scenario, nova_db, tmp_path):
         assert msg == 'access denied for user nova at %s: wrong user name or password' % where, msg
 
 
-def test_missing_table(chapter_scenario, nova_db, mariadb_server, tmp_path):
-    mariadb_server.create_database('nova_partial')
-    conn = mariadb_server.connect('nova_partial', autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute('CREATE TABLE instances LIKE nova.instances')
-            cur.execute('CREATE TABLE fixed_ips LIKE nova.fixed_ips')
-    finally:
-        conn.close()
-    root = dict(mariadb_server.conn_params, login_db='nova_partial')
-    try:
-        msg = _clean_failure(run_module(INFO, dict(root, audit=True)), root['login_password'])
-        assert 'floating_ips' in msg and "doesn't exist" in msg and 'nova cell database' in msg, msg
-        msg = _clean_failure(run_module(FIP, dict(root, address='203.0.113.30', backup_dir=str(tmp_path))), root['login_password'])
-        assert 'floating_ips' in msg, msg
-        assert os.listdir(str(tmp_path)) == []
-    finally:
-        c = mariadb_server.connect(autocommit=True)
-        with c.cursor() as cur:
-            cur.execute('DROP DATABASE nova_partial')
-        c.close()
+def test_missing_table(chapter_scenario, nova_db, mariadb_server, partial_db, tmp_path):
+    root = dict(mariadb_server.conn_params, login_db=partial_db)
+    msg = _clean_failure(run_module(INFO, dict(root, audit=True)), root['login_password'])
+    assert 'floating_ips' in msg and "doesn't exist" in msg and 'nova cell database' in msg, msg
+    msg = _clean_failure(run_module(FIP, dict(root, address='203.0.113.30', backup_dir=str(tmp_path))), root['login_password'])
+    assert 'floating_ips' in msg, msg
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_read_only_user(chapter_scenario, nova_db, tmp_path):

@@ -79,28 +79,6 @@ def test_two_rows_one_transaction(chapter_scenario, nova_db, mariadb_server, tmp
     assert r['changed'] is True and sorted(c['address'] for c in r['plan']['changes']) == ['203.0.113.30', '203.0.113.71']
 
 
-@pytest.fixture
-def partial_db(mariadb_server):
-    """A database with instances and fixed_ips but no floating_ips table."""
-    mariadb_server.create_database('nova_partial')
-    conn = mariadb_server.connect('nova_partial', autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute('CREATE TABLE instances LIKE nova.instances')
-            cur.execute('CREATE TABLE fixed_ips LIKE nova.fixed_ips')
-    finally:
-        conn.close()
-    try:
-        yield 'nova_partial'
-    finally:
-        conn = mariadb_server.connect(autocommit=True)
-        try:
-            with conn.cursor() as cur:
-                cur.execute('DROP DATABASE nova_partial')
-        finally:
-            conn.close()
-
-
 def test_db_errors_through_ansible_one_message_no_password_in_output_or_log(chapter_scenario, nova_db, mariadb_server, partial_db,
                                                                             tmp_path):
     rw, ro = nova_db.params(), nova_db.params('nova_ro')
