@@ -102,13 +102,17 @@ def assert_one_window(res):
     assert firsts == sorted(firsts) and lasts == sorted(lasts, reverse=True), (firsts, lasts)
 
 
-def test_icmp_reply_dropped_on_compute_forward(probe_net):
-    rule = ['FORWARD', '-p', 'icmp', '--icmp-type', 'echo-reply', '-j', 'DROP']
-    probe_net.ns(probe_net.cmp, 'iptables', '-I', *rule)
+def icmp_with_forward_rule(probe_net, rule):
+    """The role's ICMP probe from the instance while ``rule`` sits first in the compute node's FORWARD chain."""
+    probe_net.ns(probe_net.cmp, 'iptables', '-I', 'FORWARD', *rule)
     try:
-        res = run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
+        return run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
     finally:
-        probe_net.ns(probe_net.cmp, 'iptables', '-D', *rule)
+        probe_net.ns(probe_net.cmp, 'iptables', '-D', 'FORWARD', *rule)
+
+
+def test_icmp_reply_dropped_on_compute_forward(probe_net):
+    res = icmp_with_forward_rule(probe_net, ['-p', 'icmp', '--icmp-type', 'echo-reply', '-j', 'DROP'])
     assert res['healthy'] is False
     assert table(res) == {'inst:eth0': (True, False), 'cmp:vnet0': (True, False), 'cmp:br100': (True, False),
                           'cmp:eth1': (True, True), 'ext:eth0': (True, True)}
@@ -120,12 +124,8 @@ def test_icmp_reply_dropped_on_compute_forward(probe_net):
 
 def test_icmp_request_rejected_on_compute_forward(probe_net):
     """A REJECT (not a DROP) on the way out: the request vanishes after the bridge, the REJECT rule is named."""
-    rule = ['FORWARD', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'REJECT', '--reject-with', 'icmp-host-prohibited']
-    probe_net.ns(probe_net.cmp, 'iptables', '-I', *rule)
-    try:
-        res = run_role(probe_net, {'type': 'icmp', 'host': 'inst', 'target': '198.51.100.4'})
-    finally:
-        probe_net.ns(probe_net.cmp, 'iptables', '-D', *rule)
+    res = icmp_with_forward_rule(probe_net, ['-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'REJECT', '--reject-with',
+                                             'icmp-host-prohibited'])
     assert res['healthy'] is False
     assert table(res) == {'inst:eth0': (True, False), 'cmp:vnet0': (True, False), 'cmp:br100': (True, False),
                           'cmp:eth1': (False, False), 'ext:eth0': (False, False)}
