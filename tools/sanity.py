@@ -58,6 +58,36 @@ def copy_tree(dest_root):
     subprocess.run(['git', 'add', '-A'], cwd=dest_root, check=True)
 
 
+LOCAL_TMP = os.path.expanduser('~/.ansible/tmp')
+
+
+def _local_temps():
+    try:
+        return set(os.listdir(LOCAL_TMP))
+    except OSError:
+        return set()
+
+
+def _remove_orphaned_local_temps(before):
+    """Remove the empty ``ansible-local-<pid>...`` directories that appeared during the run and whose process is gone.
+
+    pytest-xdist workers that import ansible under ``ansible-test units`` end without running Ansible's atexit
+    clean-up. Ansible names the directory ``mkdtemp(prefix='ansible-local-<pid>')``: the pid, then the 8 random
+    characters of mkdtemp. A directory is left alone while that process is alive, and when it is not empty.
+    """
+    for name in _local_temps() - before:
+        match = re.match(r'^ansible-local-(\d+)[a-z0-9_]{8}$', name)
+        path = os.path.join(LOCAL_TMP, name)
+        if not match or not os.path.isdir(path) or os.listdir(path):
+            continue
+        if os.path.exists('/proc/%s' % match.group(1)):
+            continue
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('command', nargs='?', default='sanity', choices=('sanity', 'units'))
@@ -75,7 +105,9 @@ def main():
         cmd = [ansible_test, args.command, '--venv', '--python', args.python, '--color', 'no']
         if args.command == 'units':
             cmd.append('--requirements')
+        before = _local_temps()
         rc = subprocess.call(cmd + args.extra, cwd=coll)
+        _remove_orphaned_local_temps(before)
         return rc
     finally:
         if args.keep:
