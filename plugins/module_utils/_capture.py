@@ -363,11 +363,11 @@ def parse_start_at(value, now=None):
 MAX_START_WAIT = 600
 
 
-def start_instant(value, max_wait=MAX_START_WAIT, now=None):
+def start_instant(value, max_wait=MAX_START_WAIT):
     """``start_at`` of a capture or probe as epoch seconds (None when not given); CaptureError when it is not an
     instant or lies more than ``max_wait`` seconds ahead."""
     instant = parse_start_at(value)
-    if instant is not None and instant - (time.time() if now is None else now) > max_wait:
+    if instant is not None and instant - time.time() > max_wait:
         raise CaptureError('start_at %s is more than %d seconds in the future' % (value, max_wait))
     return instant
 

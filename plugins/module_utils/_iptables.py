@@ -44,6 +44,8 @@ TERMINAL_TARGETS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'DNAT', 'SNAT', 'MASQU
                               'QUEUE', 'NFQUEUE', 'TPROXY', 'CT', 'NOTRACK'))
 DROP_TARGETS = frozenset(('DROP', 'REJECT'))
 NOVA_PREFIX = 'nova-'
+# the iptables-save of each backend (iptables_info backend, packet_capture iptables_backend)
+SAVE_BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 
 _SHORT = {'-s': 'source', '--source': 'source', '-d': 'destination', '--destination': 'destination',
           '-i': 'in_interface', '--in-interface': 'in_interface', '-o': 'out_interface',

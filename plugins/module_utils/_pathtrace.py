@@ -203,6 +203,8 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
     """Combine the per-host capture results (one per ``capture_groups`` entry, same order) into ``analyze``.
 
     ``capture_results``: registered packet_capture results (``failed``/``msg`` kept as the hop's error).
+    ``moved``: iptables rules that moved during the window, per host (see ``moved_rules``); without it, those
+    the captures read themselves (packet_capture ``iptables_counters``: ``iptables_moved``).
     ``probe``: ``{type, marker?, mac?, xid?, qname?, icmp_id?}``; for ICMP without ``icmp_id`` the id is
     learned from the first echo request seen on the first hop that saw one.
     """
@@ -233,10 +235,13 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
         row['stopped_by'] = next((c.get('stopped_by') for c in caps if c.get('interface') in (hop['interface'], 'any')), None)
     out['probe'] = probe
     out['probe_result'] = probe_result
+    own = [(g, r) for g, r in zip(groups, capture_results or []) if isinstance(r, dict)]
+    if moved is None:
+        moved = [{'host': g['host'], 'netns': g['netns'], 'moved': r.get('iptables_moved')} for g, r in own]
     out['moved_rules'] = moved_rules(moved)
     # hosts whose capture ran but could not read the iptables counters (iptables_counters): said, not hidden
     out['counter_errors'] = [{'host': g['host'], 'netns': g['netns'], 'error': r['iptables_error']}
-                             for g, r in zip(groups, capture_results or []) if isinstance(r, dict) and r.get('iptables_error')]
+                             for g, r in own if r.get('iptables_error')]
     windows = [(r.get('started_at'), r.get('ended_at')) for r in (capture_results or []) if r and r.get('started_at')]
     out['window'] = {'opened': max(w[0] for w in windows) if windows else None,
                      'closed': min(w[1] for w in windows) if windows else None}
@@ -246,20 +251,14 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
 def moved_rules(results):
     """Normalise iptables compare results to ``[{host, netns, moved: [...]}]`` (hosts where something moved).
 
-    Accepts ready entries (``{host, netns, moved}``), registered loop results of iptables_info whose
-    ``item`` is ``[group, snapshot]`` or a group, and the collected results of packet_capture run with
-    ``iptables_counters`` (``iptables_moved``; ``item`` is the async job whose own ``item`` is the group).
+    Accepts ready entries (``{host, netns, moved}``) or registered loop results of iptables_info whose
+    ``item`` is ``[group, snapshot]`` or a group.
     """
     out = []
     for res in results or []:
-        if not isinstance(res, dict) or res.get('skipped') or res.get('failed'):
-            continue
-        moved = res.get('moved') or res.get('iptables_moved')
-        if not moved:
+        if not isinstance(res, dict) or res.get('skipped') or res.get('failed') or not res.get('moved'):
             continue
         item = res.get('item')
         group = item[0] if isinstance(item, (list, tuple)) and item else (item if isinstance(item, dict) else res)
-        if 'host' not in group and isinstance(group.get('item'), dict):
-            group = group['item']
-        out.append({'host': group.get('host'), 'netns': group.get('netns'), 'moved': moved})
+        out.append({'host': group.get('host'), 'netns': group.get('netns'), 'moved': res['moved']})
     return out

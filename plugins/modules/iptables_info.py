@@ -232,6 +232,7 @@ import ipaddress
 gc.disable()
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
+    SAVE_BINARIES,
     IptablesError,
     compare_counters,
     filter_tables,
@@ -242,8 +243,6 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import 
 )
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv
 from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
-
-BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 
 
 def _previous(module, value):
@@ -301,7 +300,7 @@ def main():
         except IptablesError as exc:
             module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
     else:
-        binary = module.get_bin_path(BINARIES[p['backend']], required=True)
+        binary = module.get_bin_path(SAVE_BINARIES[p['backend']], required=True)
         try:
             argv = netns_argv(p['netns'], [binary, '-c'], ip_bin=module.get_bin_path('ip', required=True)
                               if p['netns'] else 'ip')
@@ -311,11 +310,11 @@ def main():
         where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
         if rc != 0:
             detail = (err or out).strip()[:500]
-            module.fail_json(msg='%s failed%s (rc=%d): %s' % (BINARIES[p['backend']], where, rc, detail), rc=rc)
+            module.fail_json(msg='%s failed%s (rc=%d): %s' % (SAVE_BINARIES[p['backend']], where, rc, detail), rc=rc)
         try:
             parsed = parse_save(out, allow_empty=True)
         except IptablesError as exc:
-            module.fail_json(msg='cannot parse the output of %s%s: %s' % (BINARIES[p['backend']], where, exc))
+            module.fail_json(msg='cannot parse the output of %s%s: %s' % (SAVE_BINARIES[p['backend']], where, exc))
         # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
         parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
     if p['table']:

@@ -325,14 +325,13 @@ import time
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import (
-    KILL_GRACE, MAX_START_WAIT, CaptureError, annotate_duplicates, effective_count, parse_tcpdump,
+    KILL_GRACE, CaptureError, annotate_duplicates, effective_count, parse_tcpdump,
     parse_tcpdump_stats, read_argv, sleep_until, start_captures, start_instant, stop_captures, supervise,
     tcpdump_argv, tcpdump_error, wait_listening)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import IptablesError, compare_counters, parse_save
+from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import SAVE_BINARIES, IptablesError, compare_counters, parse_save
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 
 _IFNAME = re.compile(r'^[A-Za-z0-9_.:@+-]{1,15}$')
-IPTABLES_SAVE = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 LISTEN_TIMEOUT = 5.0
 HARD_MARGIN = 5.0
 
@@ -349,7 +348,7 @@ class _Counters(object):
 
     def __init__(self, module, backend, netns, ip_bin):
         self.module = module
-        self.binary = IPTABLES_SAVE[backend]
+        self.binary = SAVE_BINARIES[backend]
         self.path = module.get_bin_path(self.binary)
         self.netns = netns
         self.ip_bin = ip_bin
@@ -443,7 +442,7 @@ def main():
     if p['filter'] is not None and p['filter'].lstrip().startswith('-'):
         module.fail_json(msg='invalid BPF filter %r: it must not start with -' % (p['filter'],))
     try:
-        start_at = start_instant(p['start_at'], MAX_START_WAIT)
+        start_at = start_instant(p['start_at'])
     except CaptureError as exc:
         module.fail_json(msg=str(exc))
 

@@ -92,17 +92,18 @@ def test_report_maps_group_results_to_hops():
 
 
 def test_moved_rules_from_collected_captures():
-    # what the role passes since the captures read the counters themselves: async_status results whose item is
-    # the launch result, whose item is the capture group
+    # what the role passes since the captures read the counters themselves: the collected capture results, one per
+    # capture group, with their iptables_moved (None where the counters could not be read, [] where nothing moved)
     drop = {'table': 'filter', 'chain': 'FORWARD', 'target': 'DROP', 'packets': 1, 'drop': True}
+    hops = [{'host': 'compute1', 'interface': 'vnet0'}, {'host': 'vm1', 'interface': 'eth0'},
+            {'host': 'gw', 'netns': 'gw', 'interface': 'eth0'}]
     results = [
-        {'finished': 1, 'iptables_moved': [drop], 'iptables_error': None,
-         'item': {'ansible_job_id': 'j1', 'item': {'host': 'compute1', 'netns': None, 'interfaces': ['vnet0']}}},
-        {'finished': 1, 'iptables_moved': None, 'iptables_error': 'iptables-save was not found on the target host',
-         'item': {'ansible_job_id': 'j2', 'item': {'host': 'vm1', 'netns': None, 'interfaces': ['eth0']}}},
-        {'finished': 1, 'iptables_moved': [], 'item': {'ansible_job_id': 'j3', 'item': {'host': 'gw', 'netns': 'gw'}}},
+        {'finished': 1, 'packets': [], 'iptables_moved': [drop], 'iptables_error': None},
+        {'finished': 1, 'packets': [], 'iptables_moved': None, 'iptables_error': 'iptables-save was not found on the target host'},
+        {'finished': 1, 'packets': [], 'iptables_moved': []},
     ]
-    assert pt.moved_rules(results) == [{'host': 'compute1', 'netns': None, 'moved': [drop]}]
+    res = pt.report(results, hops, {'type': 'icmp', 'marker': '6e'})
+    assert res['moved_rules'] == [{'host': 'compute1', 'netns': None, 'moved': [drop]}]
 
 
 def test_nothing_seen():
