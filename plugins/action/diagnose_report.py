@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _report_html, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 FORMATS = ('json', 'md', 'html')
@@ -25,7 +25,7 @@ def _render(report, fmt):
         return json.dumps(report, indent=2, sort_keys=True) + '\n'
     if fmt == 'md':
         return _report.to_markdown(report)
-    return _report.to_html(report)
+    return _report_html.render(report)
 
 
 def _write(path, content, mode=0o644):

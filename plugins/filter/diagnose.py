@@ -11,7 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _report_html, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
@@ -57,7 +57,7 @@ def netdiag_report_markdown(report):
 def netdiag_report_html(report):
     if not isinstance(report, dict) or 'verdict' not in report:
         raise AnsibleFilterError('netdiag_report_html: expects the report built by netdiag_report')
-    return _report.to_html(_plain(report))
+    return _report_html.render(_plain(report))
 
 
 def netdiag_phase_durations(marks):

@@ -14,7 +14,8 @@ description:
   - Evaluates the evidence collected by the P(cloudops.netdiag.diagnose#role) role (the same engine as the
     P(cloudops.netdiag.netdiag_verdict#filter) filter) and writes C(<dest_dir>/<basename>.json), C(.md) and C(.html).
   - The JSON document is described in C(docs/report.md) and validated by C(schemas/diagnose_report.schema.json); the
-    HTML page is self-contained and draws the path as an inline SVG with the failing hop marked.
+    HTML page is self-contained (no script) and draws the path, wrapping to the width of the window, with each hop
+    coloured by what was observed there and the place of the cause (a hop, a host's firewall or NAT, a DB row) marked.
   - Runs entirely on the controller (an action plugin); files are written atomically and only when their content changes.
 author:
   - cloudops.netdiag contributors (@cloudops)

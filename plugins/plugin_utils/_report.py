@@ -1,18 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The diagnose report: JSON document, Markdown and a self-contained HTML page (private).
+"""The diagnose report: the JSON document and its Markdown rendering (private).
 
 ``build_report()`` assembles the JSON document described in docs/report.md (schema:
-schemas/diagnose_report.schema.json); ``to_markdown()`` and ``to_html()`` render it. The HTML page
-draws the path as an inline SVG (one box per hop, the failing hop marked, where the request and
-the reply were last seen) and lists the evidence; it needs no network access and no script.
+schemas/diagnose_report.schema.json): per hop what was observed there (capture, else ping, else
+link facts, with why when nothing was measured), where the cause lies (``verdict.place``), the
+advice's commands, each evidence item tied to its hop or host. ``to_markdown()`` renders it;
+``_report_html.render()`` draws the same in the same order as a self-contained HTML page.
 """
 
 from __future__ import annotations
 
 import datetime
-import html
+import re
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _verdict
 
@@ -50,29 +51,142 @@ def _iter_problems(data, obj=None, depth=0):
                 yield from _iter_problems(v, v.get('name', obj) if isinstance(v, dict) else obj, depth + 1)
 
 
-def _hop_status(hop, verdict):
-    if verdict.get('status') == 'fault' and verdict.get('hop') == hop['id']:
+# what was observed at a hop, in words (the picture's legend and the tables use the same)
+OBSERVED = {
+    'both': 'seen both ways',
+    'request_only': 'request only',
+    'reply_only': 'reply only',
+    'none': 'not seen',
+    'probe_ok': 'ping answered',
+    'probe_failed': 'ping not answered',
+    'link_up': 'not captured, link up',
+    'link_down': 'not captured, link down',
+    'unknown': 'nothing measured',
+}
+
+# the ping ladder step that measures an address hop (no interface to capture on)
+_HOP_PROBES = {'gateway': ('compute_gateway',), 'external': ('compute_external', 'guest_external')}
+
+
+def _hop_status(hop, place, verdict):
+    if place and place.get('hop') == hop['id']:
         return 'fault'
-    if verdict.get('status') == 'fault' and not verdict.get('hop') and verdict.get('segment'):
-        if hop.get('segment') == verdict['segment']:
-            return 'suspect'
-        # the compute node's own segment (forwarding, iptables, NAT, dnsmasq) lies between its bridge and its NIC
-        if verdict['segment'] == 'compute' and hop.get('kind') in ('bridge', 'physical'):
-            return 'suspect'
-    return 'ok' if verdict.get('status') == 'ok' else 'unknown'
+    if place and hop['id'] in (place.get('hops') or []):
+        return 'suspect'
+    # nothing wrong was found at this hop: the probe got there, or beyond the fault, or its link is up
+    if verdict.get('status') == 'ok' or hop.get('observed') not in ('unknown', 'link_down', 'probe_failed'):
+        return 'ok'
+    return 'unknown'
+
+
+def _observe(hop, inputs, ladder, cap_hosts, cap_raw):
+    """(observed, why) of one hop: its capture first, else the ping ladder, else its link facts."""
+    c = hop.get('capture')
+    why = None
+    if c and not c.get('error'):
+        req, rep = bool(c.get('request_seen')), bool(c.get('reply_seen'))
+        return ('both' if req and rep else 'request_only' if req else 'reply_only' if rep else 'none'), None
+    if c and c.get('error'):
+        why = 'the capture on this hop failed: %s' % c['error']
+    elif not isinstance(cap_raw, dict) or not cap_raw:
+        why = 'no capture ran (the ping ladder found nothing to trace)'
+    elif cap_raw.get('error'):
+        why = 'the capture could not run: %s' % cap_raw['error']
+    elif not hop.get('on_path', True):
+        why = 'not on the path to the outside'
+    elif not hop.get('host'):
+        why = 'an address outside the inventory: no host to capture on'
+    elif hop.get('host') not in cap_hosts:
+        why = 'the capture covered %s only (diagnose_capture_scope)' % ', '.join(sorted(cap_hosts))
+    else:
+        why = 'not captured'
+    for step in _HOP_PROBES.get(hop.get('kind'), ()):
+        if ladder.get(step) is not None:
+            return ('probe_ok' if ladder[step] else 'probe_failed'), '%s; %s ping' % (why, step)
+    if hop.get('interface') and hop.get('host'):
+        facts = ((inputs.get('hosts') or {}).get(hop['host']) or {})
+        iface = _verdict.interfaces_by_name(facts.get('interfaces') if isinstance(facts, dict) else None).get(hop['interface'])
+        if iface is not None:
+            up = _verdict.admin_up(iface) and _verdict.has_carrier(iface)
+            return ('link_up' if up else 'link_down'), '%s; link state from interface_info' % why
+        if not facts:
+            why += '; no facts of %s' % hop['host']
+    elif not hop.get('host'):
+        if hop.get('kind') == 'guest_nic':
+            why = 'the instance is not reachable by Ansible (no host of group netdiag_instances)'
+        elif hop.get('kind') == 'external':
+            why = 'no external probe host (group netdiag_external) and no ping to it'
+    return 'unknown', why
+
+
+def _evidence_ref(e, hops, place):
+    """The hop an evidence item is about (by host and an interface named in it), else None."""
+    if e.get('kind') == 'capture':
+        return None
+    text = ' %s ' % str(e.get('excerpt'))
+    cands = [h for h in hops if h.get('host') == e.get('host') and h.get('interface')
+             and re.search(r'(?<![\w.-])%s(?![\w-])' % re.escape(h['interface']), text)]
+    if place and place.get('hop'):
+        cands.sort(key=lambda h: h['id'] != place['hop'])
+    return cands[0]['id'] if cands else None
+
+
+def last_seen_text(cap):
+    return 'Request last seen at %s, reply last seen at %s.' % tuple(
+        ('`%s`' % cap[k]) if cap.get(k) else 'no hop' for k in ('request_last_seen', 'reply_last_seen'))
+
+
+def commands_of(advice):
+    """The commands quoted in the advice (between backquotes), in order, each once."""
+    out = []
+    for cmd in re.findall(r'`([^`]*)`', str(advice or '')):
+        cmd = cmd.strip()
+        if cmd and cmd not in out:
+            out.append(cmd)
+    return out
+
+
+def place_text(place):
+    """One line: where the cause lies."""
+    if not place:
+        return None
+    where = {'hop': 'hop %s on %s' % (place.get('hop'), place.get('host') or 'the network'),
+             'stack': 'the network stack of %s' % (place.get('host') or 'the network beyond the gateway'),
+             'segment': 'segment hops %s' % ', '.join(place.get('hops') or []),
+             'db': 'the nova database'}.get(place.get('kind'), place.get('kind'))
+    obj = place.get('object')
+    return '%s, %s%s' % (place.get('label'), where, (': %s' % obj) if obj and place.get('kind') != 'hop' else
+                         (' (%s)' % obj if obj else ''))
+
+
+def ref_text(e, hops_by_id):
+    """Where an evidence item points: its hop, else its host."""
+    h = hops_by_id.get(e.get('hop')) if e.get('hop') else None
+    if h is not None:
+        return 'hop %s (%s on %s)' % (h['id'], h.get('interface') or h.get('address'), h.get('host') or 'the network')
+    if e.get('place'):
+        return 'the place of the cause'
+    if e.get('kind') == 'capture':
+        return 'the path'
+    return 'host %s' % e.get('host')
 
 
 def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=None):
     """Return the report document (a plain dict that validates against the JSON Schema)."""
     inst = _verdict.instance_summary(inputs.get('instance'))
     inst['query'] = query if query is not None else (inst.get('hostname') or inst.get('uuid'))
+    place = verdict['place'] if 'place' in verdict else _verdict.fault_place(verdict, hops or [], inputs.get('compute_host'))
+    lad = verdict.get('ladder') or _verdict.ladder(inputs.get('probes'))
+    cap_raw = inputs.get('capture')
+    cap_hosts = {h.get('host') for h in hops or [] if h.get('capture')}
     out_hops = []
     for h in hops or []:
         hh = {k: h.get(k) for k in ('index', 'id', 'kind', 'host', 'interface', 'address', 'mac', 'label', 'segment')}
         hh['on_path'] = bool(h.get('on_path', True))
         hh['notes'] = [str(n) for n in h.get('notes') or []]
         hh['capture'] = h.get('capture')
-        hh['status'] = _hop_status(h, verdict)
+        hh['observed'], hh['observed_why'] = _observe(hh, inputs, lad, cap_hosts, cap_raw)
+        hh['status'] = _hop_status(hh, place, verdict)
         out_hops.append(hh)
     probes = []
     for p in _verdict.normalise_probes(inputs.get('probes')):
@@ -98,8 +212,19 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
     dns = [d for d in inputs.get('dns') or [] if isinstance(d, dict) and not d.get('skipped')]
     dhcp = inputs.get('dhcp_probe') if isinstance(inputs.get('dhcp_probe'), dict) and not inputs['dhcp_probe'].get('skipped') else None
     v = {k: verdict.get(k) for k in ('status', 'segment', 'cause', 'hop', 'summary', 'advice')}
-    v['evidence'] = [{'host': str(e.get('host')), 'source': str(e.get('source')), 'excerpt': str(e.get('excerpt'))}
-                     for e in verdict.get('evidence') or []]
+    v['place'] = place
+    v['commands'] = commands_of(verdict.get('advice'))
+    v['evidence'] = []
+    for e in verdict.get('evidence') or []:
+        item = {'host': str(e.get('host')), 'source': str(e.get('source')), 'excerpt': str(e.get('excerpt')),
+                'kind': e.get('kind')}
+        # the cause's own evidence on the host of a place that is no hop (a rule, a pid file, a DB row)
+        item['place'] = bool(place and place['kind'] in ('stack', 'db') and item['kind'] == 'cause'
+                             and (place.get('host') is None or item['host'] in (place.get('host'), 'nova-db')))
+        item['hop'] = None if item['place'] else _evidence_ref(item, out_hops, place)
+        v['evidence'].append(item)
+    for hh in out_hops:
+        hh['evidence'] = [i for i, e in enumerate(v['evidence']) if e['hop'] == hh['id']]
     v['suspects'] = verdict.get('suspects') or []
     v['notes'] = verdict.get('notes') or []
     return {
@@ -132,7 +257,12 @@ def _md(s):
     return str('' if s is None else s).replace('|', '\\|').replace('\n', ' ')
 
 
-def _seen(c, key):
+def _fence(s):
+    """A line inside a Markdown code block that cannot close it."""
+    return str(s).replace('```', "'''")
+
+
+def seen_text(c, key):
     if not c:
         return 'not captured'
     if c.get('error'):
@@ -141,30 +271,54 @@ def _seen(c, key):
 
 
 def to_markdown(report):
+    """The report for a ticket, in the order of the HTML page: verdict, place, next step and its
+    commands, instance, path, evidence, probes, moved rules, problems, notes, timings."""
     v = report['verdict']
     inst = report['instance']
+    hops_by_id = {h['id']: h for h in report['hops']}
     lines = ['# Network diagnosis: %s' % (inst.get('hostname') or inst.get('uuid')), '']
     lines.append('**Verdict: %s**, segment `%s`, cause `%s`' % (v['status'].upper(), v.get('segment'), v.get('cause')))
-    lines.append('')
-    lines.append('%s' % v.get('summary'))
-    lines.append('')
+    lines += ['', '%s' % v.get('summary'), '']
+    if v.get('place'):
+        lines += ['**Where:** %s' % place_text(v['place']), '']
     lines.append('**Next step:** %s' % v.get('advice'))
+    for cmd in v.get('commands') or []:
+        lines += ['', '```sh', _fence(cmd), '```']
     lines += ['', '## Instance', '',
               '| uuid | hostname | host | state | fixed IPs | floating IPs |', '| --- | --- | --- | --- | --- | --- |',
               '| %s | %s | %s | %s | %s | %s |' % (
                   _md(inst.get('uuid')), _md(inst.get('hostname')), _md(inst.get('host')), _md(inst.get('vm_state')),
                   _md(', '.join(str(f.get('address')) for f in inst.get('fixed_ips') or [])),
                   _md(', '.join(inst.get('floating_ips') or [])))]
-    lines += ['', '## Path', '', '| # | hop | host | interface | address | request seen | reply seen | status |',
-              '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    lines += ['', '## Path', '',
+              '| # | hop | host | interface | address | observed | request seen | reply seen | status | evidence | why |',
+              '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    place = v.get('place') or {}
+    place_ev = ', '.join('E%d' % (i + 1) for i, e in enumerate(v['evidence']) if e.get('place'))
+    if place.get('kind') == 'db':
+        lines.append('| | **%s** | nova DB | | | | | | **fault** | %s | %s |' % (
+            _md(place.get('label')), place_ev, _md(place.get('object'))))
     for h in report['hops']:
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             h['index'], _md(h['label']), _md(h.get('host')), _md(h.get('interface')), _md(h.get('address')),
-            _seen(h.get('capture'), 'request_seen'), _seen(h.get('capture'), 'reply_seen'),
-            '**%s**' % h['status'] if h['status'] in ('fault', 'suspect') else h['status']))
+            _md(OBSERVED.get(h.get('observed'), h.get('observed'))),
+            seen_text(h.get('capture'), 'request_seen'), seen_text(h.get('capture'), 'reply_seen'),
+            '**%s**' % h['status'] if h['status'] in ('fault', 'suspect') else h['status'],
+            ', '.join('E%d' % (i + 1) for i in h.get('evidence') or []), _md(h.get('observed_why') or '')))
+        if place.get('kind') == 'stack' and place.get('after') == h['id']:
+            lines.append('| | **%s** | %s | | | | | | **fault** | %s | %s |' % (
+                _md(place.get('label')), _md(place.get('host')), place_ev, _md(place.get('object'))))
     cap = report.get('capture') or {}
     if cap.get('captured_hops'):
-        lines += ['', 'Request last seen at `%s`, reply last seen at `%s`.' % (cap.get('request_last_seen'), cap.get('reply_last_seen'))]
+        lines += ['', last_seen_text(cap)]
+    lines += ['', '## Evidence', '']
+    for n, e in enumerate(v['evidence'], 1):
+        lines.append('- **E%d** %s (%s), at %s:' % (n, _md(e['host']), _md(e['source']), _md(ref_text(e, hops_by_id))))
+        lines.append('')
+        lines.append('  ```')
+        for ln in str(e['excerpt']).splitlines() or ['']:
+            lines.append('  ' + _fence(ln))
+        lines.append('  ```')
     lines += ['', '## Probes (ping ladder)', '', '| step | from | target | result | sent | received |', '| --- | --- | --- | --- | --- | --- |']
     for p in report['probes']:
         result = {True: 'ok', False: 'FAILED'}.get(p.get('ok'), '?')
@@ -174,14 +328,6 @@ def to_markdown(report):
         lines += ['', '## iptables rules whose counters moved during the probe', '']
         for r in cap['moved_rules']:
             lines.append('- %s: `%s`' % (_md(r.get('host')), _md(r.get('rule'))))
-    lines += ['', '## Evidence', '']
-    for e in v['evidence']:
-        lines.append('- **%s** (%s):' % (_md(e['host']), _md(e['source'])))
-        lines.append('')
-        lines.append('  ```')
-        for ln in str(e['excerpt']).splitlines() or ['']:
-            lines.append('  ' + ln.replace('```', "'''"))
-        lines.append('  ```')
     if report.get('problems'):
         lines += ['', '## Problems found in the facts', '']
         for p in report['problems']:
@@ -192,114 +338,3 @@ def to_markdown(report):
         lines += ['', '## Timings', ''] + ['- %s: %.2f s' % (k, t) for k, t in report['timings'].items()]
     lines.append('')
     return '\n'.join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# HTML with an SVG picture of the path
-# --------------------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em}.verdict{padding:.6em 1em;border-radius:6px;margin:1em 0}
-.verdict.ok{background:#e6f4ea;border:1px solid #34a853}.verdict.fault{background:#fdecea;border:1px solid #d93025}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:.9em;text-align:left}
-pre{background:#f6f6f6;padding:.4em;margin:.2em 0;white-space:pre-wrap}
-svg text{font-family:sans-serif}
-"""
-
-_FILL = {'fault': '#fdecea', 'suspect': '#fff4e5', 'ok': '#e6f4ea', 'unknown': '#f1f3f4'}
-_STROKE = {'fault': '#d93025', 'suspect': '#f29900', 'ok': '#34a853', 'unknown': '#9aa0a6'}
-
-
-def _e(s):
-    return html.escape(str('' if s is None else s), quote=True)
-
-
-def _svg(report):
-    hops = report['hops']
-    w, h, gap, x0, y0 = 150, 74, 34, 20, 50
-    width = x0 * 2 + len(hops) * w + max(0, len(hops) - 1) * gap
-    height = 200
-    cap = report.get('capture') or {}
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" id="path-svg" role="img" width="%d" height="%d" viewBox="0 0 %d %d">' % (
-        width, height, width, height)]
-    parts.append('<title>%s</title>' % _e('Path of %s' % (report['instance'].get('hostname') or report['instance'].get('uuid'))))
-    parts.append('<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
-                 '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>')
-    for i, hop in enumerate(hops):
-        x = x0 + i * (w + gap)
-        st = hop['status']
-        cls = 'hop hop-%s%s' % (st, ' hop-failing' if st == 'fault' else '')
-        parts.append('<g class="%s" id="hop-%s" data-hop-id="%s" data-kind="%s" data-status="%s">' % (
-            _e(cls), _e(hop['id']), _e(hop['id']), _e(hop['kind']), _e(st)))
-        parts.append('<rect x="%d" y="%d" width="%d" height="%d" rx="8" fill="%s" stroke="%s" stroke-width="%d"/>' % (
-            x, y0, w, h, _FILL.get(st, '#fff'), _STROKE.get(st, '#999'), 4 if st == 'fault' else 2))
-        parts.append('<text x="%d" y="%d" font-size="13" font-weight="bold" text-anchor="middle">%s</text>' % (
-            x + w / 2, y0 + 20, _e(hop['kind'].replace('_', ' '))))
-        parts.append('<text x="%d" y="%d" font-size="12" text-anchor="middle">%s</text>' % (
-            x + w / 2, y0 + 38, _e((hop.get('interface') or hop.get('address') or '?')[:22])))
-        parts.append('<text x="%d" y="%d" font-size="11" fill="#555" text-anchor="middle">%s</text>' % (
-            x + w / 2, y0 + 55, _e((hop.get('host') or (hop.get('address') if hop.get('interface') else '') or '')[:24])))
-        c = hop.get('capture')
-        if c:
-            marks = '%s %s' % ('req:' + ('yes' if c.get('request_seen') else 'no'), 'rep:' + ('yes' if c.get('reply_seen') else 'no'))
-            parts.append('<text x="%d" y="%d" font-size="10" fill="#333" text-anchor="middle" class="capture-marks">%s</text>' % (
-                x + w / 2, y0 + 69, _e(marks)))
-        if st == 'fault':
-            parts.append('<text x="%d" y="%d" font-size="13" fill="#d93025" font-weight="bold" text-anchor="middle" '
-                         'class="failing-label">&#10007; %s</text>' % (x + w / 2, y0 + h + 22, _e(report['verdict']['cause'])))
-        if cap.get('request_last_seen') == hop['id']:
-            parts.append('<text x="%d" y="%d" font-size="11" fill="#1a73e8" text-anchor="middle" class="request-last-seen">'
-                         '&#9660; request last seen</text>' % (x + w / 2, y0 - 22))
-        if cap.get('reply_last_seen') == hop['id']:
-            parts.append('<text x="%d" y="%d" font-size="11" fill="#188038" text-anchor="middle" class="reply-last-seen">'
-                         '&#9660; reply last seen</text>' % (x + w / 2, y0 - 8))
-        parts.append('</g>')
-        if i + 1 < len(hops):
-            parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" stroke-width="2" marker-end="url(#arrow)"/>' % (
-                x + w, y0 + h / 2, x + w + gap - 2, y0 + h / 2))
-    parts.append('<text x="%d" y="%d" font-size="11" fill="#555">legend: green ok, red failing hop, orange suspect '
-                 'segment, grey not tested</text>' % (x0, height - 12))
-    parts.append('</svg>')
-    return '\n'.join(parts)
-
-
-def to_html(report):
-    v = report['verdict']
-    inst = report['instance']
-    title = 'Network diagnosis: %s' % (inst.get('hostname') or inst.get('uuid'))
-    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">', '<title>%s</title>' % _e(title),
-           '<style>%s</style></head><body>' % _CSS, '<h1>%s</h1>' % _e(title)]
-    out.append('<div class="verdict %s" id="verdict" data-status="%s" data-cause="%s" data-segment="%s">' % (
-        _e(v['status']), _e(v['status']), _e(v['cause']), _e(v.get('segment'))))
-    out.append('<strong>%s</strong> &mdash; segment <code>%s</code>, cause <code>%s</code><br>%s<br><strong>Next step:</strong> %s</div>' % (
-        _e(v['status'].upper()), _e(v.get('segment')), _e(v['cause']), _e(v.get('summary')), _e(v.get('advice'))))
-    out.append('<h2>Path</h2>')
-    out.append(_svg(report))
-    out.append('<table id="hops"><tr><th>#</th><th>hop</th><th>host</th><th>interface</th><th>address</th>'
-               '<th>request seen</th><th>reply seen</th><th>status</th><th>notes</th></tr>')
-    for h in report['hops']:
-        out.append('<tr class="hop-row hop-%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
-                   '<td>%s</td><td>%s</td></tr>' % (
-                       _e(h['status']), h['index'], _e(h['label']), _e(h.get('host')), _e(h.get('interface')), _e(h.get('address')),
-                       _seen(h.get('capture'), 'request_seen'), _seen(h.get('capture'), 'reply_seen'), _e(h['status']),
-                       _e('; '.join(h.get('notes') or []))))
-    out.append('</table>')
-    out.append('<h2>Evidence</h2><ul id="evidence">')
-    for e in v['evidence']:
-        out.append('<li><strong>%s</strong> (%s)<pre>%s</pre></li>' % (_e(e['host']), _e(e['source']), _e(e['excerpt'])))
-    out.append('</ul>')
-    out.append('<h2>Probes</h2><table id="probes"><tr><th>step</th><th>from</th><th>target</th><th>result</th></tr>')
-    for p in report['probes']:
-        out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-            _e(p['step']), _e(p.get('from_host')), _e(p.get('target')), {True: 'ok', False: 'FAILED'}.get(p.get('ok'), '?')))
-    out.append('</table>')
-    if report.get('problems'):
-        out.append('<h2>Problems found in the facts</h2><ul id="problems">')
-        for p in report['problems']:
-            out.append('<li>%s %s <code>%s</code>: %s</li>' % (_e(p['host']), _e(p.get('object')), _e(p['code']), _e(p['message'])))
-        out.append('</ul>')
-    out.append('<p><small>generated %s by %s; instance uuid %s</small></p>' % (
-        _e(report['generated_at']), _e(report['tool']), _e(inst.get('uuid'))))
-    out.append('</body></html>')
-    return '\n'.join(out) + '\n'

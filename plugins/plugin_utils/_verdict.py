@@ -61,6 +61,31 @@ PRIORITY = (
     'dns_failure', 'dns_reverse_slow',
 )
 
+# Where each cause lies, for the report's picture: ``hop`` (the verdict's hop), ``stack`` (the
+# network stack of a host between its interfaces: firewall, NAT, forwarding, dnsmasq), ``segment``
+# (the hops of the verdict's segment, no single place known) or ``db`` (the nova database); with
+# the words an operator knows the place by.
+CAUSE_PLACE = {
+    'instance_interface_down': ('hop', 'the instance\'s NIC'),
+    'vnet_missing': ('hop', 'the instance\'s tap'),
+    'vnet_down': ('hop', 'the instance\'s tap'),
+    'vnet_not_in_bridge': ('hop', 'the instance\'s tap'),
+    'bridge_down': ('hop', 'the bridge'),
+    'physical_interface_down': ('hop', 'the NIC'),
+    'gateway_unreachable': ('hop', 'the default gateway'),
+    'forwarding_disabled': ('stack', 'IP forwarding'),
+    'firewall_drop': ('stack', 'iptables filter rules'),
+    'nat_missing': ('stack', 'iptables NAT rules'),
+    'dhcp_server_down': ('stack', 'dnsmasq (DHCP server)'),
+    'dhcp_no_address_available': ('stack', 'dnsmasq hosts file'),
+    'dhcp_request_not_seen': ('segment', 'the DHCP request\'s way to dnsmasq'),
+    'dhcp_reply_lost': ('segment', 'the DHCP reply\'s way back'),
+    'dns_failure': ('stack', 'DNS resolver (dnsmasq)'),
+    'dns_reverse_slow': ('stack', 'DNS reverse lookups'),
+    'floating_ip_stale': ('db', 'nova DB floating_ips'),
+    'unknown': ('segment', 'cause not identified'),
+}
+
 DELETED_VM_STATES = ('deleted', 'soft_deleted', 'soft-delete', 'terminated', 'shelved_offloaded')
 
 
@@ -1065,12 +1090,14 @@ def evaluate(inputs):
             for f in my_findings:
                 ev.append(_ev('nova-db', 'nova_network_info audit', _first(f, 'message', 'code', default=f)))
             cands.add('floating_ip_stale', ev,
-                      'Release the floating IP %s in the DB, check mode first: ansible-playbook playbooks/repair_floating_ip.yml '
-                      '-e floating_ip=%s --check --diff, then again with -e confirm=true.' % (inst['floating_ips'][0], inst['floating_ips'][0]))
+                      'Release the floating IP %s in the DB, check mode first: `ansible-playbook playbooks/repair_floating_ip.yml '
+                      '-e floating_ip=%s --check --diff`, then `ansible-playbook playbooks/repair_floating_ip.yml -e floating_ip=%s '
+                      '-e confirm=true`.' % (inst['floating_ips'][0], inst['floating_ips'][0], inst['floating_ips'][0]))
     for f in my_findings:
         if str(_first(f, 'code', 'kind', default='')) in stale_codes and 'floating_ip_stale' not in cands.items:
             cands.add('floating_ip_stale', [_ev('nova-db', 'nova_network_info audit', _first(f, 'message', default=f))],
-                      'Release the stale floating IP with playbooks/repair_floating_ip.yml (check mode first, then -e confirm=true).')
+                      'Release the stale floating IP with `ansible-playbook playbooks/repair_floating_ip.yml --check --diff` '
+                      '(check mode first), then again with `-e confirm=true`.')
 
     # ---- link layer along the path ------------------------------------------------------------
     vhop = (hop_by_kind.get('vnet') or [{}])[0]
@@ -1392,18 +1419,20 @@ def evaluate(inputs):
         ladder_ev.append(_ev(p.get('from_host'), 'ping_probe', '%s: %s -> %s %s (sent %s, received %s)' % (
             p['step'], p.get('from_host'), p.get('target'), 'ok' if p['ok'] else ('FAILED' if p['ok'] is False else '?'),
             p.get('sent'), p.get('received'))))
+    ladder_ev = _kind(ladder_ev, 'probe')
     cap_ev = []
     if cap_summary.get('captured_hops'):
         cap_ev.append(_ev('controller', 'path_capture', '%srequest last seen at %s, reply last seen at %s' % (
             (cap_summary['verdict'] + '; ') if cap_summary.get('verdict') else '',
             cap_summary.get('request_last_seen'), cap_summary.get('reply_last_seen'))))
+    cap_ev = _kind(cap_ev, 'capture')
 
     if chosen:
         seg = chosen['segment']
         verdict = {
             'status': 'fault', 'segment': seg, 'cause': chosen['cause'], 'hop': chosen.get('hop'),
             'summary': '%s: %s in segment %s' % (name, chosen['cause'].replace('_', ' '), seg),
-            'evidence': chosen['evidence'] + ladder_ev + cap_ev, 'advice': chosen['advice'],
+            'evidence': _kind(chosen['evidence'], 'cause') + ladder_ev + cap_ev, 'advice': chosen['advice'],
         }
     elif symptoms:
         seg = lad.get('ladder_segment') or _capture_segment(hops, cap_summary) or 'instance_to_compute'
@@ -1417,7 +1446,7 @@ def evaluate(inputs):
         verdict = {
             'status': 'fault', 'segment': seg, 'cause': 'unknown', 'hop': None,
             'summary': '%s: path broken in segment %s, cause not identified' % (name, seg),
-            'evidence': evidence_all + ladder_ev + cap_ev, 'advice': advice,
+            'evidence': _kind(evidence_all, 'finding') + ladder_ev + cap_ev, 'advice': advice,
         }
     else:
         verdict = {
@@ -1433,7 +1462,58 @@ def evaluate(inputs):
         notes.append('capture not available: %s' % inputs['capture']['error'])
     verdict['notes'] = notes + ['audit: %s' % _first(f, 'message', 'code', default=f) for f in findings if f not in my_findings][:20]
     verdict['capture'] = cap_summary
+    verdict['place'] = fault_place(verdict, hops, chost)
     return verdict
+
+
+def _kind(evidence, kind):
+    """Copies of the evidence items marked with what they are: ``cause`` (behind the chosen cause),
+    ``finding`` (some cause's evidence when none was chosen), ``probe`` or ``capture``."""
+    return [dict(e, kind=kind) for e in evidence]
+
+
+def fault_place(verdict, hops, compute_host=None):
+    """Where the cause of a fault verdict lies, for the report's picture; None when the verdict is ok.
+
+    ``kind`` (see CAUSE_PLACE) and ``label``; ``host``; ``hop`` (the hop id, kind ``hop``);
+    ``after`` (kind ``stack``: the hop after which the host's network stack is drawn, the last hop
+    of that host on the instance's side, else its last); ``hops`` (kind ``segment``: the hops of
+    the failing segment); ``object`` (what exactly: the interface, the rule, the log line).
+    """
+    if verdict.get('status') != 'fault':
+        return None
+    cause = verdict.get('cause')
+    kind, label = CAUSE_PLACE.get(cause, ('segment', str(cause)))
+    seg = verdict.get('segment')
+    by_id = {h['id']: h for h in hops}
+    cause_ev = [e for e in verdict.get('evidence') or [] if e.get('kind') == 'cause']
+    place = {'kind': kind, 'label': label, 'host': None, 'hop': None, 'after': None, 'hops': [],
+             'object': str(cause_ev[0]['excerpt'])[:240] if cause_ev else None}
+    if kind == 'hop':
+        h = by_id.get(verdict.get('hop'))
+        if h is not None:
+            place.update(host=h.get('host'), hop=h['id'], object=h.get('interface') or h.get('address') or place['object'])
+            return place
+        kind = place['kind'] = 'segment'
+    if kind == 'segment':
+        place['hops'] = [h['id'] for h in hops if h.get('segment') == seg and h.get('on_path', True)]
+        place['host'] = compute_host
+        if place['hops']:
+            return place
+        kind = place['kind'] = 'stack'
+    if kind == 'stack':
+        if cause == 'dns_failure' and seg == 'beyond_gateway':
+            gws = [h for h in hops if h.get('kind') == 'gateway']
+            place.update(label='upstream DNS server of dnsmasq', after=gws[-1]['id'] if gws else None)
+            return place
+        host = next((e['host'] for e in cause_ev if e.get('host') not in (None, 'controller', 'nova-db')), compute_host)
+        mine = [h for h in hops if h.get('host') == host]
+        inner = [h for h in mine if h.get('segment') in ('instance', 'instance_to_compute') and h.get('on_path', True)]
+        place['host'] = host
+        place['after'] = (inner or mine)[-1]['id'] if (inner or mine) else None
+        return place
+    place['host'] = 'nova-db'
+    return place
 
 
 def _capture_segment(hops, cap_summary):

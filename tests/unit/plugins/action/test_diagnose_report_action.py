@@ -49,7 +49,7 @@ PLAY = '''
           - (evidence | cloudops.netdiag.netdiag_verdict).cause == out.verdict.cause
           - (evidence | cloudops.netdiag.netdiag_report(out.verdict)).verdict.status == out.verdict.status
           - (out.report | cloudops.netdiag.netdiag_report_markdown).startswith('# Network diagnosis')
-          - "'<svg' in (out.report | cloudops.netdiag.netdiag_report_html)"
+          - (out.report | cloudops.netdiag.netdiag_report_html) is search('<div class=.path. id=.path.>')
     - name: Result
       ansible.builtin.copy:
         content: "{{ {'changed': out.changed, 'files': out.files, 'cause': out.verdict.cause, 'timings': out.report.timings} | to_json }}"

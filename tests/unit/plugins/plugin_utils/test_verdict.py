@@ -133,8 +133,9 @@ def test_link_layer_faults_between_instance_and_compute(case):
     v = run(ev)
     assert (v['status'], v['cause']) == ('fault', case)
     assert v['segment'] == ('instance' if case == 'instance_interface_down' else 'instance_to_compute')
-    assert v['evidence'] and all(set(e) == {'host', 'source', 'excerpt'} for e in v['evidence'])
-    assert v['hop']
+    assert v['evidence'] and all(set(e) == {'host', 'source', 'excerpt', 'kind'} for e in v['evidence'])
+    assert v['evidence'][0]['kind'] == 'cause'
+    assert v['hop'] and v['place']['kind'] == 'hop' and v['place']['hop'] == v['hop']
     assert 'killall' not in v['advice']
 
 
@@ -509,3 +510,32 @@ def test_mtu_mismatch_along_the_l2_path_is_a_note():
     (note,) = [n for n in v['notes'] if 'MTU' in n]
     assert 'eth1 1450' in note and 'vnet1 1500' in note and 'larger than 1450 bytes' in note
     assert v['status'] == 'ok'
+
+
+def test_place_of_stack_causes_is_the_host_whose_evidence_names_them():
+    # forwarding off on the compute node: its stack, after its bridge (the instance's side), not an interface
+    ev = healthy()
+    _fail_pings(ev, compute_ok=True)
+    ev['hosts']['mynode']['ip_forward'] = '0'
+    v = run(ev)
+    assert v['place'] == {'kind': 'stack', 'label': 'IP forwarding', 'host': 'mynode', 'hop': None, 'after': '02-bridge',
+                          'hops': [], 'object': '0'}
+    # a DROP that fired on another host of the path (here the external probe host): that host's stack
+    ev = healthy()
+    _fail_pings(ev, compute_ok=True)
+    ev['capture']['moved_rules'] = [{'host': 'outside', 'moved': [
+        {'table': 'filter', 'chain': 'INPUT', 'target': 'DROP', 'packets_delta': 2, 'rule': '-A INPUT -j DROP'}]}]
+    v = run(ev)
+    assert v['cause'] == 'firewall_drop'
+    assert (v['place']['host'], v['place']['after']) == ('outside', '06-external')
+    # no fault, no place
+    assert run(healthy())['place'] is None
+
+
+def test_place_of_an_upstream_dns_failure_is_beyond_the_gateway():
+    ev = healthy()
+    ev['dns'] = [{'query': 'www.example.org', 'query_type': 'A', 'server': '10.0.2.1', 'status': 'timeout',
+                  'from_host': 'guest-test'}]
+    v = run(ev)
+    assert (v['cause'], v['segment']) == ('dns_failure', 'beyond_gateway')
+    assert (v['place']['kind'], v['place']['after'], v['place']['host']) == ('stack', '05-gateway', None)
