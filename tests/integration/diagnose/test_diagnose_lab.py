@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import sys
 import time
 
 import jsonschema
 import pytest
 
 from diagnose_lab_helpers import REPO, run_diagnose, snapshot
+
+sys.path.insert(0, os.path.join(REPO, 'tests', 'unit', 'plugins', 'plugin_utils'))
+from report_browser import chromium, measure  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._report import place_text as report_place_text  # noqa: E402
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -230,21 +237,45 @@ def test_fail_on_fault_and_bad_names(seed_lab, tmp_path):
     assert 'Traceback' not in out
 
 
-def test_html_report_from_a_lab_run_renders(seed_lab, tmp_path):
-    chromium = next((p for p in ('/usr/bin/chromium', '/usr/bin/chromium-browser') if os.path.exists(p)), None)
-    if chromium is None:
+def _page_heads(page, md):
+    return re.findall(r'<h2>([^<]*)</h2>', page), [ln[3:] for ln in md.splitlines() if ln.startswith('## ')]
+
+
+@pytest.mark.parametrize('fault, instance, kind', [('vnet_detached', 'vm1', 'hop'), ('forward_drop', 'vm1', 'stack')])
+def test_html_and_markdown_reports_of_a_lab_run(seed_lab, tmp_path, fault, instance, kind):
+    if chromium() is None:
         pytest.skip('chromium is not installed')
     lab = seed_lab
     try:
-        lab.fault('vnet_detached', 'vm1')
-        rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path)
+        lab.fault(fault, instance)
+        rc, report, out, dummy = run_diagnose(lab, instance, tmp_path)
     finally:
         lab.heal()
-    assert report['verdict']['cause'] == 'vnet_not_in_bridge'
-    dom = subprocess.run([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                          '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                          '--user-data-dir=%s' % (tmp_path / 'profile'), '--dump-dom', 'file://%s' % (tmp_path / 'vm1.html')],
-                         capture_output=True, text=True, timeout=90, check=True).stdout
-    vnet = [h for h in report['hops'] if h['kind'] == 'vnet'][0]
-    assert 'class="hop hop-fault hop-failing" id="hop-%s"' % vnet['id'] in dom
-    assert 'data-cause="vnet_not_in_bridge"' in dom
+    verdict = _check(report, rc, out)
+    place = verdict['place']
+    assert place['kind'] == kind
+    compute = lab.state['model']['instances'][instance]['host']
+    if kind == 'hop':
+        assert verdict['cause'] == 'vnet_not_in_bridge'
+        assert [h['id'] for h in report['hops'] if h['status'] == 'fault'] == [place['hop']]
+        assert report['hops'][[h['id'] for h in report['hops']].index(place['hop'])]['kind'] == 'vnet'
+    else:
+        # the DROP rule on the compute node's firewall is the place; no interface is blamed for it
+        assert verdict['cause'] == 'firewall_drop'
+        assert place['host'] == compute and '-j DROP' in place['object']
+        assert not [h for h in report['hops'] if h['status'] in ('fault', 'suspect')]
+        assert any(e['place'] for e in verdict['evidence'])
+    # every hop says what was observed there; "unknown" only with a reason
+    assert all(h['observed'] != 'unknown' or h['observed_why'] for h in report['hops'])
+    page = (tmp_path / ('%s.html' % instance)).read_text(encoding='utf-8')
+    md = (tmp_path / ('%s.md' % instance)).read_text(encoding='utf-8')
+    heads = _page_heads(page, md)
+    assert heads[0] == heads[1]
+    assert '**Where:** %s' % report_place_text(place) in md
+    for width in (1024, 1920):
+        m = measure(page, tmp_path, width)
+        assert m['scroll_width'] <= width, (width, m['scroll_width'])
+        assert all(b['right'] <= width for b in m['boxes'] + m['hosts'])
+        red = [b['id'] for b in m['boxes'] if 'rgb(217, 48, 37)' in (b['outline'] + b['border'])]
+        assert red == (['hop-%s' % place['hop']] if kind == 'hop' else ['place'])
+        assert [h['host'] for h in m['hosts'] if 'has-fault' in h['cls'].split()] == [compute]
