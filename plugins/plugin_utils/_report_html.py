@@ -201,10 +201,10 @@ def render(report):
                    _e(', '.join(inst.get('floating_ips') or []))))
     out.append('<h2>Path</h2>')
     out.append(_path(report))
-    out.append('<table id="hops" class="fixed"><colgroup>%s</colgroup><tr><th>#</th><th>hop</th>' % ''.join(
-        '<col style="width:%d%%">' % w for w in (3, 12, 9, 8, 10, 10, 6, 6, 6, 7, 23))
-               + '<th>host</th><th>interface</th><th>address</th><th>observed</th>'
-               '<th>request seen</th><th>reply seen</th><th>status</th><th>evidence</th><th>why / notes</th></tr>')
+    cols = ''.join('<col style="width:%d%%">' % w for w in (3, 12, 9, 8, 10, 10, 6, 6, 6, 7, 23))
+    out.append('<table id="hops" class="fixed"><colgroup>%s</colgroup><tr><th>#</th><th>hop</th><th>host</th><th>interface</th>'
+               '<th>address</th><th>observed</th><th>request seen</th><th>reply seen</th><th>status</th><th>evidence</th>'
+               '<th>why / notes</th></tr>' % cols)
     place_refs = ' '.join('<a href="#ev-%d">E%d</a>' % (i + 1, i + 1) for i, e in enumerate(v['evidence']) if e.get('place'))
     place_row = '<tr class="fault-row"><td></td><td>%s</td><td>%s</td><td colspan="5"></td><td>fault</td><td>%s</td><td>%s</td></tr>' % (
         _e(place.get('label')), _e(place.get('host')), place_refs, _e(place.get('object')))

@@ -105,8 +105,6 @@ def test_schema_rejects_inconsistent_verdicts():
     assert not val.is_valid(bad)
     bad['verdict']['segment'] = 'somewhere'
     assert not val.is_valid(bad)
-
-
     bad = json.loads(json.dumps(_report_for(_vnet_down())))
     bad['verdict']['place'] = None  # a fault without its place
     assert not val.is_valid(bad)
