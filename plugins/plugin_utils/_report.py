@@ -131,9 +131,15 @@ def _evidence_ref(e, hops, place):
     return cands[0]['id'] if cands else None
 
 
-def last_seen_text(cap):
+def last_seen_text(cap, code='`%s`'):
+    """Where the capture last saw the request and the reply; ``code`` quotes a hop id (Markdown by default)."""
     return 'Request last seen at %s, reply last seen at %s.' % tuple(
-        ('`%s`' % cap[k]) if cap.get(k) else 'no hop' for k in ('request_last_seen', 'reply_last_seen'))
+        (code % cap[k]) if cap.get(k) else 'no hop' for k in ('request_last_seen', 'reply_last_seen'))
+
+
+def evidence_refs(indexes):
+    """``E1, E3``: the report's names of evidence items by their indexes."""
+    return ', '.join('E%d' % (i + 1) for i in indexes or [])
 
 
 def commands_of(advice):
@@ -225,6 +231,9 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         v['evidence'].append(item)
     for hh in out_hops:
         hh['evidence'] = [i for i, e in enumerate(v['evidence']) if e['hop'] == hh['id']]
+    if place:
+        # a copy: the verdict's own place stays as the engine returned it
+        v['place'] = dict(place, evidence=[i for i, e in enumerate(v['evidence']) if e['place']])
     v['suspects'] = verdict.get('suspects') or []
     v['notes'] = verdict.get('notes') or []
     return {
@@ -294,20 +303,19 @@ def to_markdown(report):
               '| # | hop | host | interface | address | observed | request seen | reply seen | status | evidence | why |',
               '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     place = v.get('place') or {}
-    place_ev = ', '.join('E%d' % (i + 1) for i, e in enumerate(v['evidence']) if e.get('place'))
+    place_row = '| | **%s** | %s | | | | | | **fault** | %s | %s |' % (
+        _md(place.get('label')), _md(place.get('host')), evidence_refs(place.get('evidence')), _md(place.get('object')))
     if place.get('kind') == 'db':
-        lines.append('| | **%s** | nova DB | | | | | | **fault** | %s | %s |' % (
-            _md(place.get('label')), place_ev, _md(place.get('object'))))
+        lines.append(place_row)
     for h in report['hops']:
         lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             h['index'], _md(h['label']), _md(h.get('host')), _md(h.get('interface')), _md(h.get('address')),
             _md(OBSERVED.get(h.get('observed'), h.get('observed'))),
             seen_text(h.get('capture'), 'request_seen'), seen_text(h.get('capture'), 'reply_seen'),
             '**%s**' % h['status'] if h['status'] in ('fault', 'suspect') else h['status'],
-            ', '.join('E%d' % (i + 1) for i in h.get('evidence') or []), _md(h.get('observed_why') or '')))
+            evidence_refs(h.get('evidence')), _md(h.get('observed_why') or '')))
         if place.get('kind') == 'stack' and place.get('after') == h['id']:
-            lines.append('| | **%s** | %s | | | | | | **fault** | %s | %s |' % (
-                _md(place.get('label')), _md(place.get('host')), place_ev, _md(place.get('object'))))
+            lines.append(place_row)
     cap = report.get('capture') or {}
     if cap.get('captured_hops'):
         lines += ['', last_seen_text(cap)]

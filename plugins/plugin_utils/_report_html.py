@@ -77,10 +77,13 @@ def _groups(hops):
     return out
 
 
+def _ev_anchors(indexes):
+    """Links to evidence items by their indexes (E1 E3)."""
+    return ' '.join('<a href="#ev-%d">E%d</a>' % (i + 1, i + 1) for i in indexes or [])
+
+
 def _refs(indexes):
-    if not indexes:
-        return ''
-    return '<span class="refs">evidence %s</span>' % ' '.join('<a href="#ev-%d">E%d</a>' % (i + 1, i + 1) for i in indexes)
+    return '<span class="refs">evidence %s</span>' % _ev_anchors(indexes) if indexes else ''
 
 
 def _hop_box(h, place, cause):
@@ -90,7 +93,7 @@ def _hop_box(h, place, cause):
     if h['status'] == 'fault':
         cls += ['fault', 'hop-failing']
         badge = '<span class="badge failing-label">&#10007; %s</span>' % _e(cause)
-    elif h['id'] in (place.get('hops') or []):
+    elif h['status'] == 'suspect':
         cls.append('in-fault-segment')
         if h['id'] == place['hops'][0]:
             badge = '<span class="badge failing-label">&#10007; %s (this segment)</span>' % _e(cause)
@@ -103,11 +106,11 @@ def _hop_box(h, place, cause):
         _e(_report.OBSERVED.get(obs, obs)), _refs(h.get('evidence')))
 
 
-def _place_box(place, cause, evidence):
+def _place_box(place, cause):
     return ('<div class="place" id="place" data-kind="%s"><span class="badge failing-label">&#10007; %s</span>'
             '<strong>%s</strong><br>%s%s</div>') % (
         _e(place['kind']), _e(cause), _e(place.get('label')), _e(place.get('object') or ''),
-        _refs([i for i, e in enumerate(evidence) if e.get('place')]))
+        _refs(place.get('evidence')))
 
 
 def _path(report):
@@ -121,7 +124,7 @@ def _path(report):
     out = ['<div class="path" id="path">']
     if place.get('kind') == 'db':
         out.append('<section class="host has-fault" id="host-db"><h3>nova DB (control plane)</h3><div class="hops">%s</div></section>'
-                   % _place_box(place, cause, v['evidence']))
+                   % _place_box(place, cause))
         out.append('<span class="arrow">&#8594;</span>')
     seen_hosts = set()
     groups = _groups(report['hops'])
@@ -139,7 +142,7 @@ def _path(report):
             out.append(_hop_box(h, place, cause))
             if place.get('kind') == 'stack' and place.get('after') == h['id']:
                 out.append('<span class="arrow">&#8594;</span>')
-                out.append(_place_box(place, cause, v['evidence']))
+                out.append(_place_box(place, cause))
         out.append('</div></section>')
         if gi + 1 < len(groups):
             out.append('<span class="arrow">&#8594;</span>')
@@ -151,14 +154,7 @@ def _path(report):
     return '\n'.join(out + legend)
 
 
-def _host_anchor(report, host):
-    for gi, (h, dummy) in enumerate(_groups(report['hops'])):
-        if h == host:
-            return '#host-%d' % gi
-    return None
-
-
-def _ev_link(report, e, hops_by_id):
+def _ev_link(e, hops_by_id, host_anchors):
     text = _e(_report.ref_text(e, hops_by_id))
     if e.get('hop'):
         return '<a href="#hop-%s">%s</a>' % (_e(e['hop']), text)
@@ -166,7 +162,7 @@ def _ev_link(report, e, hops_by_id):
         return '<a href="#place">%s</a>' % text
     if e.get('kind') == 'capture':
         return '<a href="#path">%s</a>' % text
-    anchor = _host_anchor(report, e.get('host'))
+    anchor = host_anchors.get(e.get('host'))
     return '<a href="%s">%s</a>' % (anchor, text) if anchor else text
 
 
@@ -175,6 +171,9 @@ def render(report):
     v = report['verdict']
     inst = report['instance']
     hops_by_id = {h['id']: h for h in report['hops']}
+    host_anchors = {}
+    for gi, (host, dummy) in enumerate(_groups(report['hops'])):
+        host_anchors.setdefault(host, '#host-%d' % gi)
     place = v.get('place') or {}
     title = 'Network diagnosis: %s' % (inst.get('hostname') or inst.get('uuid'))
     out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
@@ -205,9 +204,8 @@ def render(report):
     out.append('<table id="hops" class="fixed"><colgroup>%s</colgroup><tr><th>#</th><th>hop</th><th>host</th><th>interface</th>'
                '<th>address</th><th>observed</th><th>request seen</th><th>reply seen</th><th>status</th><th>evidence</th>'
                '<th>why / notes</th></tr>' % cols)
-    place_refs = ' '.join('<a href="#ev-%d">E%d</a>' % (i + 1, i + 1) for i, e in enumerate(v['evidence']) if e.get('place'))
     place_row = '<tr class="fault-row"><td></td><td>%s</td><td>%s</td><td colspan="5"></td><td>fault</td><td>%s</td><td>%s</td></tr>' % (
-        _e(place.get('label')), _e(place.get('host')), place_refs, _e(place.get('object')))
+        _e(place.get('label')), _e(place.get('host')), _ev_anchors(place.get('evidence')), _e(place.get('object')))
     if place.get('kind') == 'db':
         out.append(place_row)
     for h in report['hops']:
@@ -218,18 +216,19 @@ def render(report):
                        _e(h.get('host')), _e(h.get('interface')), _e(h.get('address')),
                        _e(_report.OBSERVED.get(h.get('observed'), h.get('observed'))),
                        _report.seen_text(h.get('capture'), 'request_seen'), _report.seen_text(h.get('capture'), 'reply_seen'),
-                       _e(h['status']), ' '.join('<a href="#ev-%d">E%d</a>' % (i + 1, i + 1) for i in h.get('evidence') or []),
+                       _e(h['status']), _ev_anchors(h.get('evidence')),
                        _e(why)))
         if place.get('kind') == 'stack' and place.get('after') == h['id']:
             out.append(place_row)
     out.append('</table>')
     cap = report.get('capture') or {}
     if cap.get('captured_hops'):
-        out.append('<p id="last-seen">%s</p>' % _e(_report.last_seen_text(cap).replace('`', '')))
+        seen = {k: _e(cap[k]) for k in ('request_last_seen', 'reply_last_seen') if cap.get(k)}
+        out.append('<p id="last-seen">%s</p>' % _report.last_seen_text(seen, code='<code>%s</code>'))
     out.append('<h2>Evidence</h2><ul id="evidence">')
     for n, e in enumerate(v['evidence'], 1):
         out.append('<li id="ev-%d" class="ev ev-%s"><strong>E%d %s</strong> (%s), at %s<pre>%s</pre></li>' % (
-            n, _e(e.get('kind') or 'other'), n, _e(e['host']), _e(e['source']), _ev_link(report, e, hops_by_id), _e(e['excerpt'])))
+            n, _e(e.get('kind') or 'other'), n, _e(e['host']), _e(e['source']), _ev_link(e, hops_by_id, host_anchors), _e(e['excerpt'])))
     out.append('</ul>')
     out.append('<h2>Probes (ping ladder)</h2><table id="probes"><tr><th>step</th><th>from</th><th>target</th><th>result</th>'
                '<th>sent</th><th>received</th></tr>')

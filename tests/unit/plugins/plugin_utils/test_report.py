@@ -116,7 +116,7 @@ def test_fault_report_marks_the_failing_hop():
     marked = [h for h in rep['hops'] if h['status'] == 'fault']
     assert [h['interface'] for h in marked] == ['vnet1']
     assert rep['verdict']['place'] == {'kind': 'hop', 'label': "the instance's tap", 'host': 'mynode', 'hop': '01-vnet',
-                                       'after': None, 'hops': [], 'object': 'vnet1'}
+                                       'after': None, 'hops': [], 'object': 'vnet1', 'evidence': []}
     assert rep['capture']['request_last_seen'] == '00-guest_nic'
     assert rep['timings'] == {'facts': 1.25, 'total': 3.5}
 
@@ -182,6 +182,7 @@ def test_evidence_points_at_its_hop_or_host_and_hops_point_back():
     first = rep['verdict']['evidence'][0]
     # the rule names br100 in no way, and it is the place's evidence, not the bridge's
     assert first['place'] is True and first['hop'] is None
+    assert rep['verdict']['place']['evidence'] == [0]
     assert all(0 not in h['evidence'] for h in rep['hops'])
 
 
