@@ -16,6 +16,7 @@ lost in copying (the chapter's ``[1;32mOK[0;39m``).
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 
@@ -107,7 +108,8 @@ def read_console(path, max_bytes=1048576):
         if os.path.isdir(path):
             raise ConsoleError('console log %s is a directory, not a file' % path)
         with open(path, 'rb') as f:
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size
             start = max(0, size - max_bytes) if max_bytes else 0
             f.seek(start)
             data = f.read()
@@ -121,7 +123,10 @@ def read_console(path, max_bytes=1048576):
     if data.count(b'\0') > len(data) // 100 + 1:
         raise ConsoleError('console log %s contains binary data, not text' % path)
     text = data.replace(b'\0', b'').decode('utf-8', 'replace')
-    return text, {'path': path, 'size': size, 'offset': start, 'truncated': start > 0, 'bytes_read': len(data)}
+    # the host's local wall time, as the syslog stamps of dnsmasq beside it: when the guest last wrote
+    modified = datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec='seconds')
+    return text, {'path': path, 'size': size, 'offset': start, 'truncated': start > 0, 'bytes_read': len(data),
+                  'modified': modified}
 
 
 def _ev(num, line):

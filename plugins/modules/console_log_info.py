@@ -95,6 +95,14 @@ console_log:
       type: bool
       returned: always
       sample: false
+    modified:
+      description: >-
+        When the file was last written, in the host's local time (ISO 8601, as the syslog stamps of the dnsmasq log):
+        the guest's latest DHCP attempt ended then at the latest, which tells a current failure from an older
+        success in the dnsmasq log.
+      type: str
+      returned: always
+      sample: '2026-12-06T19:14:17'
     result:
       description: >-
         V(dhcp_no_lease) (the last DHCP client run got no lease), V(metadata_unreachable),

@@ -218,7 +218,7 @@ def test_firewall_drop_confirmed_by_moved_counter():
     assert (v['cause'], v['segment']) == ('firewall_drop', 'compute')
     assert v['evidence'][0]['excerpt'] == 'filter: -A FORWARD -s 10.0.2.24/32 -j DROP (+2 packets during the probes)'
     assert '`iptables -t filter -D FORWARD -s 10.0.2.24/32 -j DROP`' in v['advice']
-    assert v['suspects'] == [{'cause': 'firewall_drop', 'segment': 'compute', 'confirmed': True}]
+    assert v['suspects'] == [{'cause': 'firewall_drop', 'rule': 'nova-network.firewall_drop', 'segment': 'compute', 'confirmed': True}]
 
 
 def test_range_drop_rule_that_did_not_fire_is_not_a_cause():
