@@ -105,7 +105,8 @@ class Lab(object):
             if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
                 return self.state
             self.down()
-        for tool in ('ip', 'dnsmasq', 'busybox', 'iptables-restore', 'conntrack', 'bridge'):
+        for tool in ('ip', 'dnsmasq', 'busybox', 'iptables-restore', 'conntrack', 'bridge') + (
+                ('ebtables-restore',) if model.get('share_dhcp_address') else ()):
             which(tool)
         clash = [n for n in netns_list() if n.startswith(self.name + '-')]
         if clash:
@@ -308,6 +309,9 @@ class Lab(object):
         for cname, comp in model['computes'].items():
             jobs.append((self._sysctl, cname, 'net.ipv4.ip_forward', '1'))
             jobs.append((self._iptables_restore, cname, novafiles.iptables_ruleset(model, comp)))
+            ebt = novafiles.ebtables_ruleset(model, comp)
+            if ebt:
+                jobs.append((self._ebtables_restore, cname, ebt))
         jobs.append((self._sysctl, 'gateway', 'net.ipv4.ip_forward', '1'))
         self._parallel(jobs)
 
@@ -316,6 +320,9 @@ class Lab(object):
 
     def _iptables_restore(self, host, text):
         nsrun(self.ns(host), ['iptables-restore'], input=text)
+
+    def _ebtables_restore(self, host, text):
+        nsrun(self.ns(host), ['ebtables-restore'], input=text)
 
     @staticmethod
     def _parallel(jobs, workers=8):
@@ -458,8 +465,8 @@ class Lab(object):
                 argv.append('--local=/%s.in-addr.arpa/' % '.'.join(reversed(cidr.split('/')[0].split('.')[:3])))
         return argv
 
-    def start_external_dns(self, sname):
-        argv = self.external_dns_argv(sname)
+    def start_external_dns(self, sname, argv=None):
+        argv = argv or self.external_dns_argv(sname)
         pidfile = os.path.join(self.hostdir(sname), 'dnsmasq.pid')
         os.makedirs(self.hostdir(sname), mode=0o755, exist_ok=True)
         nsrun(self.ns(sname), argv, timeout=15)

@@ -338,6 +338,75 @@ def _heal_dns_broken(lab, rec):
     _reboot(lab, rec['undo'].get('rebooted') or [])
 
 
+def _ebt(lab, host, *args):
+    nsrun(lab.ns(host), ['ebtables', '--concurrent', '-t', 'filter'] + list(args))
+
+
+@fault
+def dhcp_ebtables_drop(lab, target):
+    """A stray ebtables rule on the compute node drops the DHCP requests that arrive from the instance's tap, after
+    the instance got its lease (the dnsmasq log keeps that complete exchange); the instance reboots: no lease."""
+    inst = _inst(lab, target)
+    rule = ['-p', 'IPv4', '-i', inst['vnet'], '--ip-proto', 'udp', '--ip-dport', '67', '-j', 'DROP']
+    _ebt(lab, inst['host'], '-I', 'INPUT', *rule)
+    _reboot(lab, [inst['hostname']])
+    return inst, {'host': inst['host'], 'rule': rule, 'rebooted': [inst['hostname']]}
+
+
+def _heal_dhcp_ebtables_drop(lab, rec):
+    u = rec['undo']
+    _ebt(lab, u['host'], '-D', 'INPUT', *u['rule'])
+    _reboot(lab, u['rebooted'])
+
+
+def _restart_external_dns(lab, server, argv=None):
+    key = 'dns:%s' % server
+    proc = lab.state['processes'][key]
+    if pid_matches(proc['pid'], proc['match']):
+        kill_pid(proc['pid'], proc['match'])
+    lab.start_external_dns(server, argv=argv)
+
+
+@fault
+def dns_upstream_stopped(lab, target):
+    """The upstream DNS server the compute's dnsmasq forwards to stops answering (SIGSTOP) while the instance runs:
+    nothing in its console log, only lookups made now fail."""
+    inst = _inst(lab, target)
+    server = lab.model['external']['servers'][0]['name']
+    proc = lab.state['processes']['dns:%s' % server]
+    if not pid_matches(proc['pid'], proc['match']):
+        raise LabError('the DNS server on %s is not running' % server)
+    os.kill(proc['pid'], signal.SIGSTOP)
+    return inst, {'pid': proc['pid'], 'match': proc['match'], 'server': server}
+
+
+def _heal_dns_upstream_stopped(lab, rec):
+    if pid_matches(rec['undo']['pid'], rec['undo']['match']):
+        os.kill(rec['undo']['pid'], signal.SIGCONT)
+
+
+@fault
+def dns_reverse_slow(lab, target):
+    """The upstream DNS server hands its reverse zones to a server that never answers (a dead reverse-zone
+    delegation): forward lookups work, PTR lookups (ssh's UseDNS) hang until they time out."""
+    inst = _inst(lab, target)
+    server = lab.model['external']['servers'][0]['name']
+    argv = []
+    for a in lab.external_dns_argv(server):
+        if a.startswith('--local=/') and a.endswith('.in-addr.arpa/'):
+            a = '--server=%s127.0.0.1#5399' % a[len('--local='):]  # nothing listens there: queries hang
+        elif a.startswith('--host-record='):
+            name, addr = a[len('--host-record='):].split(',', 1)
+            a = '--address=/%s/%s' % (name, addr)  # the A record stays, its PTR goes with the reverse zone
+        argv.append(a)
+    _restart_external_dns(lab, server, argv)
+    return inst, {'server': server}
+
+
+def _heal_dns_reverse_slow(lab, rec):
+    _restart_external_dns(lab, rec['undo']['server'])
+
+
 @fault
 def floating_ip_stale(lab, target):
     """The instance is terminated in the DB the way nova does it, but its floating IP stays associated."""

@@ -31,6 +31,32 @@ def floating_rules(floating_ip, fixed_ip, public_interface):
     ]
 
 
+def ebtables_ruleset(model, comp):
+    """ebtables-restore input for one compute node: nova-network's DHCP isolation (or None without it).
+
+    With ``share_dhcp_address`` (multi_host), nova's linux_net.isolate_dhcp_address(interface, address)
+    runs ``ebtables -t filter -I <rule>`` for four rules per network: ARP of the node's DHCP address and
+    DHCP itself must not cross the bridge's uplink, so that only the local dnsmasq answers its instances.
+    Each ``-I`` puts its rule first: the state written here is the one those inserts leave, in their order.
+    """
+    if not model.get('share_dhcp_address'):
+        return None
+    chains = {'INPUT': [], 'FORWARD': [], 'OUTPUT': []}
+    for label in sorted(comp['networks']):
+        net = model['networks'][label]
+        if not net['multi_host']:
+            continue
+        iface = 'vlan%d' % net['vlan'] if model['vlan_mode'] else comp['flat_interface']
+        address = comp['networks'][label]
+        for chain, rule in (('INPUT', '-p ARP -i %s --arp-ip-dst %s -j DROP' % (iface, address)),
+                            ('OUTPUT', '-p ARP -o %s --arp-ip-src %s -j DROP' % (iface, address)),
+                            ('FORWARD', '-p IPv4 -i %s --ip-proto udp --ip-dport 67:68 -j DROP' % iface),
+                            ('FORWARD', '-p IPv4 -o %s --ip-proto udp --ip-dport 67:68 -j DROP' % iface)):
+            chains[chain].insert(0, '-A %s %s' % (chain, rule))
+    out = ['*filter'] + [':%s ACCEPT' % c for c in chains] + [r for c in chains for r in chains[c]]
+    return '\n'.join(out) + '\n'
+
+
 def iptables_ruleset(model, comp):
     """iptables-restore input for one compute node (filter, nat, mangle)."""
     w = BINARY
@@ -140,6 +166,8 @@ def nova_conf(model, comp, paths, db_url):
         'routing_source_ip = %s' % comp['public_address'],
         'fixed_range = %s' % model['fixed_range'],
     ]
+    if model.get('share_dhcp_address'):
+        lines.append('share_dhcp_address = True')
     if vlan:
         lines += ['vlan_interface = %s' % comp['vlan_interface'],
                   'vlan_start = %d' % min(n['vlan'] for n in model['networks'].values())]

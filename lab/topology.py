@@ -231,6 +231,7 @@ def derive(raw):
         'name': topo, 'network_manager': manager, 'network_manager_class': MANAGERS[manager],
         'vlan_mode': vlan_mode, 'dhcp_domain': domain, 'fixed_range': str(fixed_range),
         'libvirt_target_dev': bool(raw.get('libvirt_target_dev', True)),
+        'share_dhcp_address': bool(raw.get('share_dhcp_address', False)),
         'public': {'cidr': str(pub_net), 'gateway': str(pub_gw), 'prefixlen': pub_net.prefixlen},
         'external': {'cidr': str(ext_net), 'gateway': str(ext_gw), 'prefixlen': ext_net.prefixlen,
                      'servers': servers, 'dns_records': records},

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _report_html, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _dhcpfacts, _report, _report_html, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
@@ -60,6 +60,27 @@ def netdiag_report_html(report):
     return _report_html.render(_plain(report))
 
 
+def netdiag_dns_upstream(dnsmasq, bridge, nova_conf=None):
+    """The first plain upstream server of the live dnsmasq of ``bridge`` ({server, port}), else nova.conf's dns_server."""
+    if dnsmasq is not None and not isinstance(dnsmasq, (dict, list)):
+        raise AnsibleFilterError('netdiag_dns_upstream: expects the dnsmasq facts of dnsmasq_info, got %s' % type(dnsmasq).__name__)
+    ups = []
+    for p in _dhcpfacts._live_dnsmasq(_plain(dnsmasq), bridge):  # pylint: disable=protected-access
+        ups += _dhcpfacts._dnsmasq_upstreams(p)  # pylint: disable=protected-access
+    conf = _plain(nova_conf) if isinstance(nova_conf, dict) else {}
+    ups.append(conf.get('dns_server') or ((conf.get('other') or {}).get('DEFAULT') or {}).get('dns_server') or '')
+    for u in ups:
+        u = str(u or '').strip()
+        if not u or u.startswith('/'):
+            continue
+        host, dummy, port = u.partition('#')
+        try:
+            return {'server': host, 'port': int(port or 53)}
+        except ValueError:
+            continue
+    return {}
+
+
 def netdiag_phase_durations(marks):
     """{'start': t0, 'resolve': t1, 'facts': t2, ...} (in insertion order) -> seconds per phase and total."""
     if not isinstance(marks, dict):
@@ -93,4 +114,5 @@ class FilterModule(object):
             'netdiag_report_markdown': netdiag_report_markdown,
             'netdiag_report_html': netdiag_report_html,
             'netdiag_phase_durations': netdiag_phase_durations,
+            'netdiag_dns_upstream': netdiag_dns_upstream,
         }

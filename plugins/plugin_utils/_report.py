@@ -152,6 +152,11 @@ def commands_of(advice):
     return out
 
 
+def also_fired(v):
+    """The causes that fired besides the verdict's own (docs/causes.md ranks them)."""
+    return [c for c in v.get('suspects') or [] if c.get('cause') != v.get('cause')]
+
+
 def place_text(place):
     """One line: where the cause lies."""
     if not place:
@@ -236,6 +241,9 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
         v['place'] = dict(place, evidence=[i for i, e in enumerate(v['evidence']) if e['place']])
     v['suspects'] = verdict.get('suspects') or []
     v['notes'] = verdict.get('notes') or []
+    v['rule'] = verdict.get('rule')
+    v['backend'] = verdict.get('backend')
+    v['unchecked'] = verdict.get('unchecked') or []
     return {
         'schema_version': SCHEMA_VERSION,
         'generated_at': generated_at or datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
@@ -340,6 +348,12 @@ def to_markdown(report):
         lines += ['', '## Problems found in the facts', '']
         for p in report['problems']:
             lines.append('- %s %s `%s`: %s' % (_md(p['host']), _md(p.get('object')), _md(p['code']), _md(p['message'])))
+    others = also_fired(v)
+    if others:
+        lines += ['', '## Other causes that fired', ''] + ['- `%s` (%s, %s)' % (
+            _md(c['cause']), _md(c.get('segment')), 'confirmed' if c.get('confirmed') else 'not confirmed') for c in others]
+    if v.get('unchecked'):
+        lines += ['', '## Not checked', ''] + ['- `%s`: %s' % (_md(u['cause']), _md(u['reason'])) for u in v['unchecked']]
     if v.get('notes'):
         lines += ['', '## Notes', ''] + ['- %s' % _md(n) for n in v['notes']]
     if report.get('timings'):

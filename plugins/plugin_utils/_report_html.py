@@ -244,6 +244,13 @@ def render(report):
         out.append('<h2>Problems found in the facts</h2><ul id="problems">%s</ul>' % ''.join(
             '<li>%s %s <code>%s</code>: %s</li>' % (_e(p['host']), _e(p.get('object')), _e(p['code']), _e(p['message']))
             for p in report['problems']))
+    others = _report.also_fired(v)
+    if others:
+        out.append('<h2>Other causes that fired</h2><ul id="also">%s</ul>' % ''.join('<li><code>%s</code> (%s, %s)</li>' % (
+            _e(c['cause']), _e(c.get('segment')), 'confirmed' if c.get('confirmed') else 'not confirmed') for c in others))
+    if v.get('unchecked'):
+        out.append('<h2>Not checked</h2><ul id="unchecked">%s</ul>' % ''.join(
+            '<li><code>%s</code>: %s</li>' % (_e(u['cause']), _e(u['reason'])) for u in v['unchecked']))
     if v.get('notes'):
         out.append('<h2>Notes</h2><ul id="notes">%s</ul>' % ''.join('<li>%s</li>' % _e(n) for n in v['notes']))
     if report.get('timings'):

@@ -57,8 +57,7 @@ def view(m):
         v.update(pf=pf, hup=('`kill -HUP $(cat %s)`' % pf) if pf else ('`kill -HUP %s`' % _first(p, 'pid')),
                  hmacs=_proc_hostsfile_macs(p, dm, m.bridge), hpath=_proc_hostsfile_path(p) or 'its hosts file',
                  res=res, res_s=str(res or '').lower(), events=events,
-                 last_seen=log_time((entry or {}).get('last_seen') if isinstance(entry, dict) else None, m.guest_dhcp_attempt),
-                 requests=((entry or {}).get('last_attempt') or []).count('DHCPREQUEST') if isinstance(entry, dict) else 0)
+                 last_seen=log_time((entry or {}).get('last_seen') if isinstance(entry, dict) else None, m.guest_dhcp_attempt))
     m.cache['dhcp'] = v
     return v
 
@@ -68,7 +67,7 @@ def stale_success(m, v):
     if not m.dhcp_symptom or m.guest_dhcp_attempt is None or v.get('last_seen') is None:
         return False
     complete = 'complete' in v['res_s'] or v['res_s'] == 'ack'
-    return complete and v['requests'] <= 1 and v['last_seen'] + STALE_AFTER < m.guest_dhcp_attempt
+    return complete and v['last_seen'] + STALE_AFTER < m.guest_dhcp_attempt
 
 
 def probe_evidence(m):

@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nova-network rules of name resolution and of the nova DB (private).
 
-Forward lookups (A/AAAA of external names, or of a name under the reserved ``.invalid`` TLD that
-only tells whether the upstream answers at all) and reverse lookups (PTR) are told apart: when
-forward lookups fail too, the resolver or its upstream is down (``dns_failure``); when only PTR
-times out while forward lookups are answered, reverse lookups are slow (``dns_reverse_slow``).
+Forward lookups (A/AAAA of the names that must resolve, else of a name under the reserved
+``.invalid`` TLD) and reverse lookups (PTR) go through the instance's resolver; when one fails, the
+resolver's upstream is also asked directly from the compute node (through dnsmasq both a dead
+upstream and a dead reverse zone end in timeouts; asked directly, a live upstream answers anything).
+Forward lookups failing, or the upstream silent: the resolver or its upstream is down
+(``dns_failure``); only PTR timing out while the upstream answers: reverse lookups are slow
+(``dns_reverse_slow``).
 """
 
 from __future__ import annotations
@@ -41,18 +44,19 @@ def _text(d):
                                    ' in %s ms' % d['latency_ms'] if d.get('latency_ms') is not None else '')
 
 
-def forward_failed(m):
-    """The forward lookups that failed (A/AAAA), and whether any forward lookup was answered."""
-    failed, answered = [], False
-    for d in m.dns:
-        if _qtype(d) not in ('A', 'AAAA'):
-            continue
-        st = _status(d)
-        if st in (ANSWERED if liveness_probe(d) else ('ok', 'slow', 'nxdomain')):
-            answered = True
-        elif st in FAILED:
-            failed.append(d)
-    return failed, answered
+def upstream_alive(m):
+    """Asked directly from the compute node, did the resolver's upstream answer (True), stay silent (False), or
+    was it not asked (None)? Any answer counts, even NXDOMAIN or REFUSED."""
+    asked = [d for d in m.inputs.get('dns_upstream') or [] if isinstance(d, dict) and not d.get('skipped')]
+    if not asked:
+        return None
+    return any(_status(d) in ANSWERED for d in asked)
+
+
+def forward_failed(m, alive=None):
+    """The forward lookups (A/AAAA) through the resolver that failed. A failed liveness probe does not count
+    when the upstream answered directly: dnsmasq does not pass a REFUSED on, the client just waits."""
+    return [d for d in m.dns if _qtype(d) in ('A', 'AAAA') and _status(d) in FAILED and not (liveness_probe(d) and alive)]
 
 
 def _upstreams(m, proc):
@@ -67,8 +71,9 @@ def _upstreams(m, proc):
       title='The instance\'s DNS resolver, or its upstream, does not answer',
       needs=('dns',), when=lambda m: bool(m.dns) or m.guest_dns_failed,
       detects='Forward lookups (A/AAAA) through the instance\'s DNS server (the dnsmasq of its bridge) time out or fail; '
-              'a PTR that times out counts too when the guest\'s console log shows failed lookups. With the dnsmasq alive '
-              'and listening, the fault is its upstream server (segment beyond_gateway).',
+              'a PTR that times out counts too when the guest\'s console log shows failed lookups or the upstream, asked '
+              'directly from the compute node, does not answer. With the dnsmasq alive and the upstream silent, the fault '
+              'is the upstream server (segment beyond_gateway).',
       cites='dns_probe (query, server, status, latency), dnsmasq_info (alive, upstream servers), the console log\'s failed '
             'lookups, the capture of the failing lookup (where the query and the answer were last seen).',
       advice='Upstream dead: fix or replace the upstream server (reload dnsmasq with SIGHUP after changing its servers); '
@@ -77,15 +82,18 @@ def _upstreams(m, proc):
              'tests/integration/diagnose/test_diagnose_lab.py::test_fault_names_cause_and_segment[seed-dns_broken]',
              'tests/integration/diagnose/test_diagnose_dhcp_dns.py::test_upstream_dead_without_console_failures'))
 def dns_failure(m):
-    failed, answered = forward_failed(m)
+    alive = upstream_alive(m)
+    failed = forward_failed(m, alive)
     ptr = [d for d in m.dns if _qtype(d) == 'PTR' and _status(d) in FAILED]
-    if not failed and not (ptr and (m.guest_dns_failed or (forward_probed(m) and not answered))):
+    if not failed and not (ptr and (m.guest_dns_failed or alive is False)):
         return None
     d = (failed or ptr)[0]
     where = _first(d, 'from_host', 'host', default=m.ghost or m.chost)
     items = [ev(where, 'dns_probe', _text(x)) for x in (failed + ptr)[:4]]
+    items += [ev(_first(x, 'from_host', default=m.chost), 'dns_probe (upstream, directly)', _text(x))
+              for x in m.inputs.get('dns_upstream') or [] if isinstance(x, dict)][:2]
     live = _live_dnsmasq(m.cf.get('dnsmasq'), m.bridge)
-    if live and _status(d) in ('timeout', 'servfail'):
+    if live and (alive is False or (alive is None and _status(d) in ('timeout', 'servfail'))):
         ups = _upstreams(m, live[0])
         items.append(ev(m.chost, 'dnsmasq_info', 'dnsmasq pid %s serves %s and is alive; upstream: %s' % (
             _first(live[0], 'pid'), m.bridge, ', '.join(ups) or 'the host\'s resolv.conf')))
@@ -94,18 +102,14 @@ def dns_failure(m):
                                m.bridge, m.on, ', '.join(ups) or 'see resolv.conf on %s' % m.on, _proc_pidfile(live[0]) or '<its pid file>'),
                     segment='beyond_gateway')
     else:
-        f = finding(items, 'The instance\'s DNS server %s (dnsmasq of %s on %s) does not answer: check that this dnsmasq runs and '
+        f = finding(items, 'The instance\'s DNS server %s (dnsmasq of %s on %s) does not answer%s: check that this dnsmasq runs and '
                            'listens on %s, then restart only it (never `killall dnsmasq`).' % (
-                               _first(d, 'server'), m.bridge, m.on, _first(d, 'server')))
+                               _first(d, 'server'), m.bridge, m.on, ' although its upstream does' if alive else '', _first(d, 'server')))
     if m.guest_dns_failed:
         f['evidence'].append(ev(m.chost, 'console_log_info', '\n'.join(
             '%s: %s' % (e.get('line'), e.get('text')) for e in (m.clog_dns.get('evidence') or [])[-4:] if isinstance(e, dict))))
     f['evidence'].extend(capture_evidence(m))
     return f
-
-
-def forward_probed(m):
-    return any(_qtype(d) in ('A', 'AAAA') for d in m.dns)
 
 
 def _seen(flag):
@@ -128,8 +132,8 @@ def capture_evidence(m):
       title='Reverse lookups are slow (ssh logins wait for them)',
       needs=('dns',), explained_by=('dns_failure',),
       detects='A PTR lookup through the instance\'s DNS server is slower than the threshold or times out, while forward '
-              'lookups through the same server are answered (or the guest shows no failed lookup).',
-      cites='dns_probe (the PTR and the forward lookups, with latencies).',
+              'lookups are answered and the upstream, asked directly, answers too.',
+      cites='dns_probe (the PTR and the forward lookups, with latencies; the upstream asked directly).',
       advice='Give dnsmasq the PTR records of the fixed range, or `UseDNS no` in the instance\'s sshd_config.',
       tests=(UNIT + 'test_dns_reverse_slow', 'tests/integration/diagnose/test_diagnose_dhcp_dns.py::test_reverse_slow_when_forward_works'))
 def dns_reverse_slow(m):
@@ -139,7 +143,9 @@ def dns_reverse_slow(m):
     d = slow[0]
     items = [ev(_first(d, 'from_host', 'host', default=m.ghost or m.chost), 'dns_probe', _text(d))]
     items += [ev(_first(x, 'from_host', 'host', default=m.ghost or m.chost), 'dns_probe', _text(x) + ' (forward lookups work)')
-              for x in m.dns if _qtype(x) in ('A', 'AAAA') and _status(x) in ANSWERED][:2]
+              for x in m.dns if _qtype(x) in ('A', 'AAAA') and _status(x) in ANSWERED and not liveness_probe(x)][:2]
+    items += [ev(_first(x, 'from_host', default=m.chost), 'dns_probe (upstream, directly)', _text(x) + ' (the upstream answers)')
+              for x in m.inputs.get('dns_upstream') or [] if isinstance(x, dict) and _status(x) in ANSWERED][:1]
     return finding(items, 'Reverse lookups through %s are slow: ssh logins wait for them. Give dnsmasq the PTR records of the fixed '
                           'range (or `UseDNS no` in sshd_config of the instance).' % _first(d, 'server'))
 

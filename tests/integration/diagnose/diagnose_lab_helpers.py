@@ -40,7 +40,7 @@ def _ns_run(ns, argv):
 
 def snapshot(lab):
     """What a diagnosis must not change: per lab namespace the links (state, master, mtu), addresses,
-    routes, iptables rules (without counters) and sysctl ip_forward; the lab's processes."""
+    routes, iptables and ebtables rules (without counters) and sysctl ip_forward; the lab's processes."""
     out = {}
     for host, info in sorted(lab.state['hosts'].items()):
         ns = info['netns']
@@ -56,6 +56,8 @@ def snapshot(lab):
             'iptables': '\n'.join(re.sub(r' \[\d+:\d+\]$', '', ln) for ln in _ns_run(ns, ['iptables-save']).splitlines()
                                   if not ln.startswith('#')),
             'ip_forward': _ns_run(ns, ['cat', '/proc/sys/net/ipv4/ip_forward']).strip(),
+            # bridge filter rules without counters (a namespace without any ebtables table prints nothing)
+            'ebtables': '\n'.join(ln for ln in _ns_run(ns, ['ebtables-save']).splitlines() if not ln.startswith('#')),
         }
     procs = {}
     for key, proc in sorted(lab.state.get('processes', {}).items()):
