@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -20,9 +20,13 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(REPO, 'docs', 'causes.md')
 SCHEMA = os.path.join(REPO, 'schemas', 'diagnose_report.schema.json')
-# the collection as make deps links it (a checkout under ansible_collections/ imports as it is)
-_COLL_ROOT = os.path.join(REPO, '.venv', 'collections')
-if 'ansible_collections' not in os.path.dirname(REPO) and _COLL_ROOT not in sys.path:
+# the collection as make deps links it, or the tree it is copied into (ansible-test's ansible_collections/cloudops/netdiag)
+_PARTS = REPO.split(os.sep)
+if _PARTS[-3:-2] == ['ansible_collections']:
+    _COLL_ROOT = os.sep.join(_PARTS[:-3])
+else:
+    _COLL_ROOT = os.path.join(REPO, '.venv', 'collections')
+if _COLL_ROOT not in sys.path:
     sys.path.insert(0, _COLL_ROOT)
 
 
@@ -77,7 +81,7 @@ def render_schema():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     ap.add_argument('--check', action='store_true', help='only tell whether the files are up to date')
     args = ap.parse_args(argv)
     stale = []

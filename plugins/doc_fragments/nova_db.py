@@ -79,7 +79,10 @@ options:
     type: bool
   connect_timeout:
     description:
-      - Seconds to wait for the connection to the server.
+      - Seconds to wait for the TCP connection to the server.
+      - Every later wait for the server (its greeting, the login, the answer to each statement) is bounded by
+        O(connect_timeout) plus 5 seconds, plus the lock wait of modules that take one (O(cloudops.netdiag.floating_ip_disassociate#module:lock_timeout)),
+        so a server that accepts connections and never answers ends in an error, not a hang.
     type: int
     default: 30
 requirements:

@@ -372,6 +372,14 @@ def start_instant(value, max_wait=MAX_START_WAIT):
     return instant
 
 
+def module_start_instant(module, value):
+    """``start_instant`` for a module's ``start_at`` option: the instant, or the module fails with its message."""
+    try:
+        return start_instant(value)
+    except CaptureError as exc:
+        module.fail_json(msg=str(exc))
+
+
 def sleep_until(instant):
     """Sleep until epoch ``instant`` (no-op for None or an instant in the past)."""
     if instant is not None:

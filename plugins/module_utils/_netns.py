@@ -103,3 +103,19 @@ def enter_netns(name, run_dir=NETNS_RUN_DIR):
             _setns(own, CLONE_NEWNET)
     finally:
         os.close(own)
+
+
+def read_dump(module, name, netns=None, args=('-c',), env=None):
+    """Run the ``*-save`` binary ``name`` (``iptables-save``, ``ebtables-save``...) with ``args`` in ``netns``, in
+    the C locale: (stdout, stderr). NetnsError names the binary, the namespace and the exit status when it
+    cannot run or fails; a binary that is not installed is reported by name as well."""
+    path = module.get_bin_path(name)
+    if not path:
+        raise NetnsError('%s was not found on the target host' % name)
+    ip_bin = (module.get_bin_path('ip') or 'ip') if netns else 'ip'
+    argv = netns_argv(netns, [path] + list(args), ip_bin=ip_bin)
+    rc, out, err = module.run_command(argv, environ_update=dict({'LC_ALL': 'C'}, **(env or {})))
+    if rc != 0:
+        raise NetnsError('%s failed%s (rc=%d): %s' % (name, ' in network namespace %s' % netns if netns else '', rc,
+                                                      (err or out).strip()[:500]))
+    return out, err

@@ -40,7 +40,9 @@ except ImportError as exc:  # pragma: no cover - depends on the controller
 
 DEFAULT_CONFIG_FILE = '~/.my.cnf'
 MAX_NAME_LENGTH = 255  # instances.hostname / display_name are varchar(255)
-READ_TIMEOUT = 600  # seconds without an answer from the server before the connection is given up
+# every read and write of the connection (the greeting, the login, each statement's answer) is bounded by
+# connect_timeout + the lock wait a statement may do (lock_timeout of the repair module) + this margin
+ANSWER_MARGIN = 5
 
 INSTANCE_COLUMNS = ('id', 'uuid', 'hostname', 'display_name', 'host', 'node', 'project_id', 'vm_state',
                     'task_state', 'power_state', 'launched_at', 'terminated_at', 'deleted', 'deleted_at')
@@ -272,9 +274,13 @@ def connection_argument_spec():
 
 def connection_kwargs(params):
     """PyMySQL keyword arguments from the modules' (community.mysql) option names."""
-    # read/write timeouts bound a hung server; they are far above any lock wait (lock_timeout)
-    kw = {'connect_timeout': int(params.get('connect_timeout') or 30), 'charset': 'utf8mb4', 'autocommit': False,
-          'read_timeout': READ_TIMEOUT, 'write_timeout': READ_TIMEOUT}
+    # PyMySQL bounds the TCP connect with connect_timeout, every later read and write (greeting and login too)
+    # with read_timeout/write_timeout: a hung server is given up after connect_timeout, plus the longest lock
+    # wait a statement of the module may do (the server answers "lock wait timeout" then), plus a margin
+    connect_timeout = int(params.get('connect_timeout') or 30)
+    answer = connect_timeout + int(params.get('lock_timeout') or 0) + ANSWER_MARGIN
+    kw = {'connect_timeout': connect_timeout, 'charset': 'utf8mb4', 'autocommit': False,
+          'read_timeout': answer, 'write_timeout': answer}
     config_file = params.get('config_file')
     if config_file:
         path = os.path.expanduser(config_file)
@@ -323,16 +329,13 @@ def connect(params):
     if not HAS_PYMYSQL:
         raise NovaDBError('the PyMySQL Python library is required on the host that runs this module', code='missing_library')
     kw = connection_kwargs(params)
-    # the greeting, TLS and login are bounded by connect_timeout as well (PyMySQL bounds only the TCP connect
-    # with it and would wait read_timeout for a server that accepts and never answers); the longer
-    # read/write timeouts apply once logged in
-    kw['read_timeout'] = kw['write_timeout'] = kw['connect_timeout']
     try:
         conn = pymysql.connect(**kw)
     except pymysql.err.MySQLError as exc:
         if exc.args and exc.args[0] in LOST:
-            raise NovaDBError('cannot connect to the nova database at %s: no answer within connect_timeout (%d s) (%s)'
-                              % (_where(params), kw['connect_timeout'], exc.args[-1]), code='db_unreachable')
+            raise NovaDBError('cannot connect to the nova database at %s: no answer within %d s (connect_timeout %d s + %d s) (%s)'
+                              % (_where(params), kw['read_timeout'], kw['connect_timeout'], kw['read_timeout'] - kw['connect_timeout'],
+                                 exc.args[-1]), code='db_unreachable')
         raise explain_error(exc, params, action='connect')
     except Exception as exc:  # configparser errors from a malformed my.cnf, SSL file errors, socket errors
         message = str(exc)
@@ -340,7 +343,6 @@ def connect(params):
             message = message.replace(params['login_password'], '********')
         raise NovaDBError('cannot connect to the nova database at %s: %s: %s' % (_where(params), type(exc).__name__, message),
                           code='db_unreachable')
-    conn._read_timeout = conn._write_timeout = READ_TIMEOUT  # PyMySQL reads these before every read/write
     return conn
 
 

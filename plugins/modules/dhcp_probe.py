@@ -198,7 +198,7 @@ import socket
 import struct
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import module_start_instant, sleep_until
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dhcpprobe import (
     DhcpError, open_socket, probe, random_mac, validate_mac)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
@@ -220,10 +220,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        start_at = start_instant(p['start_at'])
-    except CaptureError as exc:
-        module.fail_json(msg=str(exc))
+    start_at = module_start_instant(module, p['start_at'])
     if not _IFNAME.match(p['interface']):
         module.fail_json(msg='invalid interface name %r' % (p['interface'],))
     if not 0 < p['timeout'] <= 60:

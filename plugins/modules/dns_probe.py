@@ -159,7 +159,7 @@ import ipaddress
 import re
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import module_start_instant, sleep_until
 from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import DnsError, plan_queries, run_queries
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
 
@@ -195,10 +195,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    try:
-        start_at = start_instant(p['start_at'])
-    except CaptureError as exc:
-        module.fail_json(msg=str(exc))
+    start_at = module_start_instant(module, p['start_at'])
     try:
         ipaddress.ip_address(p['server'])
     except ValueError:

@@ -15,7 +15,7 @@ description:
     ports, target, raw text).
   - Recognises the rules nova-network installs in multi_host mode (C(isolate_dhcp_address) - ARP of the DHCP address
     and DHCP itself dropped across the bridge's uplink, so that only the local dnsmasq answers its instances) as
-    C(nova_isolation), and names every other rule that drops DHCP (RV(summary.dhcp_drops)).
+    C(nova_isolation), and names every other rule that drops DHCP (RV(summary), key C(dhcp_drops)).
   - With O(src), parses saved C(ebtables-save) text instead (offline analysis); nothing is run.
   - With O(compare_to), also returns the rules whose packet counters increased since that earlier snapshot, so a
     DROP that fired while a DHCP client retried is named.
@@ -152,7 +152,7 @@ moved:
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ebtables import (
     SAVE_BINARIES, EbtablesError, compare_counters, parse_save, summarize)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, read_dump
 
 
 def _previous(module, value):
@@ -198,20 +198,16 @@ def main():
             module.fail_json(msg='src holds no ebtables table (no "*filter" line): not ebtables-save output')
     else:
         name = SAVE_BINARIES[p['backend']]
-        binary = module.get_bin_path(name, required=True)
         try:
-            argv = netns_argv(p['netns'], [binary, '-c'], ip_bin=module.get_bin_path('ip', required=True) if p['netns'] else 'ip')
+            # ebtables-legacy-save prints counters only when asked through the environment; nft takes -c
+            out, dummy = read_dump(module, name, p['netns'], env={'EBTABLES_SAVE_COUNTER': 'yes'})
         except NetnsError as exc:
             module.fail_json(msg='cannot read ebtables: %s' % exc)
-        # ebtables-legacy-save prints counters only when asked through the environment; nft takes -c
-        rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C', 'EBTABLES_SAVE_COUNTER': 'yes'})
-        where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
-        if rc != 0:
-            module.fail_json(msg='%s failed%s (rc=%d): %s' % (name, where, rc, (err or out).strip()[:500]), rc=rc)
         try:
             parsed = parse_save(out)
         except EbtablesError as exc:
-            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, where, exc))
+            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, ' in network namespace %s' % p['netns'] if p['netns'] else '',
+                                                                          exc))
     if p['table']:
         parsed = _only(parsed, p['table'])
     result = dict(changed=False, ebtables=parsed, summary=summarize(parsed))

@@ -241,7 +241,7 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import 
     rules_for_flow,
     summarize,
 )
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, read_dump
 from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
 
 
@@ -300,21 +300,16 @@ def main():
         except IptablesError as exc:
             module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
     else:
-        binary = module.get_bin_path(SAVE_BINARIES[p['backend']], required=True)
+        name = SAVE_BINARIES[p['backend']]
         try:
-            argv = netns_argv(p['netns'], [binary, '-c'], ip_bin=module.get_bin_path('ip', required=True)
-                              if p['netns'] else 'ip')
+            out, err = read_dump(module, name, p['netns'])
         except NetnsError as exc:
             module.fail_json(msg='cannot read iptables: %s' % exc)
-        rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
-        where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
-        if rc != 0:
-            detail = (err or out).strip()[:500]
-            module.fail_json(msg='%s failed%s (rc=%d): %s' % (SAVE_BINARIES[p['backend']], where, rc, detail), rc=rc)
         try:
             parsed = parse_save(out, allow_empty=True)
         except IptablesError as exc:
-            module.fail_json(msg='cannot parse the output of %s%s: %s' % (SAVE_BINARIES[p['backend']], where, exc))
+            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, ' in network namespace %s' % p['netns'] if p['netns'] else '',
+                                                                          exc))
         # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
         parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
     if p['table']:

@@ -326,10 +326,10 @@ import time
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import (
     KILL_GRACE, CaptureError, annotate_duplicates, effective_count, parse_tcpdump,
-    parse_tcpdump_stats, read_argv, sleep_until, start_captures, start_instant, stop_captures, supervise,
+    module_start_instant, parse_tcpdump_stats, read_argv, sleep_until, start_captures, stop_captures, supervise,
     tcpdump_argv, tcpdump_error, wait_listening)
 from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import SAVE_BINARIES, IptablesError, compare_counters, parse_save
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path, read_dump
 
 _IFNAME = re.compile(r'^[A-Za-z0-9_.:@+-]{1,15}$')
 LISTEN_TIMEOUT = 5.0
@@ -346,26 +346,23 @@ class _Counters(object):
     A host where iptables cannot be read still captures: the reason is kept in ``error`` and ``moved`` stays None.
     """
 
-    def __init__(self, module, backend, netns, ip_bin):
+    def __init__(self, module, backend, netns):
         self.module = module
         self.binary = SAVE_BINARIES[backend]
-        self.path = module.get_bin_path(self.binary)
         self.netns = netns
-        self.ip_bin = ip_bin
         self.before = None
         self.moved = None
-        self.error = None if self.path else '%s was not found on the target host' % self.binary
+        self.error = None
 
     def _save(self):
-        rc, out, err = _run(self.module, [self.path, '-c'], self.netns, self.ip_bin)
-        if rc != 0:
-            self.error = '%s failed (rc=%d): %s' % (self.binary, rc, (err or out).strip()[:300])
-            return None
         try:
+            out, dummy = read_dump(self.module, self.binary, self.netns)
             return parse_save(out, allow_empty=True)
+        except NetnsError as exc:
+            self.error = str(exc)
         except IptablesError as exc:
             self.error = 'cannot parse the output of %s: %s' % (self.binary, exc)
-            return None
+        return None
 
     def snapshot(self):
         if self.error is None:
@@ -441,10 +438,7 @@ def main():
                          % (p['max_file_size'], p['snaplen'], p['snaplen'] + 40))
     if p['filter'] is not None and p['filter'].lstrip().startswith('-'):
         module.fail_json(msg='invalid BPF filter %r: it must not start with -' % (p['filter'],))
-    try:
-        start_at = start_instant(p['start_at'])
-    except CaptureError as exc:
-        module.fail_json(msg=str(exc))
+    start_at = module_start_instant(module, p['start_at'])
 
     window_file = p['window_file']
     if window_file:
@@ -482,7 +476,7 @@ def main():
     else:
         workdir = tempfile.mkdtemp(prefix='netdiag-capture-')
 
-    counters = _Counters(module, p['iptables_backend'], netns, ip_bin) if p['iptables_counters'] else None
+    counters = _Counters(module, p['iptables_backend'], netns) if p['iptables_counters'] else None
     try:
         if counters:
             counters.snapshot()     # before the window: the probe fires after it opens

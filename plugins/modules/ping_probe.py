@@ -236,7 +236,7 @@ import re
 import time
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import CaptureError, sleep_until, start_instant
+from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import module_start_instant, sleep_until
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ping import (
     PingError, detect_flavor, ping_argv, run_parallel, summarize, validate_pattern)
@@ -277,10 +277,7 @@ def main():
     )
     params = module.params
     started = time.time()
-    try:
-        start_at = start_instant(params['start_at'])
-    except CaptureError as exc:
-        module.fail_json(msg=str(exc))
+    start_at = module_start_instant(module, params['start_at'])
     targets = params['targets']
     if not targets:
         module.fail_json(msg='targets is empty: give at least one address to probe')

@@ -211,7 +211,7 @@ def ebtables_drops_for(ebtables, tap, mac, address, bridge=None):
         neg = set(r.get('negated') or [])
         ports = [r.get(k) for k in ('in_interface', 'out_interface', 'logical_in', 'logical_out') if r.get(k) and k not in neg]
         macs = [str(r.get(k)).lower() for k in ('source', 'destination') if r.get(k) and k not in neg]
-        ips = [str(r.get(k)).split('/')[0] for k in ('ip_src', 'ip_dst', 'arp_ip_src', 'arp_ip_dst') if r.get(k) and k not in neg]
+        ips = [str(r.get(k)).split('/', maxsplit=1)[0] for k in ('ip_src', 'ip_dst', 'arp_ip_src', 'arp_ip_dst') if r.get(k) and k not in neg]
         mine = ((tap and tap in ports) or (bridge and bridge in ports) or (mac and mac in macs) or (address and address in ips))
         if mine or not (ports or macs or ips):
             out.append((table, chain, r))

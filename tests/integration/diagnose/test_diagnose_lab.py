@@ -152,7 +152,9 @@ def test_dns_failure_from_the_console_log_alone(seed_lab, tmp_path):
     finally:
         lab.heal()
     assert report['dns_trigger'] == ['console']
-    assert [(d['query'], d['status']) for d in report['dns']] == [(name, 'timeout')]
+    # the name printed there, and the reverse lookup of the external target that always goes with it: both time out
+    assert [(d['query'], d['type'], d['status']) for d in report['dns']] == [(name, 'A', 'timeout'),
+                                                                             (report['external_target'], 'PTR', 'timeout')]
     assert (v['status'], v['cause'], v['segment']) == ('fault', 'dns_failure', 'beyond_gateway'), v['summary']
     assert any(e['source'] == 'console_log_info' and 'no servers could be reached' in e['excerpt'] for e in v['evidence'])
     # healed: the instance rebooted with a working resolver; nothing in its console starts a triage any more
@@ -199,7 +201,8 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
         new = {p: c for p, c in pids.items() if p not in pids_before[host]}
         # nothing of the diagnosis survives it (a lab DHCP client may run its script in between: not ours)
         assert not [c for c in new.values() if c in OURS], (host, new)
-        assert set(pids_before[host]) - set(pids) <= set(), (host, 'a process of the lab disappeared')
+        gone = {p: c for p, c in pids_before[host].items() if p not in pids}
+        assert not gone, (host, 'a process of the lab disappeared', gone)
 
 
 OURS = ('tcpdump', 'ping', 'python', 'python3', 'dnsmasq')

@@ -359,6 +359,20 @@ def _check(lab, name, t, other):
         assert resolve(lab, h, 'www.example.org') == []
         assert resolve(lab, h, '%s.novalocal' % other['hostname']) == [other['fixed_ip']]
         assert ping(lab, h, ext)
+    elif name == 'dhcp_ebtables_drop':
+        assert lab.lease(h) is None and ipv4_of(lab, h) == []
+        assert lab.lease(other['hostname'])['ip'] == other['fixed_ip']  # only that tap's requests are dropped
+        saved = sh(lab.ns(t['host']), ['ebtables-save', '-c']).stdout
+        drops = [ln for ln in saved.splitlines() if '-i %s ' % t['vnet'] in ln and '--ip-dport 67' in ln and '-j DROP' in ln]
+        assert len(drops) == 1 and int(drops[0].split('-c ')[1].split()[0]) > 0, saved
+    elif name == 'dns_upstream_stopped':
+        assert resolve(lab, h, 'www.example.org') == []
+        assert resolve(lab, h, '%s.novalocal' % other['hostname']) == [other['fixed_ip']]  # dnsmasq itself answers
+        assert ping(lab, h, ext)
+    elif name == 'dns_reverse_slow':
+        assert resolve(lab, h, 'www.example.org') != []  # forward lookups still work
+        assert resolve(lab, h, ext) == []  # the reverse zone's server never answers
+        assert ping(lab, h, ext)
     elif name == 'floating_ip_stale':
         rows = db_row(lab, 'SELECT i.deleted, i.vm_state, f.allocated, fl.address FROM floating_ips fl JOIN fixed_ips f'
                            ' ON fl.fixed_ip_id = f.id JOIN instances i ON i.uuid = f.instance_uuid WHERE fl.address = %s',
@@ -373,7 +387,8 @@ def _check(lab, name, t, other):
 
 FAULT_NAMES = ['instance_interface_down', 'vnet_down', 'vnet_detached', 'bridge_down', 'physical_interface_down',
                'gateway_down', 'forwarding_disabled', 'forward_drop', 'nat_missing', 'dnsmasq_killed',
-               'dhcp_hostsfile_missing_mac', 'dns_broken', 'floating_ip_stale']
+               'dhcp_hostsfile_missing_mac', 'dhcp_ebtables_drop', 'dns_broken', 'dns_upstream_stopped', 'dns_reverse_slow',
+               'floating_ip_stale']
 
 
 def test_fault_list_is_complete():
@@ -401,3 +416,5 @@ def test_fault_breaks_then_heal_restores(seed_lab, name):
     assert seed_lab.status()['healthy']
     if name == 'floating_ip_stale':
         assert db_fixed_ip(seed_lab, t['hostname']) == [t['fixed_ip']]
+    if name == 'dns_reverse_slow':
+        assert resolve(seed_lab, t['hostname'], ext_ip(seed_lab)) != []

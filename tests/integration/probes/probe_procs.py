@@ -41,3 +41,17 @@ def reap_ansible_workers(marker):
     outlives the controller (with a large result it then blocks forever on the queue to the dead controller).
     The test's marker is in its command line (the module arguments)."""
     kill_pids([pid for pid, dummy in pids_with(marker, 'cloudops.netdiag.packet_capture')])
+
+
+def sample_pcap_sizes(root, sizes):
+    """Record in ``sizes`` the largest size seen so far of every ``*.pcap`` file under ``root`` (by path).
+
+    Called in a loop while captures run: a file removed or not yet created in between is skipped."""
+    for where, dummy, files in os.walk(str(root)):
+        for name in files:
+            if name.endswith('.pcap'):
+                path = os.path.join(where, name)
+                try:
+                    sizes[path] = max(sizes.get(path, 0), os.path.getsize(path))
+                except OSError:
+                    pass

@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from probe_procs import reap_ansible_workers, tcpdumps_with
+from probe_procs import reap_ansible_workers, sample_pcap_sizes, tcpdumps_with
 
 
 pytestmark = pytest.mark.lab
@@ -60,13 +60,7 @@ def start_ansible(net, pcap_dir, duration, max_file_size, snaplen=400):
 
 def max_sizes(pcap_dir, until, sizes):
     while time.time() < until:
-        for name in os.listdir(pcap_dir) if os.path.isdir(pcap_dir) else []:
-            if name.endswith('.pcap'):
-                path = os.path.join(pcap_dir, name)
-                try:
-                    sizes[name] = max(sizes.get(name, 0), os.path.getsize(path))
-                except OSError:
-                    pass
+        sample_pcap_sizes(pcap_dir, sizes)
         time.sleep(0.02)
 
 

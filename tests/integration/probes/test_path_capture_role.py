@@ -17,7 +17,7 @@ import uuid
 import pytest
 import yaml
 
-from probe_procs import pids_with
+from probe_procs import pids_with, sample_pcap_sizes
 
 
 pytestmark = pytest.mark.lab
@@ -227,14 +227,7 @@ def test_interrupted_play_leaves_no_capture_and_no_file_beyond_the_cap(probe_net
     sizes = {}
 
     def sample():
-        for where, _dirs, files in os.walk(str(pcap_dir)):
-            for name in files:
-                if name.endswith('.pcap'):
-                    path = os.path.join(where, name)
-                    try:
-                        sizes[path] = max(sizes.get(path, 0), os.path.getsize(path))
-                    except OSError:
-                        pass
+        sample_pcap_sizes(pcap_dir, sizes)
 
     def tcpdumps():
         return [pid for pid, cmd in pids_with(marker) if 'tcpdump' in cmd]

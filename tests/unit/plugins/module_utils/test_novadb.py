@@ -116,6 +116,10 @@ def test_connection_kwargs_tcp_socket_tls(tmp_path):
     assert (kw['host'], kw['port'], kw['user'], kw['password'], kw['database'], kw['connect_timeout']) == \
         ('db.example.com', 3306, 'nova', 'S3cret!pw', 'nova', 7)
     assert 'unix_socket' not in kw and 'read_default_file' not in kw
+    # every wait for the server's answer: connect_timeout + the module's lock wait + the margin, as connect() arguments
+    assert (kw['read_timeout'], kw['write_timeout']) == (7 + novadb.ANSWER_MARGIN,) * 2
+    kw = novadb.connection_kwargs(dict(PARAMS, config_file=None, connect_timeout=7, lock_timeout=20))
+    assert (kw['read_timeout'], kw['write_timeout']) == (27 + novadb.ANSWER_MARGIN,) * 2
     kw = novadb.connection_kwargs(dict(PARAMS, login_unix_socket='/s.sock'))
     assert kw['unix_socket'] == '/s.sock' and 'host' not in kw
     ca, cert, key = (tmp_path / 'ca.pem', tmp_path / 'client.pem', tmp_path / 'client.key')

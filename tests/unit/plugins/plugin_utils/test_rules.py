@@ -194,7 +194,7 @@ def test_nat_missing():
     assert fires(ev, 'nat_missing') is None
     ev['hosts']['mynode']['iptables']['tables']['nat']['chains']['nova-network-float-snat']['rules'] = []
     f = fires(ev, 'nat_missing')
-    assert 'SNAT 10.0.2.24 -> 203.0.113.30' in text_of(f) and 'DNAT' not in text_of(f).split('present')[0]
+    assert 'SNAT 10.0.2.24 -> 203.0.113.30' in text_of(f) and 'DNAT' not in text_of(f).split('present', maxsplit=1)[0]
     ev['instance']['fixed_ips'][0]['floating_ips'] = []
     assert fires(ev, 'nat_missing') is None  # no floating IP: the rule does not apply
 
