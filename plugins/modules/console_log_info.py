@@ -162,31 +162,11 @@ problems:
 '''
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._console import (
-    ConsoleError, analyse_file, console_log_path)
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = NetdiagModule(
-        argument_spec=dict(
-            path=dict(type='path'),
-            instance_uuid=dict(type='str'),
-            instances_dir=dict(type='path', default='/var/lib/nova/instances'),
-            max_bytes=dict(type='int', default=1048576),
-        ),
-        mutually_exclusive=[('path', 'instance_uuid')],
-        required_one_of=[('path', 'instance_uuid')],
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p['max_bytes'] < 0:
-        module.fail_json(msg='max_bytes must be 0 (no cap) or positive')
-    try:
-        path = p['path'] or console_log_path(p['instances_dir'], p['instance_uuid'])
-        info, problems = analyse_file(path, p['max_bytes'])
-    except ConsoleError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, console_log=info, problems=problems)
+    run_module(NetdiagModule, 'console_log_info')
 
 
 if __name__ == '__main__':

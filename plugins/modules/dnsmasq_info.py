@@ -221,85 +221,12 @@ problems:
             evidence: ['Feb 27 22:01:36 mynode dnsmasq-dhcp[25435]: DHCPDISCOVER(br100) fa:16:3e:78:44:84 no address available']}]
 '''
 
-import json
-import os
-
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import (
-    DnsmasqError, gather, interfaces_by_address, parse_ps_aux, parse_since, scan_processes)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
-
-
-def _addr_map(module, netns):
-    ip_bin = module.get_bin_path('ip')
-    if not ip_bin:
-        module.warn('ip (iproute2) not found: listen addresses not resolved to bridges')
-        return {}
-    argv = netns_argv(netns, [ip_bin, '-j', 'addr', 'show'], ip_bin=ip_bin)
-    rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
-    if rc != 0:
-        module.warn('"%s" failed (rc %d): %s' % (' '.join(argv), rc, err.strip()))
-        return {}
-    try:
-        return interfaces_by_address(json.loads(out or '[]'))
-    except ValueError:
-        module.warn('"%s" did not print JSON' % ' '.join(argv))
-        return {}
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = NetdiagModule(
-        argument_spec=dict(
-            state_dir=dict(type='path', default='/var/lib/nova/networks'),
-            log_path=dict(type='path', default='/var/log/syslog'),
-            log_required=dict(type='bool', default=False),
-            mac=dict(type='list', elements='str'),
-            since=dict(type='str'),
-            max_lines=dict(type='int', default=0),
-            max_bytes=dict(type='int', default=104857600),
-            netns=dict(type='str'),
-            all_namespaces=dict(type='bool', default=False),
-            ps_output=dict(type='str'),
-        ),
-        mutually_exclusive=[('ps_output', 'netns'), ('ps_output', 'all_namespaces')],
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p['max_lines'] < 0 or p['max_bytes'] < 0:
-        module.fail_json(msg='max_lines and max_bytes must be 0 (no cap) or positive')
-    try:
-        since = parse_since(p['since'])
-    except ValueError as exc:
-        module.fail_json(msg='invalid since: %s' % exc)
-    macs = [m.strip().lower() for m in p['mac']] if p['mac'] else None
-    netns = p['netns']
-    try:
-        if netns:
-            inode = os.stat(netns_path(netns)).st_ino
-        else:
-            inode = os.stat('/proc/self/ns/net').st_ino
-    except NetnsError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError:
-        inode = None
-    try:
-        if p['ps_output'] is not None:
-            processes = parse_ps_aux(p['ps_output'])
-            if not processes and p['ps_output'].strip():
-                module.warn('no dnsmasq process found in ps_output')
-            addr_map = {}
-        else:
-            processes = scan_processes(netns_inode=None if p['all_namespaces'] else inode)
-            addr_map = _addr_map(module, netns) if processes else {}
-        facts, problems, warnings = gather(
-            state_dir=p['state_dir'], processes=processes, addr_map=addr_map, log_path=p['log_path'] or None,
-            macs=macs, since=since, max_lines=p['max_lines'] or None, max_bytes=p['max_bytes'] or None,
-            log_required=p['log_required'])
-    except (DnsmasqError, NetnsError) as exc:
-        module.fail_json(msg=str(exc))
-    for w in warnings:
-        module.warn(w)
-    module.exit_json(changed=False, dnsmasq=facts, problems=problems)
+    run_module(NetdiagModule, 'dnsmasq_info')
 
 
 if __name__ == '__main__':

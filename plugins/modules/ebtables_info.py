@@ -150,71 +150,11 @@ moved:
 '''
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._ebtables import (
-    SAVE_BINARIES, EbtablesError, compare_counters, parse_save, summarize)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, read_dump
-
-
-def _previous(module, value):
-    if isinstance(value, dict):
-        snap = value.get('ebtables', value)
-        if isinstance(snap, dict) and isinstance(snap.get('tables'), dict):
-            return snap
-        module.fail_json(msg='compare_to is a dict without ebtables tables: give the registered result of '
-                             'ebtables_info or the text of ebtables-save -c')
-    if isinstance(value, str):
-        try:
-            return parse_save(value)
-        except EbtablesError as exc:
-            module.fail_json(msg='cannot parse compare_to as ebtables-save output: %s' % exc)
-    module.fail_json(msg='compare_to must be an earlier ebtables_info result or ebtables-save -c text, not %s'
-                         % type(value).__name__)
-
-
-def _only(parsed, tables):
-    return dict(parsed, tables={k: v for k, v in parsed['tables'].items() if k in tables},
-                rule_count=sum(len(c['rules']) for k, t in parsed['tables'].items() if k in tables for c in t['chains'].values()))
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = NetdiagModule(
-        argument_spec=dict(
-            backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
-            netns=dict(type='str'),
-            table=dict(type='list', elements='str'),
-            src=dict(type='str'),
-            compare_to=dict(type='raw'),
-        ),
-        mutually_exclusive=[('netns', 'src')],
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p['src'] is not None:
-        try:
-            parsed = parse_save(p['src'])
-        except EbtablesError as exc:
-            module.fail_json(msg='cannot parse src as ebtables-save output: %s' % exc)
-        if not parsed['tables'] and p['src'].strip():
-            module.fail_json(msg='src holds no ebtables table (no "*filter" line): not ebtables-save output')
-    else:
-        name = SAVE_BINARIES[p['backend']]
-        try:
-            # ebtables-legacy-save prints counters only when asked through the environment; nft takes -c
-            out, dummy = read_dump(module, name, p['netns'], env={'EBTABLES_SAVE_COUNTER': 'yes'})
-        except NetnsError as exc:
-            module.fail_json(msg='cannot read ebtables: %s' % exc)
-        try:
-            parsed = parse_save(out)
-        except EbtablesError as exc:
-            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, ' in network namespace %s' % p['netns'] if p['netns'] else '',
-                                                                          exc))
-    if p['table']:
-        parsed = _only(parsed, p['table'])
-    result = dict(changed=False, ebtables=parsed, summary=summarize(parsed))
-    if p['compare_to'] is not None:
-        before = _previous(module, p['compare_to'])
-        result['moved'] = compare_counters(before, parsed)
-    module.exit_json(**result)
+    run_module(NetdiagModule, 'ebtables_info')
 
 
 if __name__ == '__main__':

@@ -210,7 +210,6 @@ summary:
   sample: {total: 10, up: 7, with_problems: 3, ignorable: 2, problem_codes: {admin_down: 1}}
 '''
 
-
 import gc
 
 # The module process is short-lived and what it builds (one dict per interface) is acyclic: the
@@ -219,44 +218,12 @@ import gc
 # (docs/performance.md: about 5 ms of the module's CPU time at 2000 interfaces).
 gc.disable()
 
-from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import (
-    InterfaceError,
-    dump_interfaces,
-    evaluate_problems,
-    name_matches,
-    summarize,
-)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
 from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = PlainResultModule(
-        argument_spec=dict(
-            netns=dict(type='list', elements='str'),
-            name=dict(type='list', elements='str'),
-            src=dict(type='str'),
-        ),
-        mutually_exclusive=[('netns', 'src')],
-        supports_check_mode=True,
-    )
-    names = module.params['name']
-    try:
-        if module.params['src'] is not None:
-            # the text parsers are only loaded when there is text to parse
-            from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces_text import parse_ip_text
-            interfaces = parse_ip_text(module.params['src'])
-        else:
-            interfaces = dump_interfaces(module.params['netns'])
-    except NetnsError as exc:
-        module.fail_json(msg='cannot read interfaces: %s' % exc)
-    except InterfaceError as exc:
-        module.fail_json(msg='cannot read interfaces: %s' % exc)
-    evaluate_problems(interfaces)
-    if names:
-        interfaces = [i for i in interfaces if name_matches(i['name'], names)]
-    problems = [p for i in interfaces for p in i['problems']]
-    module.exit_json(changed=False, interfaces=interfaces, problems=problems, summary=summarize(interfaces))
+    run_module(PlainResultModule, 'interface_info')
 
 
 if __name__ == '__main__':

@@ -223,113 +223,18 @@ nat:
 '''
 
 import gc
-import ipaddress
-
 
 # The module process is short-lived and its result (one dict per rule, 50k rules on a big compute
 # node) is acyclic: the cyclic GC would only walk it and Ansible's module runtime, freeing nothing.
 # It stays off in this process (parse_save pauses it anyway while parsing).
 gc.disable()
 
-from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
-    SAVE_BINARIES,
-    IptablesError,
-    compare_counters,
-    filter_tables,
-    nat_for_floating_ip,
-    parse_save,
-    rules_for_flow,
-    summarize,
-)
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, read_dump
 from ansible_collections.cloudops.netdiag.plugins.module_utils._plainresult import PlainResultModule
-
-
-def _previous(module, value):
-    """The earlier snapshot given in compare_to, parsed."""
-    if isinstance(value, dict):
-        snap = value.get('iptables', value)
-        if isinstance(snap, dict) and isinstance(snap.get('tables'), dict):
-            return snap
-        module.fail_json(msg='compare_to is a dict without iptables tables: give the registered result of '
-                             'iptables_info or the text of iptables-save -c')
-    if isinstance(value, str):
-        try:
-            return parse_save(value, allow_empty=True)
-        except IptablesError as exc:
-            module.fail_json(msg='cannot parse compare_to as iptables-save output: %s' % exc)
-    module.fail_json(msg='compare_to must be an earlier iptables_info result or iptables-save -c text, not %s'
-                         % type(value).__name__)
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = PlainResultModule(
-        argument_spec=dict(
-            backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
-            netns=dict(type='str'),
-            table=dict(type='list', elements='str'),
-            src=dict(type='str'),
-            compare_to=dict(type='raw'),
-            flow=dict(type='dict', options=dict(
-                src=dict(type='str', required=True),
-                dst=dict(type='str', required=True),
-                proto=dict(type='str'),
-                dport=dict(type='int'),
-                sport=dict(type='int'),
-                in_iface=dict(type='str'),
-                out_iface=dict(type='str'),
-                table=dict(type='str', default='filter'),
-            )),
-            floating_ip=dict(type='list', elements='str'),
-        ),
-        mutually_exclusive=[('netns', 'src')],
-        supports_check_mode=True,
-    )
-    p = module.params
-    for what, values in (('flow.src', [p['flow']['src']] if p['flow'] else []),
-                         ('flow.dst', [p['flow']['dst']] if p['flow'] else []),
-                         ('floating_ip', p['floating_ip'] or [])):
-        for value in values:
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                module.fail_json(msg='%s: %r is not an IP address' % (what, value))
-    if p['src'] is not None:
-        try:
-            parsed = parse_save(p['src'])
-        except IptablesError as exc:
-            module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
-    else:
-        name = SAVE_BINARIES[p['backend']]
-        try:
-            out, err = read_dump(module, name, p['netns'])
-        except NetnsError as exc:
-            module.fail_json(msg='cannot read iptables: %s' % exc)
-        try:
-            parsed = parse_save(out, allow_empty=True)
-        except IptablesError as exc:
-            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, ' in network namespace %s' % p['netns'] if p['netns'] else '',
-                                                                          exc))
-        # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
-        parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
-    if p['table']:
-        parsed = filter_tables(parsed, p['table'])
-    result = dict(changed=False, iptables=parsed, summary=summarize(parsed))
-    if p['compare_to'] is not None:
-        before = _previous(module, p['compare_to'])
-        if p['table']:
-            before = filter_tables(before, p['table'])
-        cmp = compare_counters(before, parsed)
-        result['moved'] = cmp['moved']
-        result['counters_reset'] = cmp['reset']
-    if p['flow']:
-        f = p['flow']
-        result['flow_rules'] = rules_for_flow(parsed, f['src'], f['dst'], proto=f['proto'], dport=f['dport'],
-                                              in_iface=f['in_iface'], out_iface=f['out_iface'], table=f['table'],
-                                              sport=f['sport'])
-    if p['floating_ip']:
-        result['nat'] = [nat_for_floating_ip(parsed, a) for a in p['floating_ip']]
-    module.exit_json(**result)
+    run_module(PlainResultModule, 'iptables_info')
 
 
 if __name__ == '__main__':

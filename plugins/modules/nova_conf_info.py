@@ -100,43 +100,12 @@ problems:
             message: "/etc/nova/nova.conf: force_dhcp_release = 'perhaps' is not a boolean"}]
 '''
 
-import os
-
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
-from ansible_collections.cloudops.netdiag.plugins.module_utils._novaconf import NovaConfError, analyse
-
-MAX_BYTES = 8 * 1024 * 1024
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
 
 
 def main():
-    module = NetdiagModule(
-        argument_spec=dict(
-            path=dict(type='path', default='/etc/nova/nova.conf'),
-            hide_secrets=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    path = module.params['path']
-    try:
-        if os.path.isdir(path):
-            module.fail_json(msg='nova.conf %s is a directory, not a file' % path)
-        with open(path, 'rb') as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as exc:
-        module.fail_json(msg='cannot read nova.conf %s: %s' % (path, exc.strerror))
-    if len(data) > MAX_BYTES:
-        module.fail_json(msg='nova.conf %s is larger than %d bytes' % (path, MAX_BYTES))
-    if b'\0' in data:
-        module.fail_json(msg='nova.conf %s contains binary data, not an INI file' % path)
-    try:
-        text = data.decode('utf-8')
-    except UnicodeDecodeError as exc:
-        module.fail_json(msg='nova.conf %s is not valid UTF-8 (byte %d)' % (path, exc.start))
-    try:
-        conf, problems = analyse(text, path, hide_secrets=module.params['hide_secrets'])
-    except NovaConfError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, nova_conf=conf, problems=problems)
+    run_module(NetdiagModule, 'nova_conf_info')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,323 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What each facts module does, as one function per module: its argument spec and its gatherer (private).
+
+A module's ``main()`` builds its AnsibleModule from ``SPECS[name]`` and returns ``GATHER[name](module, params)``.
+``host_info`` runs several gatherers in one process, concurrently, each on its own validated options, with a
+stand-in for the module (``_hostinfo.Section``) whose ``fail_json`` ends only that section.  A gatherer reads; it
+never changes the host.  It returns the module's result without ``changed``.
+
+Gatherers use of the module only: ``fail_json(msg)``, ``warn``, ``run_command``, ``get_bin_path`` and ``params``.
+Each imports its parser when it runs, so that a module (or a host_info call) pays only for what it reads.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+SPECS = {
+    'interface_info': dict(argument_spec=dict(
+        netns=dict(type='list', elements='str'),
+        name=dict(type='list', elements='str'),
+        src=dict(type='str'),
+    ), mutually_exclusive=[('netns', 'src')]),
+    'iptables_info': dict(argument_spec=dict(
+        backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+        netns=dict(type='str'),
+        table=dict(type='list', elements='str'),
+        src=dict(type='str'),
+        compare_to=dict(type='raw'),
+        flow=dict(type='dict', options=dict(
+            src=dict(type='str', required=True),
+            dst=dict(type='str', required=True),
+            proto=dict(type='str'),
+            dport=dict(type='int'),
+            sport=dict(type='int'),
+            in_iface=dict(type='str'),
+            out_iface=dict(type='str'),
+            table=dict(type='str', default='filter'),
+        )),
+        floating_ip=dict(type='list', elements='str'),
+    ), mutually_exclusive=[('netns', 'src')]),
+    'ebtables_info': dict(argument_spec=dict(
+        backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+        netns=dict(type='str'),
+        table=dict(type='list', elements='str'),
+        src=dict(type='str'),
+        compare_to=dict(type='raw'),
+    ), mutually_exclusive=[('netns', 'src')]),
+    'libvirt_domain_info': dict(argument_spec=dict(
+        path=dict(type='path'),
+        pattern=dict(type='str', default='instance-*.xml'),
+        name=dict(type='list', elements='str'),
+        uri=dict(type='str'),
+        use_virsh=dict(type='bool', default=True),
+        timeout=dict(type='float', default=30),
+        mac=dict(type='list', elements='str'),
+        uuid=dict(type='list', elements='str'),
+    )),
+    'nova_conf_info': dict(argument_spec=dict(
+        path=dict(type='path', default='/etc/nova/nova.conf'),
+        hide_secrets=dict(type='bool', default=True),
+    )),
+    'dnsmasq_info': dict(argument_spec=dict(
+        state_dir=dict(type='path', default='/var/lib/nova/networks'),
+        log_path=dict(type='path', default='/var/log/syslog'),
+        log_required=dict(type='bool', default=False),
+        mac=dict(type='list', elements='str'),
+        since=dict(type='str'),
+        max_lines=dict(type='int', default=0),
+        max_bytes=dict(type='int', default=104857600),
+        netns=dict(type='str'),
+        all_namespaces=dict(type='bool', default=False),
+        ps_output=dict(type='str'),
+    ), mutually_exclusive=[('ps_output', 'netns'), ('ps_output', 'all_namespaces')]),
+    'console_log_info': dict(argument_spec=dict(
+        path=dict(type='path'),
+        instance_uuid=dict(type='str'),
+        instances_dir=dict(type='path', default='/var/lib/nova/instances'),
+        max_bytes=dict(type='int', default=1048576),
+    ), mutually_exclusive=[('path', 'instance_uuid')], required_one_of=[('path', 'instance_uuid')]),
+}
+
+NOVA_CONF_MAX_BYTES = 8 * 1024 * 1024
+
+
+def interfaces(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import (
+        InterfaceError, dump_interfaces, evaluate_problems, name_matches, summarize)
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
+    try:
+        if p['src'] is not None:
+            # the text parsers are only loaded when there is text to parse
+            from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces_text import parse_ip_text
+            found = parse_ip_text(p['src'])
+        else:
+            found = dump_interfaces(p['netns'])
+    except (NetnsError, InterfaceError) as exc:
+        module.fail_json(msg='cannot read interfaces: %s' % exc)
+    evaluate_problems(found)
+    if p['name']:
+        found = [i for i in found if name_matches(i['name'], p['name'])]
+    return dict(interfaces=found, problems=[x for i in found for x in i['problems']], summary=summarize(found))
+
+
+def _earlier(module, value, key, parse, errors):
+    """The earlier snapshot given in compare_to: a registered result (or its ``key``), or save text to parse."""
+    if isinstance(value, dict):
+        snap = value.get(key, value)
+        if isinstance(snap, dict) and isinstance(snap.get('tables'), dict):
+            return snap
+        module.fail_json(msg='compare_to is a dict without %s tables: give the registered result of %s_info or the text '
+                             'of %s-save -c' % (key, key, key))
+    if isinstance(value, str):
+        try:
+            return parse(value)
+        except errors as exc:
+            module.fail_json(msg='cannot parse compare_to as %s-save output: %s' % (key, exc))
+    module.fail_json(msg='compare_to must be an earlier %s_info result or %s-save -c text, not %s'
+                         % (key, key, type(value).__name__))
+
+
+def _save_output(module, p, key, binaries, parse, errors, env=None):
+    """(parsed, stderr) of ``<key>-save -c`` of the chosen backend in ``p['netns']``."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, read_dump
+    name = binaries[p['backend']]
+    try:
+        out, err = read_dump(module, name, p['netns'], env=env)
+    except NetnsError as exc:
+        module.fail_json(msg='cannot read %s: %s' % (key, exc))
+    try:
+        return parse(out), err
+    except errors as exc:
+        module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, ' in network namespace %s' % p['netns'] if p['netns'] else '',
+                                                                      exc))
+
+
+def iptables(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
+        SAVE_BINARIES, IptablesError, compare_counters, filter_tables, nat_for_floating_ip, parse_save, rules_for_flow,
+        summarize)
+    for what, values in (('flow.src', [p['flow']['src']] if p['flow'] else []),
+                         ('flow.dst', [p['flow']['dst']] if p['flow'] else []),
+                         ('floating_ip', p['floating_ip'] or [])):
+        for value in values:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                module.fail_json(msg='%s: %r is not an IP address' % (what, value))
+
+    def parse(text):
+        return parse_save(text, allow_empty=True)
+
+    if p['src'] is not None:
+        try:
+            parsed = parse_save(p['src'])
+        except IptablesError as exc:
+            module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
+    else:
+        parsed, err = _save_output(module, p, 'iptables', SAVE_BINARIES, parse, IptablesError)
+        # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
+        parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
+    if p['table']:
+        parsed = filter_tables(parsed, p['table'])
+    result = dict(iptables=parsed, summary=summarize(parsed))
+    if p['compare_to'] is not None:
+        before = _earlier(module, p['compare_to'], 'iptables', parse, IptablesError)
+        if p['table']:
+            before = filter_tables(before, p['table'])
+        cmp = compare_counters(before, parsed)
+        result['moved'] = cmp['moved']
+        result['counters_reset'] = cmp['reset']
+    if p['flow']:
+        f = p['flow']
+        result['flow_rules'] = rules_for_flow(parsed, f['src'], f['dst'], proto=f['proto'], dport=f['dport'],
+                                              in_iface=f['in_iface'], out_iface=f['out_iface'], table=f['table'],
+                                              sport=f['sport'])
+    if p['floating_ip']:
+        result['nat'] = [nat_for_floating_ip(parsed, a) for a in p['floating_ip']]
+    return result
+
+
+def ebtables(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ebtables import (
+        SAVE_BINARIES, EbtablesError, compare_counters, parse_save, summarize)
+    if p['src'] is not None:
+        try:
+            parsed = parse_save(p['src'])
+        except EbtablesError as exc:
+            module.fail_json(msg='cannot parse src as ebtables-save output: %s' % exc)
+        if not parsed['tables'] and p['src'].strip():
+            module.fail_json(msg='src holds no ebtables table (no "*filter" line): not ebtables-save output')
+    else:
+        # ebtables-legacy-save prints counters only when asked through the environment; nft takes -c
+        parsed, dummy = _save_output(module, p, 'ebtables', SAVE_BINARIES, parse_save, EbtablesError,
+                                     env={'EBTABLES_SAVE_COUNTER': 'yes'})
+    if p['table']:
+        tables = p['table']
+        parsed = dict(parsed, tables={k: v for k, v in parsed['tables'].items() if k in tables},
+                      rule_count=sum(len(c['rules']) for k, t in parsed['tables'].items() if k in tables
+                                     for c in t['chains'].values()))
+    result = dict(ebtables=parsed, summary=summarize(parsed))
+    if p['compare_to'] is not None:
+        result['moved'] = compare_counters(_earlier(module, p['compare_to'], 'ebtables', parse_save, EbtablesError), parsed)
+    return result
+
+
+def nova_conf(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._novaconf import NovaConfError, analyse
+    path = p['path']
+    try:
+        if os.path.isdir(path):
+            module.fail_json(msg='nova.conf %s is a directory, not a file' % path)
+        with open(path, 'rb') as f:
+            data = f.read(NOVA_CONF_MAX_BYTES + 1)
+    except OSError as exc:
+        module.fail_json(msg='cannot read nova.conf %s: %s' % (path, exc.strerror))
+    if len(data) > NOVA_CONF_MAX_BYTES:
+        module.fail_json(msg='nova.conf %s is larger than %d bytes' % (path, NOVA_CONF_MAX_BYTES))
+    if b'\0' in data:
+        module.fail_json(msg='nova.conf %s contains binary data, not an INI file' % path)
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg='nova.conf %s is not valid UTF-8 (byte %d)' % (path, exc.start))
+    try:
+        conf, problems = analyse(text, path, hide_secrets=p['hide_secrets'])
+    except NovaConfError as exc:
+        module.fail_json(msg=str(exc))
+    return dict(nova_conf=conf, problems=problems)
+
+
+def console_log(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._console import ConsoleError, analyse_file, console_log_path
+    if p['max_bytes'] < 0:
+        module.fail_json(msg='max_bytes must be 0 (no cap) or positive')
+    try:
+        path = p['path'] or console_log_path(p['instances_dir'], p['instance_uuid'])
+        info, problems = analyse_file(path, p['max_bytes'])
+    except ConsoleError as exc:
+        module.fail_json(msg=str(exc))
+    return dict(console_log=info, problems=problems)
+
+
+def _addr_map(module, netns):
+    import json
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import interfaces_by_address
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import netns_argv
+    ip_bin = module.get_bin_path('ip')
+    if not ip_bin:
+        module.warn('ip (iproute2) not found: listen addresses not resolved to bridges')
+        return {}
+    argv = netns_argv(netns, [ip_bin, '-j', 'addr', 'show'], ip_bin=ip_bin)
+    rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C'})
+    if rc != 0:
+        module.warn('"%s" failed (rc %d): %s' % (' '.join(argv), rc, err.strip()))
+        return {}
+    try:
+        return interfaces_by_address(json.loads(out or '[]'))
+    except ValueError:
+        module.warn('"%s" did not print JSON' % ' '.join(argv))
+        return {}
+
+
+def dnsmasq(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsmasq import (
+        DnsmasqError, gather, parse_ps_aux, parse_since, scan_processes)
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_path
+    if p['max_lines'] < 0 or p['max_bytes'] < 0:
+        module.fail_json(msg='max_lines and max_bytes must be 0 (no cap) or positive')
+    try:
+        since = parse_since(p['since'])
+    except ValueError as exc:
+        module.fail_json(msg='invalid since: %s' % exc)
+    macs = [m.strip().lower() for m in p['mac']] if p['mac'] else None
+    netns = p['netns']
+    try:
+        inode = os.stat(netns_path(netns) if netns else '/proc/self/ns/net').st_ino
+    except NetnsError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError:
+        inode = None
+    try:
+        if p['ps_output'] is not None:
+            processes = parse_ps_aux(p['ps_output'])
+            if not processes and p['ps_output'].strip():
+                module.warn('no dnsmasq process found in ps_output')
+            addr_map = {}
+        else:
+            processes = scan_processes(netns_inode=None if p['all_namespaces'] else inode)
+            addr_map = _addr_map(module, netns) if processes else {}
+        facts, problems, warnings = gather(
+            state_dir=p['state_dir'], processes=processes, addr_map=addr_map, log_path=p['log_path'] or None,
+            macs=macs, since=since, max_lines=p['max_lines'] or None, max_bytes=p['max_bytes'] or None,
+            log_required=p['log_required'])
+    except (DnsmasqError, NetnsError) as exc:
+        module.fail_json(msg=str(exc))
+    for w in warnings:
+        module.warn(w)
+    return dict(dnsmasq=facts, problems=problems)
+
+
+def libvirt(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._virshread import gather_domains
+    return gather_domains(module, p)
+
+
+GATHER = {
+    'interface_info': interfaces,
+    'iptables_info': iptables,
+    'ebtables_info': ebtables,
+    'libvirt_domain_info': libvirt,
+    'nova_conf_info': nova_conf,
+    'dnsmasq_info': dnsmasq,
+    'console_log_info': console_log,
+}
+
+
+def run_module(module_class, name):
+    """The ``main()`` of facts module ``name``: validate with its spec, gather, exit."""
+    module = module_class(supports_check_mode=True, **SPECS[name])
+    module.exit_json(changed=False, **GATHER[name](module, module.params))
