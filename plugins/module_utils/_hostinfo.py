@@ -56,23 +56,28 @@ class Section(object):
         return path
 
 
+def validate_options(spec, options, label):
+    """(params, None) for ``options`` checked against ``spec`` (argument_spec, mutually_exclusive, required_one_of),
+    with its defaults applied, or (None, message naming ``label``)."""
+    validator = ArgumentSpecValidator(spec['argument_spec'], mutually_exclusive=spec.get('mutually_exclusive'),
+                                      required_one_of=spec.get('required_one_of'))
+    result = validator.validate(dict(options or {}))
+    if result.error_messages:
+        return None, '%s: %s' % (label, '; '.join(result.error_messages))
+    params = result.validated_parameters
+    for option, value in _nul_paths(spec['argument_spec'], params):
+        return None, '%s: parameter %s: the path %r contains a NUL character' % (label, option, value)
+    return params, None
+
+
 def validate(name, options, netns=None):
     """(params, None) for the options of section ``name`` (the module's defaults applied), or (None, message)."""
     if name == 'routing':
         return {'netns': netns}, None
-    spec = SPECS[name]
     options = dict(options or {})
     if netns and name in NETNS_OPTION and options.get('netns') is None:
         options['netns'] = [netns] if NETNS_OPTION[name] == 'list' else netns
-    validator = ArgumentSpecValidator(spec['argument_spec'], mutually_exclusive=spec.get('mutually_exclusive'),
-                                      required_one_of=spec.get('required_one_of'))
-    result = validator.validate(options)
-    if result.error_messages:
-        return None, '%s: %s' % (name, '; '.join(result.error_messages))
-    params = result.validated_parameters
-    for option, value in _nul_paths(spec['argument_spec'], params):
-        return None, '%s: parameter %s: the path %r contains a NUL character' % (name, option, value)
-    return params, None
+    return validate_options(SPECS[name], options, name)
 
 
 def _run(module, name, params):

@@ -61,6 +61,27 @@ options:
       - Hex bytes that fill the probe payload (C(-p)) so a capture can recognise the probe.
       - iputils accepts 1 to 16 bytes; busybox exactly one byte (two hex digits).
     type: str
+  pattern_targets:
+    description:
+      - The targets whose echo requests carry O(payload_pattern); the others get ping's default payload. Omitted means
+        every target. Each must be one of O(targets).
+    type: list
+    elements: str
+  capture:
+    description:
+      - Capture around the probes, in the same process, so that one module run both probes and sees where its packets
+        (or those of probes fired at the same O(start_at) by other hosts) went.
+      - The options of M(cloudops.netdiag.packet_capture) (O(cloudops.netdiag.packet_capture#module:interface),
+        O(cloudops.netdiag.packet_capture#module:filter), O(cloudops.netdiag.packet_capture#module:count),
+        O(cloudops.netdiag.packet_capture#module:snaplen), O(cloudops.netdiag.packet_capture#module:duration), ...),
+        with the same bounds, except C(start_at), C(netns) and C(window_file) (this module's own are used).
+      - The captures open as soon as the module runs; the probes fire once every capture listens, at O(start_at)
+        when given; the window closes O(cloudops.netdiag.packet_capture#module:duration) seconds after O(start_at)
+        (after the module started without it), or as soon as every capture has its
+        O(cloudops.netdiag.packet_capture#module:count) packets.
+      - The result is RV(capture). A capture that cannot be set up or read is reported there (C(failed), C(msg)); the
+        probes run anyway.
+    type: dict
   size:
     description:
       - Payload size in bytes (C(-s)); ping's default (56) when omitted.
@@ -216,6 +237,14 @@ netns:
   returned: always
   type: str
   sample: qrouter-1
+capture:
+  description:
+    - With O(capture), what M(cloudops.netdiag.packet_capture) returns (RV(cloudops.netdiag.packet_capture#module:packets),
+      RV(cloudops.netdiag.packet_capture#module:captures), C(started_at), C(ended_at), C(start_lag) - positive when
+      the captures listened only after O(start_at) -, ...), or C({failed: true, msg}).
+  returned: when O(capture) is given
+  type: dict
+  sample: {packets: [], captures: [{interface: vnet0, packets: 4, stopped_by: count}], start_lag: -0.61}
 elapsed:
   description: Seconds the whole task took.
   returned: always
@@ -258,6 +287,28 @@ def _ping_prefix(module, flavor):
     return [ping], detect_flavor(out + err)
 
 
+def _capture_around(module, params, fire):
+    """The capture result: the captures of O(capture) open at once, ``fire`` pings once they listen, the
+    window ends at O(start_at) + the capture's duration (or when every capture has its count). A capture that cannot
+    be set up or read is reported in the capture result (failed, msg); the pings run anyway."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._capturerun import CAPTURE_SPEC, run_capture
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._hostinfo import Section, SectionFailed, validate_options
+    options = dict(params['capture'])
+    for own in ('start_at', 'netns', 'window_file'):
+        if options.get(own) is not None:
+            return {'failed': True, 'msg': 'capture: %s is not a capture option here (the capture opens at once, in the '
+                                           "probe's namespace, and closes by itself)" % own}
+    options.update(start_at=params['start_at'], netns=params['netns'])
+    cap_params, error = validate_options({'argument_spec': CAPTURE_SPEC}, options, 'capture')
+    if error:
+        return {'failed': True, 'msg': error}
+    try:
+        dummy, capture = run_capture(Section(module, 'capture', cap_params), cap_params, during=fire, open_now=True)
+    except SectionFailed as exc:
+        return {'failed': True, 'msg': exc.msg}
+    return capture
+
+
 def main():
     module = NetdiagModule(
         argument_spec=dict(
@@ -272,6 +323,8 @@ def main():
             source=dict(type='str'),
             flavor=dict(type='str', default='auto', choices=['auto', 'iputils', 'busybox']),
             start_at=dict(type='str'),
+            pattern_targets=dict(type='list', elements='str'),
+            capture=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
@@ -310,17 +363,30 @@ def main():
     except PingError as exc:
         module.fail_json(msg=str(exc))
 
+    marked = set(params['pattern_targets'] if params['pattern_targets'] is not None else targets)
+    if marked - set(targets):
+        module.fail_json(msg='pattern_targets %s are not in targets' % ', '.join(sorted(marked - set(targets))))
     argvs = []
     for target in targets:
         argv = ping_argv(prefix, flavor, target, params['count'], params['interval'], params['timeout'],
-                         pattern=pattern, size=params['size'], source=params['source'])
+                         pattern=pattern if target in marked else None, size=params['size'], source=params['source'])
         try:
             argvs.append(netns_argv(params['netns'], argv, ip_bin=ip_bin or 'ip'))
         except NetnsError as exc:
             module.fail_json(msg='cannot probe from namespace: %s' % exc)
-    sleep_until(start_at)
-    started = time.time()
-    outputs = run_parallel(argvs, started + params['deadline'])
+    fired = {}
+
+    def fire():
+        sleep_until(start_at)
+        fired['at'] = time.time()
+        fired['outputs'] = run_parallel(argvs, fired['at'] + params['deadline'])
+
+    capture = None
+    if params['capture'] is not None:
+        capture = _capture_around(module, params, fire)
+    if 'outputs' not in fired:
+        fire()
+    started, outputs = fired['at'], fired['outputs']
     probes = []
     problems = []
     for target, (rc, out, err, interrupted) in zip(targets, outputs):
@@ -329,8 +395,11 @@ def main():
         if not result['reachable']:
             problems.append({'code': 'target_unreachable', 'object': target,
                              'message': '%s: %s' % (target, result['error'])})
-    module.exit_json(changed=False, probes=probes, problems=problems, flavor=flavor,
-                     netns=params['netns'], elapsed=round(time.time() - started, 3))
+    result = dict(changed=False, probes=probes, problems=problems, flavor=flavor, netns=params['netns'],
+                  elapsed=round(time.time() - started, 3))
+    if capture is not None:
+        result['capture'] = capture
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':
