@@ -136,6 +136,23 @@ def _save_output(module, p, key, binaries, parse, errors, env=None):
                                                                       exc))
 
 
+def _streamed_save(module, p, binaries, parse, errors):
+    """(parsed, stderr) of ``iptables-save -c``, parsed while it prints (a failing binary is named before a parse error)."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, StreamedDump
+    name = binaries[p['backend']]
+    where = ' in network namespace %s' % p['netns'] if p['netns'] else ''
+    try:
+        dump = StreamedDump(module, name, p['netns'])
+        try:
+            parsed = parse(dump.chunks())
+        except errors as exc:
+            dump.finish()
+            module.fail_json(msg='cannot parse the output of %s%s: %s' % (name, where, exc))
+        return parsed, dump.finish()
+    except NetnsError as exc:
+        module.fail_json(msg='cannot read iptables: %s' % exc)
+
+
 def iptables(module, p):
     from ansible_collections.cloudops.netdiag.plugins.module_utils._iptables import (
         SAVE_BINARIES, IptablesError, compare_counters, filter_tables, nat_for_floating_ip, parse_save, rules_for_flow,
@@ -158,7 +175,7 @@ def iptables(module, p):
         except IptablesError as exc:
             module.fail_json(msg='cannot parse src as iptables-save output: %s' % exc)
     else:
-        parsed, err = _save_output(module, p, 'iptables', SAVE_BINARIES, parse, IptablesError)
+        parsed, err = _streamed_save(module, p, SAVE_BINARIES, parse, IptablesError)
         # iptables-nft-save tells on stderr when legacy tables exist beside its own (and vice versa).
         parsed['warnings'].extend(ln.lstrip('# ').strip() for ln in err.splitlines() if 'Warning' in ln)
     if p['table']:

@@ -29,6 +29,7 @@ that contain a double quote go through a small quote-aware splitter.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._gcpause import paused_gc
@@ -228,6 +229,9 @@ def parse_rule(tokens, rule, start=0):
 def parse_save(text, allow_empty=False):
     """Parse ``iptables-save`` (with or without ``-c``) text; see the module docstring for the shape.
 
+    ``text`` is the whole output, or an iterable of lists of its lines (without newlines), such as
+    ``_netns.StreamedDump.chunks()``: parsing then starts while the binary is still printing.
+
     ``allow_empty``: text without any table (a namespace where no table was ever used) gives an
     empty result instead of an error.  Raises IptablesError for text that holds no table, a rule
     outside a table, a rule for an undeclared chain, or a table without COMMIT (a truncated file).
@@ -250,7 +254,8 @@ def _parse_save(text, allow_empty):
     table = None
     rule_count = 0
     committed = True
-    for lineno, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines() if isinstance(text, str) else itertools.chain.from_iterable(text)
+    for lineno, line in enumerate(lines, 1):
         if not line:
             continue
         c = line[0]

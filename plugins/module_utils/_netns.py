@@ -119,3 +119,65 @@ def read_dump(module, name, netns=None, args=('-c',), env=None):
         raise NetnsError('%s failed%s (rc=%d): %s' % (name, ' in network namespace %s' % netns if netns else '', rc,
                                                       (err or out).strip()[:500]))
     return out, err
+
+
+class StreamedDump(object):
+    """The stdout of a ``*-save`` binary, as lists of lines while it is still printing (``chunks``), so that a parser
+    works on the first tables while the binary dumps the last ones (two cores: iptables-nft-save spends most of its
+    time fetching the ruleset from the kernel, then prints it).
+
+    ``finish()`` waits for the binary and returns its stderr; NetnsError names the binary, the namespace and the exit
+    status when it failed, as ``read_dump`` does.  Bounded: the binary ends when its output is read or on
+    ``finish``'s drain; nothing outlives the module.
+    """
+
+    CHUNK = 262144
+
+    def __init__(self, module, name, netns=None, args=('-c',), env=None):
+        path = module.get_bin_path(name)
+        if not path:
+            raise NetnsError('%s was not found on the target host' % name)
+        ip_bin = (module.get_bin_path('ip') or 'ip') if netns else 'ip'
+        self.name = name
+        self.netns = netns
+        self.argv = netns_argv(netns, [path] + list(args), ip_bin=ip_bin)
+        self.env = dict(os.environ, LC_ALL='C', **(env or {}))
+        self.proc = None
+        self._err = None
+
+    def chunks(self):
+        import subprocess
+        import tempfile
+        self._err = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._err,
+                                         env=self.env, close_fds=True)
+        except OSError as exc:
+            raise NetnsError('cannot run %s: %s' % (self.name, exc.strerror))
+        fd = self.proc.stdout.fileno()
+        tail = ''
+        while True:
+            block = os.read(fd, self.CHUNK)
+            if not block:
+                break
+            lines = (tail + block.decode('utf-8', 'surrogateescape')).split('\n')
+            tail = lines.pop()
+            yield lines
+        if tail:
+            yield [tail]
+
+    def finish(self):
+        """Wait for the binary (reading what it still prints); its stderr, or NetnsError when it failed."""
+        if self.proc is None:
+            return ''
+        while self.proc.stdout.read(self.CHUNK):
+            pass
+        self.proc.stdout.close()
+        rc = self.proc.wait()
+        self._err.seek(0)
+        err = self._err.read().decode('utf-8', 'replace')
+        self._err.close()
+        if rc != 0:
+            raise NetnsError('%s failed%s (rc=%d): %s' % (self.name, ' in network namespace %s' % self.netns if self.netns else '',
+                                                          rc, err.strip()[:500]))
+        return err
