@@ -70,8 +70,9 @@ class _Counters(object):
 
 
 def _check_interfaces(module, interfaces, netns, ip_bin):
-    """Fail unless every named interface exists; return {interface: [MACs]} for direction."""
+    """Fail unless every named interface exists; return ({interface: [MACs]} for direction, [interfaces that are down])."""
     macs = {}
+    down = []
     where = ' in namespace %s' % netns if netns else ''
     for name in interfaces:
         if name == 'any':
@@ -84,7 +85,9 @@ def _check_interfaces(module, interfaces, netns, ip_bin):
         except ValueError:
             module.fail_json(msg='cannot read interface %s%s: ip -j printed no JSON' % (name, where))
         macs[name] = [link['address'] for link in links if len(link.get('address') or '') == 17]
-    return macs
+        if links and 'UP' not in (links[0].get('flags') or []):
+            down.append(name)
+    return macs, down
 
 
 CAPTURE_SPEC = dict(
@@ -154,7 +157,12 @@ def run_capture(module, p, during=None, open_now=False):
             netns_path(netns)
         except NetnsError as exc:
             module.fail_json(msg='cannot capture in namespace: %s' % exc)
-    macs = _check_interfaces(module, interfaces, netns, ip_bin)
+    macs, down = _check_interfaces(module, interfaces, netns, ip_bin)
+    # tcpdump cannot open an interface that is down: the others are captured, the down ones are named in the result
+    if down and len(down) == len(interfaces):
+        module.fail_json(msg='cannot capture: %s %s down%s' % (', '.join(down), 'is' if len(down) == 1 else 'are',
+                                                             ' in namespace %s' % netns if netns else ''))
+    interfaces = [i for i in interfaces if i not in down]
 
     # Compile the filter first: a syntax error is reported before anything is started.
     check = [tcpdump, '-d', '-i', interfaces[0]] + ([p['filter']] if p['filter'] else [])
@@ -248,4 +256,4 @@ def run_capture(module, p, during=None, open_now=False):
                                start_lag=round(started_at - start_at, 6) if start_at is not None else None,
                                truncated=truncated, netns=netns, filter=p['filter'],
                                iptables_moved=counters.moved if counters else None,
-                               iptables_error=counters.error if counters else None)
+                               iptables_error=counters.error if counters else None, down_interfaces=down)

@@ -217,8 +217,11 @@ def report(capture_results, hops, probe, probe_result=None, moved=None):
     for hop in hops:
         result = by_key.get(_key(hop['host'], hop.get('netns')), {})
         failed = bool(result.get('failed')) or 'packets' not in result
+        error = (result.get('msg') or 'no capture result') if failed else None
+        if not failed and hop['interface'] in (result.get('down_interfaces') or []):
+            failed, error = True, 'interface %s is down: not captured' % hop['interface']
         built.append({'host': hop['host'], 'interface': hop['interface'], 'netns': hop.get('netns'), 'name': hop.get('name'),
-                      'captured': not failed, 'error': (result.get('msg') or 'no capture result') if failed else None,
+                      'captured': not failed, 'error': error,
                       'packets': [] if failed else [p for p in result['packets']
                                                     if hop['interface'] == 'any' or p.get('interface') in (None, hop['interface'])]})
     if probe.get('type') == 'icmp' and probe.get('icmp_id') is None:

@@ -309,6 +309,14 @@ iptables_moved:
   elements: dict
   sample: [{table: filter, chain: FORWARD, index: 1, target: DROP, rule: "-A FORWARD -d 10.0.0.3/32 -j DROP",
             packets: 1, bytes: 84, drop: true, policy: false}]
+down_interfaces:
+  description:
+    - Interfaces of O(interface) that are down (no C(UP) flag): tcpdump cannot open them, so they are not captured and
+      have no entry in RV(captures); the others are. Every interface down fails the module, naming them.
+  returned: always
+  type: list
+  elements: str
+  sample: [vnet0]
 iptables_error:
   description: Why O(iptables_counters) could not be honoured (the capture itself is unaffected); null otherwise.
   returned: always

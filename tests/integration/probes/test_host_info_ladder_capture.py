@@ -113,3 +113,18 @@ def test_ping_probe_refuses_marked_targets_it_does_not_probe(probe_net):
     res = probe_net.run_module('ping_probe', {'netns': probe_net.cmp, 'targets': ['10.0.2.24'], 'payload_pattern': 'b4',
                                               'pattern_targets': ['10.0.2.99']})
     assert res.get('failed') and res['msg'] == 'pattern_targets 10.0.2.99 are not in targets'
+
+
+def test_capture_names_a_down_interface_and_captures_the_others(probe_net):
+    # a veth pair inside the compute namespace, one end left down (what the vnet_down lab fault does to a tap)
+    probe_net.ns(probe_net.cmp, 'ip', 'link', 'add', 'ndtdown0', 'type', 'veth', 'peer', 'name', 'ndtdown1')
+    try:
+        res, dummy = _ladder_with_capture(probe_net, ['10.0.2.24'], None, ['ndtdown0', 'br100'], 4)
+        cap = res['capture']
+        assert not cap.get('failed'), cap.get('msg')
+        assert cap['down_interfaces'] == ['ndtdown0'] and [c['interface'] for c in cap['captures']] == ['br100']
+        assert len(cap['packets']) == 4
+        alone = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['ndtdown0'], 'duration': 1})
+        assert alone.get('failed') and alone['msg'] == 'cannot capture: ndtdown0 is down in namespace %s' % probe_net.cmp
+    finally:
+        probe_net.ns(probe_net.cmp, 'ip', 'link', 'del', 'ndtdown0')

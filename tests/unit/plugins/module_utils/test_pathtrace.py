@@ -91,6 +91,21 @@ def test_report_maps_group_results_to_hops():
     assert 'tcpdump: eth0: No such device' in res['verdict']
 
 
+def test_report_a_down_interface_is_not_captured_not_a_drop():
+    # the capture of a group ran, but its vnet was down (packet_capture's down_interfaces): that hop has no sighting,
+    # which must not read as the request lost before it
+    pkts = packets('lab_compute_any_dhcp_icmp_dns.txt')
+    hops = [{'host': 'compute', 'interface': 'vnet0'}, {'host': 'compute', 'interface': 'br100'}]
+    results = [{'packets': [p for p in pkts if p.get('interface') != 'vnet0'], 'down_interfaces': ['vnet0'],
+                'captures': [{'interface': 'br100', 'stopped_by': 'count'}]}]
+    res = pt.report(results, hops, {'type': 'icmp', 'marker': '6e'})
+    assert [(h['hop'], h['captured']) for h in res['hops']] == [('compute:vnet0', False), ('compute:br100', True)]
+    assert res['failed_captures'] == ['compute:vnet0']
+    assert 'interface vnet0 is down: not captured' in res['verdict']
+    up = pt.report([dict(results[0], down_interfaces=[])], hops, {'type': 'icmp', 'marker': '6e'})
+    assert up['failed_captures'] == []
+
+
 def test_moved_rules_from_collected_captures():
     # what the role passes since the captures read the counters themselves: the collected capture results, one per
     # capture group, with their iptables_moved (None where the counters could not be read, [] where nothing moved)
