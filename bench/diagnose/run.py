@@ -119,8 +119,8 @@ def main():
                 if label != 'healthy':
                     lab.heal()
         print()
-        print('%-14s %6s %6s %6s %6s  %s  %-26s %s' % ('case', 'wall', 'floor', 'x flr', 'target', ' '.join('%7s' % p for p in PHASES),
-                                                     'verdict', 'met'))
+        phases = ' '.join('%7s' % p for p in PHASES)
+        print('%-14s %6s %6s %6s %6s  %s  %-26s %s' % ('case', 'wall', 'floor', 'x flr', 'target', phases, 'verdict', 'met'))
         for label, took, rep, tasks in rows:
             kind = 'healthy' if label == 'healthy' else 'fault'
             own_floor = floor + (capture_window() if kind == 'fault' else 0.0)
@@ -137,8 +137,8 @@ def main():
             modules = sum(r['seconds'] for r in tasks if r['seconds'] > 0.15)
             small = [r for r in tasks if r['seconds'] <= 0.15]
             print('\n%s %.2f s: %d tasks; %.2f s in the %d slower than 0.15 s, %.2f s in the %d others; start-up and play'
-                  ' switches %.2f s' % (label, took, len(tasks), modules, len(tasks) - len(small), sum(r['seconds'] for r in small),
-                                          len(small), took - sum(r['seconds'] for r in tasks)))
+                  ' switches %.2f s' % (label, took, len(tasks), modules, len(tasks) - len(small),
+                                        sum(r['seconds'] for r in small), len(small), took - sum(r['seconds'] for r in tasks)))
             for r in sorted(tasks, key=lambda r: -r['seconds'])[:args.tasks]:
                 print('  %6.2f  %s' % (r['seconds'], r['task'][:110]))
     finally:

@@ -60,6 +60,7 @@ def streamed(binary, ns):
     dump.finish()
     return parsed
 
+
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'iptables_info.py')
 SG_RULES = [
     '-m state --state INVALID -j DROP',

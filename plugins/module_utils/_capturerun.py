@@ -160,8 +160,8 @@ def run_capture(module, p, during=None, open_now=False):
     macs, down = _check_interfaces(module, interfaces, netns, ip_bin)
     # tcpdump cannot open an interface that is down: the others are captured, the down ones are named in the result
     if down and len(down) == len(interfaces):
-        module.fail_json(msg='cannot capture: %s %s down%s' % (', '.join(down), 'is' if len(down) == 1 else 'are',
-                                                             ' in namespace %s' % netns if netns else ''))
+        module.fail_json(msg='cannot capture: %s %s down%s' % (
+            ', '.join(down), 'is' if len(down) == 1 else 'are', ' in namespace %s' % netns if netns else ''))
     interfaces = [i for i in interfaces if i not in down]
 
     # Compile the filter first: a syntax error is reported before anything is started.

@@ -8,18 +8,18 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: host_info
 short_description: Several of the collection's facts of one host in one module run, read at the same time
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Runs the gatherers of the collection's facts modules named by its options in one process, each in its own
     thread, and returns each one's result under RV(facts), keyed by the module's name, exactly as registering
     that module would give it.
-  - One module run instead of one per module: on a compute node the interfaces, iptables, ebtables, domain XML,
+  - One module run instead of one per module. On a compute node the interfaces, iptables, ebtables, domain XML,
     nova.conf, dnsmasq and console log facts cost one interpreter start and one controller round trip instead of
     seven (docs/performance.md), and the commands they run (C(iptables-save), C(ebtables-save), C(virsh)) wait at
     the same time.
   - Each option takes the options of its module, validated by that module's own rules; an empty dict reads with
     the module's defaults. A section whose options are wrong or whose facts cannot be read fails alone (its entry
-    is C({failed: true, msg}), the module's own message); the others are returned. Omitted options are not read.
+    has C(failed=true) and C(msg), the module's own message); the others are returned. Omitted options are not read.
   - Read-only.
 author:
   - cloudops.netdiag contributors (@cloudops)
@@ -59,7 +59,7 @@ options:
   routing:
     description:
       - Also read IPv4 forwarding (C(/proc/sys/net/ipv4/ip_forward)) and the kernel's IPv4 routing table
-        (C(/proc/net/route)) of the namespace, as RV(facts.routing).
+        (C(/proc/net/route)) of the namespace, as C(routing) in RV(facts).
     type: bool
     default: false
 notes:
@@ -99,12 +99,13 @@ RETURN = r'''
 facts:
   description:
     - One entry per section asked for, keyed by the module's name; each is that module's result (its documented
-      return values, without C(changed)), or C({failed: true, msg}) when the section failed. C(warnings) lists
+      return values, without C(changed)), or C(failed=true) with C(msg) when the section failed. C(warnings) lists
       the section's warnings.
     - C(routing) (with O(routing=true)) has C(ip_forward) (V(0) or V(1)) and C(route) (the text of C(/proc/net/route)).
   returned: always
   type: dict
-  sample: {iptables_info: {iptables: {tables: {}}, summary: {}}, nova_conf_info: {failed: true, msg: 'cannot read nova.conf /etc/nova/nova.conf: No such file or directory'}}
+  sample: {iptables_info: {iptables: {tables: {}}, summary: {}},
+           nova_conf_info: {failed: true, msg: 'cannot read nova.conf /etc/nova/nova.conf: No such file or directory'}}
 seconds:
   description: Seconds each section took (they overlap).
   returned: always

@@ -311,7 +311,7 @@ iptables_moved:
             packets: 1, bytes: 84, drop: true, policy: false}]
 down_interfaces:
   description:
-    - Interfaces of O(interface) that are down (no C(UP) flag): tcpdump cannot open them, so they are not captured and
+    - Interfaces of O(interface) that are down (no C(UP) flag). tcpdump cannot open them, so they are not captured and
       have no entry in RV(captures); the others are. Every interface down fails the module, naming them.
   returned: always
   type: list

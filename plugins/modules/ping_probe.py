@@ -241,7 +241,7 @@ capture:
   description:
     - With O(capture), what M(cloudops.netdiag.packet_capture) returns (RV(cloudops.netdiag.packet_capture#module:packets),
       RV(cloudops.netdiag.packet_capture#module:captures), C(started_at), C(ended_at), C(start_lag) - positive when
-      the captures listened only after O(start_at) -, ...), or C({failed: true, msg}).
+      the captures listened only after O(start_at) -, ...), or C(failed=true) with C(msg).
   returned: when O(capture) is given
   type: dict
   sample: {packets: [], captures: [{interface: vnet0, packets: 4, stopped_by: count}], start_lag: -0.61}
