@@ -44,6 +44,10 @@ def _main(argv):
     f.add_argument('--instance', default=None, help='target instance (hostname); default: the first one it applies to')
     sub.add_parser('heal', help='undo every active fault')
     sub.add_parser('faults', help='list the fault names')
+    so = sub.add_parser('sosreport', help='a real sosreport of one lab host (Debian package sosreport)')
+    so.add_argument('host')
+    so.add_argument('--out', default='.', help='directory to write the report into (default: here)')
+    so.add_argument('--archive', action='store_true', help='a tar.xz archive, as sos ships it (default: the build tree)')
     args = p.parse_args(argv)
     try:
         lab = Lab(args.lab, root=args.root)
@@ -66,6 +70,9 @@ def _main(argv):
         elif args.cmd == 'heal':
             healed = lab.heal()
             print('healed: %s' % (', '.join('%s(%s)' % (f['name'], f.get('target')) for f in healed) or 'nothing to heal'))
+        elif args.cmd == 'sosreport':
+            from lab.sosreport import sosreport
+            print(sosreport(lab, args.host, args.out, archive=args.archive))
         elif args.cmd == 'faults':
             from lab.faults import FAULTS
             for name in sorted(FAULTS):

@@ -14,6 +14,7 @@ binary_name ``nova-network``: wrapped chains ``nova-network-<CHAIN>``, the unwra
 from __future__ import annotations
 
 import time
+from xml.sax.saxutils import escape as xml_escape
 
 METADATA_PORT = 8775
 BINARY = 'nova-network'
@@ -205,6 +206,20 @@ def libvirt_xml(model, inst, console_path):
   <memory unit='KiB'>524288</memory>
   <currentMemory unit='KiB'>524288</currentMemory>
   <vcpu placement='static'>1</vcpu>
+  <metadata>
+    <nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.0">
+      <nova:package version="2014.2.4"/>
+      <nova:name>{display}</nova:name>
+      <nova:creationTime>2014-11-20 10:00:00</nova:creationTime>
+      <nova:flavor name="m1.tiny">
+        <nova:memory>512</nova:memory>
+        <nova:disk>1</nova:disk>
+        <nova:swap>0</nova:swap>
+        <nova:ephemeral>0</nova:ephemeral>
+        <nova:vcpus>1</nova:vcpus>
+      </nova:flavor>
+    </nova:instance>
+  </metadata>
   <sysinfo type='smbios'>
     <system>
       <entry name='manufacturer'>OpenStack Foundation</entry>
@@ -259,6 +274,7 @@ def libvirt_xml(model, inst, console_path):
   </devices>
 </domain>
 """.format(name=inst['name'], uuid=inst['uuid'], mac=inst['mac'], bridge=inst['bridge'],
+           display=xml_escape(str(inst.get('display_name') or inst.get('hostname') or inst['name'])),
            target="\n      <target dev='%s'/>" % inst['vnet'] if model.get('libvirt_target_dev', True) else '',
            macnc=inst['mac'].replace(':', ''), console=console_path,
            disk=console_path.rsplit('/', 1)[0] + '/disk')

@@ -129,6 +129,14 @@ def evaluate(inputs):
             'summary': '%s: path broken in segment %s, cause not identified' % (m.name, seg),
             'evidence': _kind([e for c in ranked for e in c['evidence']], 'finding') + ladder_ev + cap_ev, 'advice': advice,
         }
+    elif inputs.get('offline'):
+        verdict = {
+            'status': 'ok', 'segment': None, 'cause': 'none', 'rule': None, 'hop': None,
+            'summary': '%s: no fault found in the collected facts of %s (offline: nothing was probed)' % (m.name, m.on),
+            'evidence': _kind([e for c in ranked for e in c['evidence']], 'finding'),
+            'advice': 'Nothing in the reports explains a fault. What only the live hosts show is listed as not checkable '
+                      'offline: run diagnose_instance.yml when they can be reached.',
+        }
     else:
         verdict = {
             'status': 'ok', 'segment': None, 'cause': 'none', 'rule': None, 'hop': None,
@@ -143,6 +151,8 @@ def evaluate(inputs):
     verdict['notes'] = _notes(m, fired)
     verdict['capture'] = cap_summary
     verdict['place'] = fault_place(verdict, hops, m.chost)
+    if inputs.get('offline'):
+        verdict['offline'] = inputs['offline']
     return verdict
 
 

@@ -146,11 +146,16 @@ class Model(object):
         need = need.split('|')[0]
         where, dummy, what = need.partition('.')
         host = self.chost if where == 'compute' else (self.ghost if where == 'guest' else None)
+        offline = self.inputs.get('offline')
+        if offline and need in ('probes', 'dns'):
+            return 'not checkable offline (%s needs the live hosts)' % ('the ping ladder' if need == 'probes' else 'a DNS lookup')
         if where in ('compute', 'guest') and not host:
             return 'no %s node known for the instance' % ('compute' if where == 'compute' else 'guest')
         errs = [e for e in self.fact_errors if what and what.split('_')[0] in e.lower()]
         if errs:
             return '%s of %s could not be read: %s' % (what, host, errs[0])
+        if where in ('compute', 'guest') and offline:
+            return '%s of %s not in the %s' % (what, host, 'bundle' if offline.get('kind') == 'bundle' else 'sosreport')
         if where in ('compute', 'guest'):
             return '%s of %s not collected (host unreachable or module failed)' % (what, host)
         if need == 'probes':
@@ -164,6 +169,7 @@ class Model(object):
         return self.gi is not None and not admin_up(self.gi)
 
     def symptoms(self):
-        """The probes or the guest show the path broken."""
+        """The probes or the guest show the path broken, or (offline) the operator reports it broken."""
         lad = self.ladder
-        return lad.get('external_ok') is False or lad.get('compute_ok') is False or self.dhcp_symptom
+        return (lad.get('external_ok') is False or lad.get('compute_ok') is False or self.dhcp_symptom
+                or bool(self.inputs.get('reported_symptom')))
