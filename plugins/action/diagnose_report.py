@@ -5,49 +5,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
-
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _report_html, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
-
-FORMATS = ('json', 'md', 'html')
-
-
-def _render(report, fmt):
-    if fmt == 'json':
-        return json.dumps(report, indent=2, sort_keys=True) + '\n'
-    if fmt == 'md':
-        return _report.to_markdown(report)
-    return _report_html.render(report)
-
-
-def _write(path, content, mode=0o644):
-    """Write ``content`` atomically; return True when the file changed."""
-    data = content.encode('utf-8')
-    try:
-        with open(path, 'rb') as f:
-            if f.read() == data:
-                return False
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return True
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._reportfiles import FORMATS, base_name, plan_writes, render, write_all
 
 
 class ActionModule(ActionBase):
@@ -78,31 +42,22 @@ class ActionModule(ActionBase):
         try:
             verdict = _verdict.evaluate(evidence)
             report = _report.build_report(evidence, evidence.get('hops') or [], verdict, query=args['query'], timings=timings)
-            rendered = {fmt: _render(report, fmt) for fmt in args['formats']}
+            rendered = {fmt: render(report, fmt) for fmt in args['formats']}
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             raise AnsibleActionFail('diagnose_report: cannot evaluate the evidence: %s' % to_native(e))
         result.update(changed=False, verdict=report['verdict'], report=report, files={})
         if not args['dest_dir']:
             return result
-        base = args['basename'] or args['query'] or report['instance'].get('hostname') or report['instance'].get('uuid') or 'instance'
-        base = re.sub(r'[^A-Za-z0-9_.-]', '_', str(base)).lstrip('.') or 'instance'
+        base = base_name(args['basename'] or args['query'] or report['instance'].get('hostname') or report['instance'].get('uuid')
+                         or 'instance')
         dest = args['dest_dir']
-        paths = {fmt: os.path.join(dest, '%s.%s' % (base, fmt)) for fmt in args['formats']}
+        paths, would_change = plan_writes(dest, base, rendered)
         result['files'] = paths
         if self._task.check_mode:
-            changed = False
-            for fmt, path in paths.items():
-                try:
-                    with open(path, 'rb') as f:
-                        changed = changed or f.read() != rendered[fmt].encode('utf-8')
-                except OSError:
-                    changed = True
-            result['changed'] = changed
+            result['changed'] = would_change
             return result
         try:
-            os.makedirs(dest, mode=0o755, exist_ok=True)
-            for fmt, path in paths.items():
-                result['changed'] = _write(path, rendered[fmt]) or result['changed']
+            result['changed'] = write_all(dest, paths, rendered)
         except OSError as e:
             raise AnsibleActionFail('diagnose_report: cannot write the report to %s: %s' % (dest, to_native(e)))
         return result

@@ -244,10 +244,12 @@ def build_report(inputs, hops, verdict, query=None, timings=None, generated_at=N
     v['rule'] = verdict.get('rule')
     v['backend'] = verdict.get('backend')
     v['unchecked'] = verdict.get('unchecked') or []
+    if verdict.get('offline'):
+        v['offline'] = verdict['offline']
     return {
         'schema_version': SCHEMA_VERSION,
         'generated_at': generated_at or datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
-        'tool': 'cloudops.netdiag.diagnose_instance',
+        'tool': 'cloudops.netdiag.analyze_offline' if verdict.get('offline') else 'cloudops.netdiag.diagnose_instance',
         'instance': inst,
         'compute_host': inputs.get('compute_host'),
         'guest_host': inputs.get('guest_host'),
@@ -354,8 +356,12 @@ def to_markdown(report):
             _md(c['cause']), _md(c.get('segment')), 'confirmed' if c.get('confirmed') else 'not confirmed') for c in others]
     if v.get('unchecked'):
         lines += ['', '## Not checked', ''] + ['- `%s`: %s' % (_md(u['cause']), _md(u['reason'])) for u in v['unchecked']]
-    if v.get('notes'):
-        lines += ['', '## Notes', ''] + ['- %s' % _md(n) for n in v['notes']]
+    off = v.get('offline') or {}
+    if off:
+        lines += ['', '## Not checkable offline', '', 'Read from the %s %s.' % (_md(off.get('kind')), _md(off.get('source'))), '']
+        lines += ['- `%s`: %s' % (_md(n['what']), _md(n['reason'])) for n in off.get('not_checkable') or []]
+    if v.get('notes') or off.get('notes'):
+        lines += ['', '## Notes', ''] + ['- %s' % _md(n) for n in (v.get('notes') or []) + list(off.get('notes') or [])]
     if report.get('timings'):
         lines += ['', '## Timings', ''] + ['- %s: %.2f s' % (k, t) for k, t in report['timings'].items()]
     lines.append('')

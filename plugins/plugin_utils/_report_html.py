@@ -251,8 +251,14 @@ def render(report):
     if v.get('unchecked'):
         out.append('<h2>Not checked</h2><ul id="unchecked">%s</ul>' % ''.join(
             '<li><code>%s</code>: %s</li>' % (_e(u['cause']), _e(u['reason'])) for u in v['unchecked']))
-    if v.get('notes'):
-        out.append('<h2>Notes</h2><ul id="notes">%s</ul>' % ''.join('<li>%s</li>' % _e(n) for n in v['notes']))
+    off = v.get('offline') or {}
+    if off:
+        out.append('<h2>Not checkable offline</h2><p>Read from the %s <code>%s</code>.</p><ul id="offline">%s</ul>' % (
+            _e(off.get('kind')), _e(off.get('source')),
+            ''.join('<li><code>%s</code>: %s</li>' % (_e(n['what']), _e(n['reason'])) for n in off.get('not_checkable') or [])))
+    if v.get('notes') or off.get('notes'):
+        out.append('<h2>Notes</h2><ul id="notes">%s</ul>' % ''.join(
+            '<li>%s</li>' % _e(n) for n in (v.get('notes') or []) + list(off.get('notes') or [])))
     if report.get('timings'):
         out.append('<h2>Timings</h2><ul id="timings">%s</ul>' % ''.join(
             '<li>%s: %.2f s</li>' % (_e(k), t) for k, t in report['timings'].items()))

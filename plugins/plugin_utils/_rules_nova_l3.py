@@ -77,7 +77,8 @@ def _moved_drops(m):
       needs=('compute.iptables',),
       detects='A DROP/REJECT rule of the filter table names the instance\'s fixed or floating IP exactly (a /32), or any '
               'DROP/REJECT rule\'s counter moved while the probes ran (on any host of the path). A rule that only exists '
-              'is "likely"; one that fired during the probes is confirmed.',
+              'is "likely"; one that fired during the probes is confirmed, and so is, offline (no probe), one that names '
+              'the instance and counted packets.',
       cites='iptables_info (the rule), and the counters that moved during the ladder and the capture.',
       advice='Remove the stray rule with `iptables -t filter -D <chain> <match>`, or restart nova-network to rebuild its chains.',
       certainty='likely',
@@ -91,6 +92,10 @@ def firewall_drop(m):
         if not (specific or moved_as):
             continue
         text = _rule_text(table, chain, r)
+        if m.inputs.get('offline') and specific and (r.get('packets') or 0) > 0:
+            # offline there is no probe: a DROP naming the instance that counted packets has dropped its traffic
+            text += ' (%s packets counted)' % r.get('packets')
+            confirmed = True
         if moved_as:
             text += ' (+%s packets during the probes)' % _first(moved_as[0], 'packets_delta', 'delta', 'packets')
             confirmed = True

@@ -355,7 +355,6 @@ def read_sosreport(root):
     host, dummy = _host_name(root)
     out = {'host': host, 'kind': 'sosreport', 'path': root, 'sos_version': _sos_version(root), 'facts': {},
            'routing': {}, 'neigh': {}, 'read_from': {}, 'missing': {}, 'notes': []}
-    texts = {}
 
     def text(key, what, *fmt):
         rel, path = find(root, key, *fmt)
