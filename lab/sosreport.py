@@ -28,7 +28,7 @@ import subprocess
 
 from lab.sysutil import LabError, which
 
-PLUGINS = ('host', 'networking', 'process', 'kernel', 'openstack_nova', 'libvirt', 'logs')
+PLUGINS = ('networking', 'process', 'kernel', 'openstack_nova', 'libvirt', 'logs')
 TIMEOUT = 180
 
 _SCRIPT = r'''

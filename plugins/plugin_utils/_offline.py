@@ -268,6 +268,20 @@ def _console(h, dom):
     return None, 'console log not in the %s' % ('bundle' if h['kind'] == 'bundle' else 'report (sos does not copy nova\'s console.log)')
 
 
+def _guest(hosts, compute, mac):
+    """(host, interfaces) of the instance itself when the source holds its facts (a collected bundle of an inventory
+    that reaches the guests): the host, other than the compute node, with an interface of the instance's MAC."""
+    if not mac:
+        return None, None
+    for h in hosts:
+        if h['host'] == compute['host']:
+            continue
+        ifs = (_ok(h['facts'].get('interface_info')) or {}).get('interfaces') or []
+        if any(str(i.get('mac') or i.get('address') or '').lower() == mac for i in ifs if isinstance(i, dict)):
+            return h['host'], ifs
+    return None, None
+
+
 def evidence(hosts, name, symptom=None):
     """The evidence of instance ``name`` from the host records, for ``_engine.evaluate``."""
     h, dom = find_instance(hosts, name)
@@ -288,7 +302,9 @@ def evidence(hosts, name, symptom=None):
             'floating_ips': floating}
     interfaces = (_ok(f.get('interface_info')) or {}).get('interfaces')
     routes = (h.get('routing') or {}).get('route')
-    hops = build_hops(inst, domains=_domains(h), nova_conf=conf, routes=routes, interfaces=interfaces, compute_host=h['host'])
+    guest, gifs = _guest(hosts, h, mac)
+    hops = build_hops(inst, domains=_domains(h), nova_conf=conf, routes=routes, interfaces=interfaces, compute_host=h['host'],
+                      guest_host=guest, guest_interfaces=gifs)
     clog, clog_err = _console(h, dom)
     facts = {'interfaces': interfaces, 'bridges': None,
              'iptables': (_ok(f.get('iptables_info')) or {}).get('iptables'),
@@ -309,9 +325,12 @@ def evidence(hosts, name, symptom=None):
                                                             'table of the report'})
     if h.get('no_nat_table'):
         not_checkable.append({'what': 'nat', 'reason': '%s: no nat table in the report: floating IP NAT not checkable' % h['host']})
+    all_facts = {h['host']: facts}
+    if guest:
+        all_facts[guest] = {'interfaces': gifs}
     return {
-        'backend': 'nova-network', 'instance': inst, 'compute_host': h['host'], 'guest_host': None, 'hops': hops,
-        'hosts': {h['host']: facts}, 'probes': [], 'capture': {}, 'counters': [], 'fact_errors': errors,
+        'backend': 'nova-network', 'instance': inst, 'compute_host': h['host'], 'guest_host': guest, 'hops': hops,
+        'hosts': all_facts, 'probes': [], 'capture': {}, 'counters': [], 'fact_errors': errors,
         'reported_symptom': symptom or None,
         'offline': {'compute_host': h['host'], 'source': h['path'], 'kind': h['kind'], 'fixed_ip_from': fixed_from,
                     'not_checkable': not_checkable, 'notes': list(h.get('notes') or [])},

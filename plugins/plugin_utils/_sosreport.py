@@ -104,9 +104,11 @@ def _count(text):
 
 
 def _neg(value, opt):
-    if value.startswith('!'):
-        return '! %s %s' % (opt, value[1:])
-    return '%s %s' % (opt, value)
+    neg = value.startswith('!')
+    value = value.lstrip('!')
+    if opt in ('-s', '-d') and '/' not in value and value.count('.') == 3:
+        value += '/32'      # the listing leaves out the /32 that iptables-save prints
+    return '%s%s %s' % ('! ' if neg else '', opt, value)
 
 
 def _extra(target, words):
@@ -119,20 +121,28 @@ def _extra(target, words):
     words = rest.split()
     i = 0
     proto = None
+    neg = ''
     while i < len(words):
         w = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else ''
+        if w == '!':
+            neg = '! '
+            i += 1
+            continue
         if w in ('tcp', 'udp', 'sctp') and i + 1 < len(words) and re.match(r'^!?[sd]pts?:', nxt):
             proto = w
             i += 1
             continue
-        m = re.match(r'^(!?)([sd])pts?:(\S+)$', w)
+        m = re.match(r'^(!?)([sd])pts?:(!?)(\S+)$', w)
         if m:
-            out.append('-m %s %s--%sport %s' % (proto or 'tcp', '! ' if m.group(1) else '', m.group(2), m.group(3)))
+            bang = '! ' if (m.group(1) or m.group(3) or neg) else ''
+            out.append('-m %s %s--%sport %s' % (proto or 'tcp', bang, m.group(2), m.group(4)))
+            neg = ''
             i += 1
             continue
         if w in ('state', 'ctstate') and nxt:
-            out.append('-m %s --%s %s' % ('state' if w == 'state' else 'conntrack', w, nxt))
+            out.append('-m %s %s--%s %s' % ('state' if w == 'state' else 'conntrack', neg, w, nxt))
+            neg = ''
             i += 2
             continue
         if w == 'multiport' and nxt in ('dports', 'sports', 'ports') and i + 2 < len(words):
@@ -285,7 +295,7 @@ def local_dnsmasq_ps(ps_text, root, addresses, ifnames):
                 lines.append(line)      # the header
             continue
         words = line.split()
-        if not any(os.path.basename(w) == 'dnsmasq' for w in words[10:12]):
+        if len(words) < 11 or os.path.basename(words[10]) not in ('dnsmasq', 'env'):
             continue
         listen = [w.split('=', 1)[1] for w in words if w.startswith('--listen-address=')]
         ifaces = [w.split('=', 1)[1] for w in words if w.startswith('--interface=')]
