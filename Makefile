@@ -22,7 +22,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Debian packages. None of them starts a system service (mariadb-server-core has the server
 # binary only; the lab starts its own private mariadbd).
 APT_PACKAGES := iproute2 bridge-utils iptables ebtables conntrack tcpdump dnsmasq-base busybox \
-	mariadb-server-core mariadb-client ethtool procps git chromium iputils-ping libvirt-clients
+	mariadb-server-core mariadb-client ethtool procps git chromium iputils-ping libvirt-clients sosreport
 
 .PHONY: help deps system-packages venv collection demo test test-unit test-integration \
 	sanity units lint molecule lab-up lab-down lab-status lab-fault lab-heal bench clean

@@ -55,9 +55,9 @@ options:
     required: true
   symptom:
     description:
-      - What the operator reports. V(none) (facts only): a cause is named when the files prove it. V(unreachable):
-        the instance was reported unreachable, so a finding that only fits the fault (a DROP rule for the instance that
-        counted nothing) is named too, and with no finding the verdict is C(unknown).
+      - What the operator reports. With V(none) (facts only) a cause is named when the files prove it.
+      - With V(unreachable) the instance was reported unreachable, so a finding that only fits the fault (a DROP rule for
+        the instance that counted nothing) is named too, and with no finding the verdict is C(unknown).
     type: str
     choices: [none, unreachable]
     default: none

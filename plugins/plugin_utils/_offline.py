@@ -349,4 +349,3 @@ def cleanup(path):
 def host_summary(hosts):
     return [{'host': h['host'], 'kind': h['kind'], 'path': h['path'], 'sos_version': h.get('sos_version'),
              'missing': sorted(h.get('missing') or {}), 'groups': h.get('groups') or []} for h in hosts]
-

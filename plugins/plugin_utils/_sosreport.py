@@ -280,11 +280,22 @@ def neighbours(text):
     return out
 
 
-def local_dnsmasq_ps(ps_text, root, addresses, ifnames):
+def _networks_path(nova_conf_path):
+    """nova.conf's networks_path (where nova-network keeps each bridge's dnsmasq files), or None."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._novaconf import NovaConfError, analyse
+    try:
+        conf, dummy = analyse(read_text(nova_conf_path, 'nova.conf'), nova_conf_path)
+    except (NovaConfError, SosreportError):
+        return None
+    return (conf.get('network') or {}).get('networks_path') or None
+
+
+def local_dnsmasq_ps(ps_text, root, addresses, ifnames, networks_path=None):
     """The dnsmasq lines of ``ps auxwww`` that can run on this host, with their file options pointing into the report.
 
     A dnsmasq whose ``--listen-address`` is none of the host's addresses, or whose ``--interface`` the host does not
-    have, is not this host's (``--bind-interfaces`` would have failed): it is left out. A file option (hosts file,
+    have, is not this host's (``--bind-interfaces`` would have failed), nor one whose nova-network files
+    (``nova-<bridge>.conf``/``.pid``) lie outside the host's ``networks_path`` (nova.conf): it is left out. A file option (hosts file,
     lease file, pid file...) is kept only when sos copied the file, rewritten to the copy; the pid file never (the
     process table of the report says whether dnsmasq ran). Returns (ps text, notes).
     """
@@ -303,6 +314,10 @@ def local_dnsmasq_ps(ps_text, root, addresses, ifnames):
             continue
         if ifaces and ifnames and not any(i in ifnames for v in ifaces for i in v.split(',')):
             continue
+        files = [w.split('=', 1)[1] for w in words if w.startswith(('--dhcp-hostsfile=', '--pid-file='))]
+        nova_files = [f for f in files if os.path.basename(f).startswith('nova-')]
+        if networks_path and nova_files and not any(os.path.dirname(f) == networks_path.rstrip('/') for f in nova_files):
+            continue    # nova-network of this host keeps its dnsmasq files under its own networks_path
         kept = []
         for w in words:
             opt, sep, val = w.partition('=')
@@ -433,7 +448,8 @@ def read_sosreport(root):
     ifnames = set(re.findall(r'^\d+: ([^:@\s]+)', iface_text, re.M))
     ps = text('ps', 'ps auxwww')
     if ps is not None:
-        ps, notes = local_dnsmasq_ps(ps, root, addresses, ifnames)
+        conf_path = (requested.get('nova_conf_info') or {}).get('path')
+        ps, notes = local_dnsmasq_ps(ps, root, addresses, ifnames, _networks_path(conf_path) if conf_path else None)
         out['notes'].extend(notes)
         rel, state = find(root, 'nova_state')
         rel_log, log = find(root, 'syslog')

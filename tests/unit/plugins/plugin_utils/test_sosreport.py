@@ -92,7 +92,11 @@ def test_dnsmasq_of_another_host_is_left_out(tmp_path):
             '--addn-hosts=/var/lib/nova/networks/nova-br100.hosts')
     other = 'nobody 11 0.0 0.0 1 1 ? S 09:11 0:00 /usr/sbin/dnsmasq --listen-address=198.51.100.10'
     grep = 'root 12 0.0 0.0 1 1 pts/0 S 09:11 0:00 grep dnsmasq'
-    text, notes = _sosreport.local_dnsmasq_ps('\n'.join([head, mine, other, grep]), str(tmp_path), {'10.0.0.1'}, {'br100'})
+    # same address, but its nova-network files are another host's (not under this host's networks_path)
+    twin = ('nobody 13 0.0 0.0 1 1 ? S 09:11 0:00 /usr/sbin/dnsmasq --listen-address=10.0.0.1 '
+            '--dhcp-hostsfile=/srv/other/networks/nova-br100.conf')
+    text, notes = _sosreport.local_dnsmasq_ps('\n'.join([head, mine, other, grep, twin]), str(tmp_path), {'10.0.0.1'}, {'br100'},
+                                              networks_path='/var/lib/nova/networks/')
     lines = text.splitlines()
     assert lines[0] == head and len(lines) == 2
     assert '--dhcp-hostsfile=%s/var/lib/nova/networks/nova-br100.conf' % tmp_path in lines[1]
