@@ -11,7 +11,8 @@ taken (lab/sosreport.py, Debian's sos 4.0) and the fault healed. Then, in the sa
   what support engineers run on sosreports today; its wall time and what it reports (its sections, and the
   ``potential-issues`` / ``known-bugs`` it raises);
 * the collection's offline verdict (``_offline.load`` + ``evidence`` + the engine: what ``offline_verdict`` does),
-  median of 3; its cause, and the ratio of its time to hotsos's.
+  median of 3 (in process: without ansible-playbook's start-up, about 1 s); its cause, and the ratio of its time to
+  hotsos's.
 
 Needs root. Usage: ``python bench/offline/run.py [--faults vnet_down,forwarding_disabled,...] [--keep]``.
 """
@@ -116,9 +117,9 @@ def main(argv=None):
         if not args.keep:
             lab.down()
             subprocess.run(['rm', '-rf', out], check=False)
-    print('%-28s %-34s %9s %9s %7s  %s' % ('case', 'analyze_offline verdict', 'ours s', 'hotsos s', 'ratio', 'hotsos says'))
+    print('%-28s %-34s %9s %9s %12s  %s' % ('case', 'analyze_offline verdict', 'ours ms', 'hotsos s', 'ours/hotsos', 'hotsos says'))
     for name, verdict, o_t, h_t, says in rows:
-        print('%-28s %-34s %9.3f %9.3f %7.2f  %s' % (name, verdict, o_t, h_t, o_t / h_t if h_t else 0, says))
+        print('%-28s %-34s %9.1f %9.2f %12.4f  %s' % (name, verdict, o_t * 1000, h_t, o_t / h_t if h_t else 0, says))
     return 0
 
 
