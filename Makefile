@@ -19,10 +19,12 @@ export PATH := $(VENV)/bin:/usr/sbin:/sbin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONDONTWRITEBYTECODE := 1
 
-# Debian packages. None of them starts a system service (mariadb-server-core has the server
-# binary only; the lab starts its own private mariadbd).
+# Debian packages. None of them may start a system service: the install runs under a policy-rc.d that
+# denies every start (mariadb-server-core has the server binary only; the lab starts its own private
+# mariadbd, and its own ovsdb-server, ovs-vswitchd, ovn-northd and ovn-controller inside lab namespaces).
 APT_PACKAGES := iproute2 bridge-utils iptables ebtables conntrack tcpdump dnsmasq-base busybox \
-	mariadb-server-core mariadb-client ethtool procps git chromium iputils-ping libvirt-clients sosreport
+	mariadb-server-core mariadb-client ethtool procps git chromium iputils-ping libvirt-clients sosreport \
+	openvswitch-switch ovn-central ovn-host
 
 .PHONY: help deps system-packages venv collection demo test test-unit test-integration \
 	sanity units lint molecule lab-up lab-down lab-status lab-fault lab-heal bench clean
@@ -44,8 +46,13 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
+	  guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\n# netdiag make: no package may start a system service\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	    chmod 755 /usr/sbin/policy-rc.d; guard=1; fi; \
 	  apt-get update -qq; \
-	  apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+	  if [ -n "$$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc; \
 	fi
 
 venv: $(VENV)/.stamp

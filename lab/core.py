@@ -100,6 +100,15 @@ class Lab(object):
     # ------------------------------------------------------------------ up
     def up(self, topology_name='seed'):
         """Build the lab (idempotent: a healthy lab of the same topology is left as it is)."""
+        from lab import ovn
+        path = topology.topology_path(topology_name)
+        if ovn.is_ovn(path):
+            model = ovn.load_model(path)
+            if self.state:
+                if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
+                    return self.state
+                self.down()
+            return ovn.OvnLab(self).up(model)
         model = topology.load(topology_name)
         if self.state:
             if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:

@@ -1,0 +1,340 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Neutron ML2/OVN lab (topology ``ovn``): real Open vSwitch and OVN daemons in network namespaces.
+
+Every node (controller, computes) is a namespace running its own ``ovsdb-server`` and ``ovs-vswitchd`` (userspace
+datapath: there is no OVS kernel module here, ``datapath_type=netdev``) and its own ``ovn-controller``; the
+controller also runs OVN central (the NB and SB ``ovsdb-server``s and ``ovn-northd``). Each daemon has its own
+run, db and log files under ``<lab root>/hosts/<node>/ovs`` (``OVS_RUNDIR``/``OVS_DBDIR``/``OVS_LOGDIR``/
+``OVN_RUNDIR``), is started with ``--pidfile --detach`` inside the node's namespace (ovs-vswitchd creates its tap
+devices, ``br-int``, ``br-phy``, ``ovs-netdev``, where it runs) and is recorded by pid, so ``lab down`` ends exactly
+those. The tunnel network is a Linux bridge in the lab's ``switch`` namespace; each node's ``eth1`` is a port of a
+netdev bridge ``br-phy`` carrying the node's tunnel address, which the userspace datapath needs to route its
+geneve packets.
+
+What Neutron would configure, the lab plays itself with the same names: a logical switch ``neutron-<network id>``
+with ``neutron:`` external_ids, one logical switch port per instance named by the Neutron port id with its MAC and
+fixed IP (and port security), OVN native DHCP options for the subnet, and the instance's tap ``tap<port id[:11]>``
+on ``br-int`` with ``external_ids:iface-id=<port id>`` (what os-vif and nova write). The instance is a namespace
+whose ``eth0`` gets its address from OVN's DHCP (busybox udhcpc, as Cirros).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import hashlib
+import ipaddress
+import os
+import re
+import sys
+import time
+import uuid
+
+import yaml
+
+from lab.sysutil import LabError, ip_batch, netns_list, nsrun, read_pidfile, run, which, write_file
+
+OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
+NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema'
+SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema'
+UDHCPC_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'udhcpc.script')
+_LAB_NS = uuid.UUID('4f0e4b8e-3c8a-5b7e-9d2a-6c1f0a9b8e71')
+_NAME = re.compile(r'^[a-z][a-z0-9]{0,9}$')
+_HOST = re.compile(r'^[a-z][a-z0-9-]{0,30}$')
+TOOLS = ('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovn-northd', 'ovn-controller', 'ovn-nbctl', 'ovn-sbctl',
+         'busybox', 'ip')
+
+
+def is_ovn(path):
+    """True when the topology file at ``path`` describes a Neutron/OVN lab (``backend: ovn``)."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            head = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(head, dict) and head.get('backend') == 'ovn'
+
+
+def _uuid(topo, kind, key):
+    return str(uuid.uuid5(_LAB_NS, '%s/%s/%s' % (topo, kind, key)))
+
+
+def _mac(prefix, *parts):
+    h = hashlib.sha256('/'.join(parts).encode()).digest()
+    return '%s:%02x:%02x:%02x' % (prefix, h[0], h[1], h[2])
+
+
+def load_model(path):
+    """The full, deterministic model of an OVN topology file (names, uuids, MACs, taps derived here)."""
+    from lab.topology import TopologyError
+    try:
+        with open(path, encoding='utf-8') as f:
+            t = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as exc:
+        raise TopologyError('cannot read topology %s: %s' % (path, exc))
+    name = str(t.get('name') or '')
+    if not _NAME.match(name):
+        raise TopologyError('topology name %r must match %s' % (name, _NAME.pattern))
+    tunnel = ipaddress.ip_network(str((t.get('tunnel') or {}).get('cidr') or '192.168.50.0/24'))
+    nodes, networks, instances = {}, {}, {}
+    for n in t.get('nodes') or []:
+        if not _HOST.match(str(n.get('name'))) or n.get('role') not in ('controller', 'compute'):
+            raise TopologyError('node %r: a name and a role (controller or compute) are needed' % n)
+        addr = ipaddress.ip_address(str(n['tunnel_address']))
+        if addr not in tunnel:
+            raise TopologyError('node %s: tunnel address %s is outside %s' % (n['name'], addr, tunnel))
+        nodes[n['name']] = {'name': n['name'], 'role': n['role'], 'tunnel_address': str(addr), 'prefixlen': tunnel.prefixlen,
+                            'system_id': _uuid(name, 'chassis', n['name'])}
+    if [n for n in nodes.values() if n['role'] == 'controller'].__len__() != 1:
+        raise TopologyError('an ovn topology has exactly one controller node')
+    for net in t.get('networks') or []:
+        cidr = ipaddress.ip_network(str(net['cidr']))
+        nid = _uuid(name, 'network', net['name'])
+        networks[net['name']] = {
+            'name': net['name'], 'id': nid, 'subnet_id': _uuid(name, 'subnet', net['name']), 'cidr': str(cidr),
+            'gateway': str(net.get('gateway') or next(cidr.hosts())), 'prefixlen': cidr.prefixlen,
+            'mtu': int(net.get('mtu') or 1442), 'project_id': str(net.get('project_id') or ''),
+            'switch': 'neutron-%s' % nid, 'dhcp_mac': _mac('fa:16:3e', name, 'dhcp', net['name'])}
+    for k, i in enumerate(t.get('instances') or [], 1):
+        hn = str(i.get('hostname'))
+        if not _HOST.match(hn) or i.get('host') not in nodes or i.get('network') not in networks:
+            raise TopologyError('instance %r: a hostname, a host among the nodes and a network are needed' % i)
+        net = networks[i['network']]
+        ip = ipaddress.ip_address(str(i['fixed_ip']))
+        if ip not in ipaddress.ip_network(net['cidr']):
+            raise TopologyError('instance %s: %s is outside %s' % (hn, ip, net['cidr']))
+        port = _uuid(name, 'port', hn)
+        instances[hn] = {'hostname': hn, 'uuid': _uuid(name, 'instance', hn), 'name': 'instance-%08x' % k,
+                         'host': i['host'], 'network': i['network'], 'fixed_ip': str(ip), 'port_id': port,
+                         'mac': _mac('fa:16:3e', name, 'port', hn), 'tap': 'tap' + port[:11], 'state': 'active'}
+    return {'name': name, 'backend': 'ovn', 'file': os.path.abspath(path), 'tunnel': str(tunnel), 'nodes': nodes,
+            'networks': networks, 'instances': instances}
+
+
+class OvnLab(object):
+    """Builds the OVN lab into a ``lab.core.Lab`` (its state, namespaces and process records)."""
+
+    def __init__(self, lab):
+        self.lab = lab
+
+    # ------------------------------------------------------------------ paths and commands
+    def ovsdir(self, node):
+        return self.lab.hostdir(node, 'ovs')
+
+    def central(self):
+        return os.path.join(self.lab.root, 'ovn-central')
+
+    def vsctl(self, node, *args, check=True):
+        d = self.ovsdir(node)
+        return nsrun(self.lab.ns(node), ['ovs-vsctl', '--db=unix:%s/db.sock' % d, '--timeout=10'] + list(args), check=check)
+
+    def nbctl(self, *args, check=True):
+        return run(['ovn-nbctl', '--db=unix:%s/nb.sock' % self.central(), '--timeout=10'] + list(args), check=check)
+
+    def sbctl(self, *args, check=True):
+        return run(['ovn-sbctl', '--db=unix:%s/sb.sock' % self.central(), '--timeout=10'] + list(args), check=check)
+
+    def _daemon(self, key, node, argv, pidfile, env):
+        """Start a daemon that detaches, inside ``node``'s namespace; record its pid."""
+        ns = self.lab.ns(node)
+        run(['ip', 'netns', 'exec', ns, 'env'] + ['%s=%s' % kv for kv in sorted(env.items())] + argv, timeout=30)
+        pid = read_pidfile(pidfile, wait=5)
+        if not pid:
+            raise LabError('%s on %s did not start (no live pid in %s)' % (argv[0], node, pidfile))
+        self.lab._record_process(key, pid, argv, node, ns, pidfile)   # pylint: disable=protected-access
+        return pid
+
+    def _env(self, d):
+        return {'OVS_RUNDIR': d, 'OVS_DBDIR': d, 'OVS_LOGDIR': d, 'OVN_RUNDIR': d, 'OVN_DBDIR': d, 'OVN_LOGDIR': d}
+
+    # ------------------------------------------------------------------ up
+    def up(self, model):
+        lab = self.lab
+        for tool in TOOLS:
+            which(tool)
+        for schema in (OVS_SCHEMA, NB_SCHEMA, SB_SCHEMA):
+            if not os.path.exists(schema):
+                raise LabError('%s is missing (Debian packages openvswitch-switch, ovn-central, ovn-host)' % schema)
+        clash = [n for n in netns_list() if n.startswith(lab.name + '-')]
+        if clash:
+            raise LabError('namespaces %s exist but no lab state records them; remove them first' % ', '.join(clash))
+        t0 = time.monotonic()
+        os.makedirs(lab.root, mode=0o755, exist_ok=True)
+        hosts = {'switch': {'role': 'switch'}}
+        for n in model['nodes'].values():
+            hosts[n['name']] = {'role': n['role']}
+        for i in model['instances'].values():
+            hosts[i['hostname']] = {'role': 'instance'}
+        for h, rec in hosts.items():
+            rec['netns'] = lab.ns(h)
+            rec['interfaces'] = {}
+        lab.state = {
+            'name': lab.name, 'root': lab.root, 'topology': model['name'], 'topology_file': model['file'], 'backend': 'ovn',
+            'python': sys.executable, 'created': datetime.datetime.utcnow().isoformat() + 'Z', 'complete': False,
+            'model': model, 'hosts': hosts, 'namespaces': [h['netns'] for h in hosts.values()], 'links': [],
+            'processes': {}, 'faults': [], 'db': {}, 'instances': {},
+        }
+        lab.save()
+        try:
+            self._underlay(model)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+                futs = [ex.submit(self._start_ovs, n) for n in model['nodes']] + [ex.submit(self._start_central, model)]
+                for f in futs:
+                    f.result()
+            for n in model['nodes'].values():
+                self._chassis(n)
+            self._logical(model)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+                for f in [ex.submit(self._instance, model, i) for i in model['instances'].values()]:
+                    f.result()
+            self._write_inventory(model)
+        except BaseException:
+            lab.save()
+            lab.down()
+            raise
+        lab.state['complete'] = True
+        lab.state['up_seconds'] = round(time.monotonic() - t0, 2)
+        lab.save()
+        return lab.state
+
+    def _underlay(self, model):
+        lab = self.lab
+        for h in lab.state['hosts'].values():
+            run(['ip', 'netns', 'add', h['netns']])
+        sw = ['link set lo up', 'link add tunnel type bridge stp_state 0 forward_delay 0', 'link set tunnel up']
+        for node in model['nodes']:
+            port = '%s-tun' % node[:10]
+            sw += ['link add %s type veth peer name eth1 netns %s' % (port, lab.ns(node)),
+                   'link set %s master tunnel' % port, 'link set %s up' % port]
+            lab.state['links'].append({'a': ['switch', port], 'b': [node, 'eth1'], 'type': 'veth'})
+        ip_batch(lab.ns('switch'), sw)
+        for node in model['nodes']:
+            ip_batch(lab.ns(node), ['link set lo up', 'link set eth1 up'])
+
+    def _start_ovs(self, node):
+        d = self.ovsdir(node)
+        os.makedirs(d, mode=0o755, exist_ok=True)
+        env = self._env(d)
+        run(['ovsdb-tool', 'create', '%s/conf.db' % d, OVS_SCHEMA])
+        self._daemon('%s-ovsdb-server' % node, node,
+                     ['ovsdb-server', '%s/conf.db' % d, '--remote=punix:%s/db.sock' % d, '--pidfile=%s/ovsdb-server.pid' % d,
+                      '--detach', '--log-file=%s/ovsdb-server.log' % d, '--unixctl=%s/ovsdb-server.ctl' % d],
+                     '%s/ovsdb-server.pid' % d, env)
+        self.vsctl(node, '--no-wait', 'init')
+        self._daemon('%s-ovs-vswitchd' % node, node,
+                     ['ovs-vswitchd', 'unix:%s/db.sock' % d, '--pidfile=%s/ovs-vswitchd.pid' % d, '--detach',
+                      '--log-file=%s/ovs-vswitchd.log' % d, '--unixctl=%s/ovs-vswitchd.ctl' % d],
+                     '%s/ovs-vswitchd.pid' % d, env)
+
+    def _start_central(self, model):
+        c = self.central()
+        os.makedirs(c, mode=0o755, exist_ok=True)
+        ctl = next(n for n, v in model['nodes'].items() if v['role'] == 'controller')
+        env = self._env(c)
+        for db, schema in (('nb', NB_SCHEMA), ('sb', SB_SCHEMA)):
+            run(['ovsdb-tool', 'create', '%s/%s.db' % (c, db), schema])
+            self._daemon('ovn-%s-ovsdb-server' % db, ctl,
+                         ['ovsdb-server', '%s/%s.db' % (c, db), '--remote=punix:%s/%s.sock' % (c, db),
+                          '--pidfile=%s/%s.pid' % (c, db), '--detach', '--log-file=%s/%s.log' % (c, db),
+                          '--unixctl=%s/%s.ctl' % (c, db)], '%s/%s.pid' % (c, db), env)
+        self.nbctl('init')
+        self.sbctl('init')
+        self._daemon('ovn-northd', ctl,
+                     ['ovn-northd', '--ovnnb-db=unix:%s/nb.sock' % c, '--ovnsb-db=unix:%s/sb.sock' % c,
+                      '--pidfile=%s/northd.pid' % c, '--detach', '--log-file=%s/northd.log' % c, '--unixctl=%s/northd.ctl' % c],
+                     '%s/northd.pid' % c, env)
+
+    def _chassis(self, n):
+        node = n['name']
+        d = self.ovsdir(node)
+        self.vsctl(node, 'add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', 'eth1')
+        ip_batch(self.lab.ns(node), ['addr add %s/%d dev br-phy' % (n['tunnel_address'], n['prefixlen']), 'link set br-phy up'])
+        self.vsctl(node, 'set', 'open_vswitch', '.', 'external_ids:system-id=%s' % n['system_id'],
+                   'external_ids:hostname=%s' % node, 'external_ids:ovn-remote=unix:%s/sb.sock' % self.central(),
+                   'external_ids:ovn-encap-type=geneve', 'external_ids:ovn-encap-ip=%s' % n['tunnel_address'],
+                   'external_ids:ovn-bridge-datapath-type=netdev', 'external_ids:ovn-bridge=br-int')
+        if n['role'] == 'controller':
+            self.vsctl(node, 'set', 'open_vswitch', '.', 'external_ids:ovn-cms-options=enable-chassis-as-gw')
+        self._daemon('%s-ovn-controller' % node, node,
+                     ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s/ovn-controller.pid' % d, '--detach',
+                      '--log-file=%s/ovn-controller.log' % d], '%s/ovn-controller.pid' % d, self._env(d))
+
+    def _logical(self, model):
+        """What neutron-server's OVN driver writes into the NB DB for the networks and the instances' ports."""
+        dhcp = {}
+        for net in model['networks'].values():
+            self.nbctl('ls-add', net['switch'], '--', 'set', 'logical_switch', net['switch'],
+                       'external_ids:"neutron:network_name"=%s' % net['name'], 'other_config:mcast_snoop=false',
+                       'external_ids:"neutron:mtu"=%d' % net['mtu'], 'external_ids:"neutron:revision_number"=1')
+            out = self.nbctl('create', 'dhcp_options', 'cidr=%s' % net['cidr'],
+                             'options:server_id=%s' % net['gateway'], 'options:server_mac=%s' % net['dhcp_mac'],
+                             'options:lease_time=43200', 'options:router=%s' % net['gateway'], 'options:mtu=%d' % net['mtu'],
+                             'external_ids:"neutron:subnet_id"=%s' % net['subnet_id'], 'external_ids:subnet_id=%s' % net['subnet_id'])
+            dhcp[net['name']] = out.stdout.strip()
+        for i in model['instances'].values():
+            net = model['networks'][i['network']]
+            addr = '%s %s' % (i['mac'], i['fixed_ip'])
+            self.nbctl('lsp-add', net['switch'], i['port_id'], '--', 'lsp-set-addresses', i['port_id'], addr,
+                       '--', 'lsp-set-port-security', i['port_id'], addr,
+                       '--', 'lsp-set-dhcpv4-options', i['port_id'], dhcp[net['name']],
+                       '--', 'set', 'logical_switch_port', i['port_id'],
+                       'external_ids:"neutron:device_owner"="compute:nova"', 'external_ids:"neutron:device_id"=%s' % i['uuid'],
+                       'external_ids:"neutron:cidrs"="%s/%d"' % (i['fixed_ip'], net['prefixlen']),
+                       'external_ids:"neutron:network_name"=%s' % net['switch'],
+                       'external_ids:"neutron:project_id"=%s' % net['project_id'],
+                       'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1')
+        self.lab.state['ovn'] = {'dhcp_options': dhcp}
+
+    def _instance(self, model, i):
+        lab = self.lab
+        host, guest = i['host'], i['hostname']
+        net = model['networks'][i['network']]
+        ip_batch(lab.ns(host), ['link add %s address fe:16:3e:%s type veth peer name eth0 address %s netns %s'
+                                % (i['tap'], i['mac'][9:], i['mac'], lab.ns(guest)),
+                                'link set %s mtu %d' % (i['tap'], net['mtu']), 'link set %s up' % i['tap']])
+        lab.state['links'].append({'a': [host, i['tap']], 'b': [guest, 'eth0'], 'type': 'veth'})
+        ip_batch(lab.ns(guest), ['link set lo up', 'link set eth0 up'])
+        self.vsctl(host, '--may-exist', 'add-port', 'br-int', i['tap'], '--', 'set', 'interface', i['tap'],
+                   'external_ids:iface-id=%s' % i['port_id'], 'external_ids:attached-mac=%s' % i['mac'],
+                   'external_ids:iface-status=active', 'external_ids:vm-uuid=%s' % i['uuid'])
+        self.nbctl('--timeout=20', 'wait-until', 'logical_switch_port', i['port_id'], 'up=true')
+        idir = lab.hostdir(guest)
+        os.makedirs(idir, mode=0o755, exist_ok=True)
+        res = nsrun(lab.ns(guest), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', '5', '-T', '1',
+                                    '-O', 'mtu'], check=False, timeout=30,
+                    env=dict(os.environ, NETDIAG_LAB_INSTANCE_DIR=idir, PATH='/usr/sbin:/usr/bin:/sbin:/bin'))
+        lease = lab.lease(guest)
+        if res.returncode != 0 or not lease or lease.get('ip') != i['fixed_ip']:
+            raise LabError('instance %s got no DHCP lease from OVN (%s): %s' % (guest, lease, (res.stderr or res.stdout).strip()[-300:]))
+        lab.state['instances'][guest] = {'lease': lease.get('ip')}
+
+    def _write_inventory(self, model):
+        lab = self.lab
+        hosts = lab.state['hosts']
+        for h, rec in hosts.items():
+            if rec['role'] == 'switch':
+                continue
+            wrapper = os.path.join(lab.root, 'bin', '%s-python' % h)
+            write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\nexec %s netns exec %s %s "$@"\n'
+                       % (h, rec['netns'], which('ip'), rec['netns'], sys.executable), 0o755)
+            rec['python'] = wrapper
+
+        def base(h):
+            return {'ansible_connection': 'local', 'ansible_python_interpreter': hosts[h]['python'], 'netdiag_lab_netns': hosts[h]['netns']}
+
+        def node_vars(h):
+            return dict(base(h), netdiag_ovs_db='unix:%s/db.sock' % self.ovsdir(h))
+        inv = {'all': {
+            'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root, 'netdiag_backend_hint': 'ovn',
+                     'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
+                     'netdiag_report_dir': os.path.join(lab.root, 'reports')},
+            'children': {
+                'controller': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
+                'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'compute'}},
+                'netdiag_instances': {'hosts': {i: dict(base(i), netdiag_instance=i) for i in model['instances']}},
+            }}}
+        os.makedirs(os.path.join(lab.root, 'reports'), mode=0o755, exist_ok=True)
+        write_file(lab.inventory_path, '# netdiag lab %s (topology %s), written by lab up\n' % (lab.name, model['name'])
+                   + yaml.safe_dump(inv, default_flow_style=False, sort_keys=False), 0o600)

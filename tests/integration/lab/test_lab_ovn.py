@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Neutron ML2/OVN lab (topology ovn): real ovsdb-server, ovs-vswitchd, ovn-northd and ovn-controller in the
+lab's namespaces, geneve between chassis, OVN native DHCP; down leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from lab import Lab
+from lab.sysutil import netns_list, pid_alive
+from lab_probes import ping
+from test_lab_lifecycle import _default_netns_snapshot, _processes_of
+
+pytestmark = [pytest.mark.lab,
+              pytest.mark.skipif(shutil.which('ovn-controller') is None, reason='OVN is not installed (ovn-host, ovn-central)')]
+
+
+def _netns_inode(path):
+    return os.stat(path).st_ino
+
+
+def _sb(lab, *args):
+    return subprocess.run(['ovn-sbctl', '--db=unix:%s/ovn-central/sb.sock' % lab.root, '--format=json'] + list(args),
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
+    before = _default_netns_snapshot()
+    lab = lab_factory('ovn')
+    st = lab.status()
+    assert st['healthy'], st
+    model = lab.state['model']
+    # every daemon runs inside a namespace of the lab, never in the default one
+    lab_ns = {_netns_inode('/run/netns/%s' % ns) for ns in lab.state['namespaces']}
+    procs = lab.state['processes']
+    assert {k.split('-', 1)[1] for k in procs if k.startswith('compute1-')} == {'ovsdb-server', 'ovs-vswitchd', 'ovn-controller'}
+    assert {'ovn-nb-ovsdb-server', 'ovn-sb-ovsdb-server', 'ovn-northd'} <= set(procs)
+    for key, p in procs.items():
+        assert pid_alive(p['pid']), key
+        assert _netns_inode('/proc/%d/ns/net' % p['pid']) in lab_ns, key
+    # Neutron's names: the logical switch of the network, the port named by its uuid, the tap from the port id
+    vm1, vm2 = model['instances']['vm1'], model['instances']['vm2']
+    assert vm1['tap'] == 'tap' + vm1['port_id'][:11] and len(vm1['tap']) == 14
+    links = json.loads(subprocess.run(['ip', '-n', lab.ns(vm1['host']), '-j', 'link', 'show', vm1['tap']],
+                                      capture_output=True, text=True, check=True).stdout)
+    assert links[0]['operstate'] in ('UP', 'UNKNOWN') and links[0]['mtu'] == model['networks']['private']['mtu']
+    # each port is bound to the chassis of its compute node in the SB DB
+    chassis = {r[0]: r[1] for r in json.loads(_sb(lab, '--columns=name,hostname', 'list', 'chassis'))['data']}
+    for inst in (vm1, vm2):
+        rows = json.loads(_sb(lab, '--columns=chassis', 'find', 'port_binding', 'logical_port=%s' % inst['port_id']))['data']
+        bound = rows[0][0][1]
+        names = json.loads(_sb(lab, '--columns=hostname', 'list', 'chassis', bound))['data']
+        assert names[0][0] == inst['host'], (inst, chassis)
+    # the instances got their fixed IPs and the network's MTU from OVN's DHCP, and reach each other over geneve
+    assert lab.lease('vm1')['ip'] == vm1['fixed_ip'] and lab.lease('vm2')['ip'] == vm2['fixed_ip']
+    assert ping(lab, 'vm1', vm2['fixed_ip'], count=3, wait=2)
+    geneve = subprocess.run(['ip', 'netns', 'exec', lab.ns('compute1'), 'ovs-appctl', '-t', '%s/ovs-vswitchd.ctl' % lab.hostdir('compute1', 'ovs'),
+                             'dpctl/dump-flows'], capture_output=True, text=True, check=True).stdout
+    assert 'tnl_push' in geneve or 'geneve' in geneve, geneve[:2000]
+    # up again: nothing is rebuilt
+    pids = {k: p['pid'] for k, p in procs.items()}
+    lab.up('ovn')
+    assert {k: p['pid'] for k, p in lab.state['processes'].items()} == pids
+    namespaces = list(lab.state['namespaces'])
+    lab.down()
+    assert not [n for n in netns_list() if n in namespaces]
+    assert not [p for p in pids.values() if pid_alive(p)]
+    assert not _processes_of(lab, namespaces)
+    assert not os.path.exists(lab.root)
+    assert _default_netns_snapshot() == before
+
+
+def test_ovn_topology_errors_are_named(tmp_path):
+    from lab.ovn import load_model
+    from lab.topology import TopologyError
+    bad = tmp_path / 'bad.yml'
+    bad.write_text('name: bad\nbackend: ovn\nnodes:\n  - {name: c1, role: compute, tunnel_address: 192.168.50.1}\n')
+    with pytest.raises(TopologyError, match='exactly one controller'):
+        load_model(str(bad))
+    bad.write_text('name: bad\nbackend: ovn\nnodes:\n  - {name: c1, role: controller, tunnel_address: 10.9.9.9}\n')
+    with pytest.raises(TopologyError, match='outside'):
+        load_model(str(bad))
+    lab = Lab('ovbad')
+    assert not lab.state
