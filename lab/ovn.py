@@ -222,7 +222,10 @@ class OvnLab(object):
                      ['ovsdb-server', '%s/conf.db' % d, '--remote=punix:%s/db.sock' % d, '--pidfile=%s/ovsdb-server.pid' % d,
                       '--detach', '--log-file=%s/ovsdb-server.log' % d, '--unixctl=%s/ovsdb-server.ctl' % d],
                      '%s/ovsdb-server.pid' % d, env)
-        self.vsctl(node, '--no-wait', 'init')
+        # what ovs-ctl records at start: the versions of the switch and of its schema
+        version = run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1]
+        schema = run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip()
+        self.vsctl(node, '--no-wait', 'init', '--', 'set', 'open_vswitch', '.', 'ovs_version=%s' % version, 'db_version=%s' % schema)
         self._daemon('%s-ovs-vswitchd' % node, node,
                      ['ovs-vswitchd', 'unix:%s/db.sock' % d, '--pidfile=%s/ovs-vswitchd.pid' % d, '--detach',
                       '--log-file=%s/ovs-vswitchd.log' % d, '--unixctl=%s/ovs-vswitchd.ctl' % d],
@@ -331,7 +334,7 @@ class OvnLab(object):
                      'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
                      'netdiag_report_dir': os.path.join(lab.root, 'reports')},
             'children': {
-                'controller': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
+                'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
                 'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'compute'}},
                 'netdiag_instances': {'hosts': {i: dict(base(i), netdiag_instance=i) for i in model['instances']}},
             }}}

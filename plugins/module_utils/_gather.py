@@ -74,6 +74,19 @@ SPECS = {
         all_namespaces=dict(type='bool', default=False),
         ps_output=dict(type='str'),
     ), mutually_exclusive=[('ps_output', 'netns'), ('ps_output', 'all_namespaces')]),
+    'ovs_info': dict(argument_spec=dict(
+        db=dict(type='str', default='unix:/var/run/openvswitch/db.sock'),
+        rundir=dict(type='path'),
+        bridges=dict(type='list', elements='str'),
+        flows=dict(type='bool', default=False),
+        statistics=dict(type='bool', default=False),
+        timeout=dict(type='float', default=10),
+    )),
+    'ovn_info': dict(argument_spec=dict(
+        nb_db=dict(type='str'),
+        sb_db=dict(type='str'),
+        timeout=dict(type='float', default=10),
+    ), required_one_of=[('nb_db', 'sb_db')]),
     'console_log_info': dict(argument_spec=dict(
         path=dict(type='path'),
         instance_uuid=dict(type='str'),
@@ -323,7 +336,70 @@ def libvirt(module, p):
     return gather_domains(module, p)
 
 
+def ovs(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import OvsError, parse_flows, problems, read
+    if not 0 < p['timeout'] <= 600:
+        module.fail_json(msg='timeout must be more than 0 and at most 600 seconds, got %s' % p['timeout'])
+    try:
+        facts = read(p['db'], bridges=p['bridges'], statistics=p['statistics'], timeout=p['timeout'])
+    except OvsError as exc:
+        module.fail_json(msg='cannot read the Open vSwitch database: %s' % exc)
+    if p['bridges']:
+        unknown = sorted(set(p['bridges']) - set(b['name'] for b in facts['bridges']))
+        if unknown:
+            module.fail_json(msg='no bridge %s in the Open vSwitch database %s' % (', '.join(unknown), p['db']))
+    if p['flows']:
+        ofctl = module.get_bin_path('ovs-ofctl')
+        if not ofctl:
+            module.fail_json(msg='flows need ovs-ofctl (package openvswitch-common), which is not installed')
+        db_path = p['db'][5:] if p['db'].startswith('unix:') else p['db']
+        rundir = p['rundir'] or (os.path.dirname(db_path) if db_path.startswith('/') else '/var/run/openvswitch')
+        versions = 'OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15'
+        for br in facts['bridges']:
+            target = 'unix:%s/%s.mgmt' % (rundir, br['name'])
+            rc, out, err = module.run_command([ofctl, '-O', versions, '--timeout=%d' % max(1, int(p['timeout'])), 'dump-flows', target],
+                                              environ_update={'LC_ALL': 'C'})
+            if rc != 0:
+                module.fail_json(msg='ovs-ofctl dump-flows %s failed (rc %d): %s' % (target, rc, err.strip() or out.strip()))
+            try:
+                br['flows'] = parse_flows(out)
+            except OvsError as exc:
+                module.fail_json(msg='cannot parse the flows of %s: %s' % (br['name'], exc))
+    found = problems(facts)
+    summary = {'bridges': len(facts['bridges']), 'ports': sum(len(b['ports']) for b in facts['bridges']),
+               'interfaces': sum(len(pt['interfaces']) for b in facts['bridges'] for pt in b['ports']), 'problems': len(found)}
+    if p['flows']:
+        summary['flows'] = sum(len(b.get('flows') or []) for b in facts['bridges'])
+    return dict(ovs=facts, problems=found, summary=summary)
+
+
+def ovn(module, p):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovn import OvnError, problems, read_nb, read_sb
+    if not 0 < p['timeout'] <= 600:
+        module.fail_json(msg='timeout must be more than 0 and at most 600 seconds, got %s' % p['timeout'])
+    nb = sb = None
+    which = 'northbound'
+    try:
+        if p['nb_db']:
+            nb = read_nb(p['nb_db'], timeout=p['timeout'])
+        which = 'southbound'
+        if p['sb_db']:
+            sb = read_sb(p['sb_db'], timeout=p['timeout'])
+    except OvnError as exc:
+        module.fail_json(msg='cannot read the OVN %s database: %s' % (which, exc))
+    found = problems(nb, sb)
+    summary = {'problems': len(found)}
+    if nb is not None:
+        summary.update(logical_switches=len(nb['logical_switches']), logical_routers=len(nb['logical_routers']),
+                       logical_switch_ports=sum(len(ls['ports']) for ls in nb['logical_switches']))
+    if sb is not None:
+        summary.update(chassis=len(sb['chassis']), port_bindings=len(sb['port_bindings']))
+    return dict(nb=nb, sb=sb, problems=found, summary=summary)
+
+
 GATHER = {
+    'ovs_info': ovs,
+    'ovn_info': ovn,
     'interface_info': interfaces,
     'iptables_info': iptables,
     'ebtables_info': ebtables,

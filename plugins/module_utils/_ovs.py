@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Open vSwitch facts (private): bridges, ports and interfaces from the OVSDB, flows with their counters.
+
+``read(remote)`` reads the Open_vSwitch, Bridge, Port and Interface tables in one transaction (``_ovsdb``) and
+joins them: bridges with their ports, ports with their interfaces (ofport, type, MAC, MTU, states, ``error``,
+``external_ids`` such as ``iface-id``), the switch's own ``external_ids`` (``system-id``, the ``ovn-*`` settings).
+``parse_flows(text)`` reads ``ovs-ofctl dump-flows`` output. ``problems(facts)`` names what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ovsdb import OvsdbError, select
+
+DEFAULT_DB = 'unix:/var/run/openvswitch/db.sock'
+_IFACE_KEYS = ('name', 'type', 'ofport', 'ifindex', 'mac_in_use', 'mtu', 'admin_state', 'link_state', 'error', 'options',
+               'external_ids', 'other_config', 'status')
+_OVN_KEYS = {'ovn-remote': 'remote', 'ovn-encap-type': 'encap_type', 'ovn-encap-ip': 'encap_ip', 'ovn-bridge': 'bridge',
+             'ovn-bridge-datapath-type': 'bridge_datapath_type', 'ovn-cms-options': 'cms_options',
+             'ovn-bridge-mappings': 'bridge_mappings'}
+
+
+class OvsError(Exception):
+    """The switch's database cannot be read, or a flow dump is not ovs-ofctl output."""
+
+
+def read(remote=DEFAULT_DB, bridges=None, statistics=False, timeout=10.0):
+    """The switch's facts: {open_vswitch, bridges: [...]}, bridges filtered to the names in ``bridges``."""
+    try:
+        t = select(remote, 'Open_vSwitch', {'Open_vSwitch': None, 'Bridge': None, 'Port': None, 'Interface': None},
+                   timeout=timeout)
+    except OvsdbError as exc:
+        raise OvsError(str(exc))
+    ifaces = {r['_uuid']: r for r in t['Interface']}
+    ports = {r['_uuid']: r for r in t['Port']}
+    root = t['Open_vSwitch'][0] if t['Open_vSwitch'] else {}
+    ext = root.get('external_ids') or {}
+    sw = {'uuid': root.get('_uuid'), 'ovs_version': root.get('ovs_version'), 'db_version': root.get('db_version'),
+          'system_id': ext.get('system-id'), 'hostname': ext.get('hostname'),
+          'datapath_types': root.get('datapath_types') or [], 'external_ids': ext, 'other_config': root.get('other_config') or {},
+          'ovn': {v: ext.get(k) for k, v in _OVN_KEYS.items() if k in ext}}
+    out = []
+    for b in sorted(t['Bridge'], key=lambda r: r['name']):
+        if bridges and b['name'] not in bridges:
+            continue
+        br = {'name': b['name'], 'uuid': b['_uuid'], 'datapath_type': b.get('datapath_type') or 'system',
+              'fail_mode': b.get('fail_mode'), 'protocols': b.get('protocols') or [], 'external_ids': b.get('external_ids') or {},
+              'other_config': b.get('other_config') or {}, 'ports': []}
+        for pu in b.get('ports') or []:
+            p = ports.get(pu)
+            if p is None:
+                continue
+            port = {'name': p['name'], 'uuid': pu, 'tag': p.get('tag'), 'trunks': p.get('trunks') or [], 'vlan_mode': p.get('vlan_mode'),
+                    'external_ids': p.get('external_ids') or {}, 'other_config': p.get('other_config') or {}, 'interfaces': []}
+            for iu in p.get('interfaces') or []:
+                i = ifaces.get(iu)
+                if i is None:
+                    continue
+                item = {k: i.get(k) for k in _IFACE_KEYS}
+                item['uuid'] = iu
+                item['type'] = item['type'] or 'system'
+                if statistics:
+                    item['statistics'] = i.get('statistics') or {}
+                port['interfaces'].append(item)
+            br['ports'].append(port)
+        br['ports'].sort(key=lambda x: x['name'])
+        out.append(br)
+    return {'open_vswitch': sw, 'bridges': out}
+
+
+def interfaces(facts):
+    """Yield (bridge, port, interface) of the facts."""
+    for b in facts.get('bridges') or []:
+        for p in b.get('ports') or []:
+            for i in p.get('interfaces') or []:
+                yield b, p, i
+
+
+def problems(facts):
+    """What is wrong on the switch: an interface with an error or without an OpenFlow port, a VM port down."""
+    out = []
+    for b, p, i in interfaces(facts):
+        name = i.get('name')
+        if i.get('error'):
+            out.append({'code': 'interface_error', 'object': name,
+                        'message': 'interface %s of bridge %s: %s' % (name, b['name'], i['error'])})
+        elif i.get('ofport') in (-1, None) and i.get('type') not in ('internal',):
+            out.append({'code': 'no_ofport', 'object': name,
+                        'message': 'interface %s of bridge %s has no OpenFlow port (ofport %s)' % (name, b['name'], i.get('ofport'))})
+        if (i.get('external_ids') or {}).get('iface-id') and i.get('link_state') == 'down':
+            out.append({'code': 'vm_port_down', 'object': name,
+                        'message': 'interface %s (iface-id %s) of bridge %s has its link down' % (
+                            name, i['external_ids']['iface-id'], b['name'])})
+    return out
+
+
+def find_iface_id(facts, iface_id):
+    """(bridge, port, interface) whose ``external_ids:iface-id`` is ``iface_id`` (a Neutron port id), else None."""
+    for b, p, i in interfaces(facts):
+        if (i.get('external_ids') or {}).get('iface-id') == iface_id:
+            return b, p, i
+    return None
+
+
+_FLOW_HEAD = re.compile(r'^OFPST_FLOW reply|^NXST_FLOW reply')
+_INT_FIELDS = ('table', 'n_packets', 'n_bytes', 'priority', 'idle_age', 'hard_age', 'idle_timeout', 'hard_timeout')
+
+
+def parse_flows(text):
+    """``ovs-ofctl dump-flows`` output -> [{table, priority, cookie, n_packets, n_bytes, duration, match, actions}]."""
+    flows = []
+    for lineno, line in enumerate((text or '').splitlines(), 1):
+        line = line.strip()
+        if not line or _FLOW_HEAD.match(line):
+            continue
+        head, sep, actions = line.rpartition(' actions=')
+        if not sep:
+            if line.startswith('actions='):
+                head, actions = '', line[8:]
+            else:
+                raise OvsError('line %d is not a flow of ovs-ofctl dump-flows: %s' % (lineno, line[:200]))
+        flow = {'table': 0, 'priority': 32768, 'cookie': None, 'n_packets': None, 'n_bytes': None, 'duration': None,
+                'match': '', 'actions': actions}
+        match = []
+        for part in head.replace(', ', ',').split(','):
+            part = part.strip()
+            if not part:
+                continue
+            k, eq, v = part.partition('=')
+            if k in _INT_FIELDS and eq:
+                try:
+                    flow[k] = int(v)
+                except ValueError:
+                    raise OvsError('line %d: %s is not a number: %s' % (lineno, k, line[:200]))
+            elif k == 'cookie' and eq:
+                flow['cookie'] = v
+            elif k == 'duration' and eq:
+                flow['duration'] = float(v.rstrip('s') or 0)
+            elif k in ('reset_counts', 'send_flow_rem', 'check_overlap', 'no_packet_counts', 'no_byte_counts', 'importance'):
+                continue
+            else:
+                match.append(part)
+        flow['match'] = ','.join(match)
+        flows.append(flow)
+    return flows
+
+
+def drops(flows, min_packets=1):
+    """The flows whose actions drop and that counted at least ``min_packets``."""
+    return [f for f in flows if f['actions'] in ('drop', '') and (f.get('n_packets') or 0) >= min_packets]

@@ -1,0 +1,97 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: ovn_info
+short_description: OVN's northbound and southbound databases, joined, read over the OVSDB protocol
+version_added: 0.2.0
+description:
+  - Reads OVN's northbound database (logical switches, their ports and ACLs, logical routers with their ports,
+    gateway chassis, NAT entries and static routes, port groups with their ACLs, DHCP options) and its southbound
+    database (chassis with their tunnel encapsulations, port bindings with the chassis that claimed them), each in
+    one OVSDB transaction (RFC 7047 JSON-RPC, no text scraping, no third-party library), and joins the rows.
+  - Neutron's names come with them - a logical switch C(neutron-<network id>), a port named by its Neutron port id
+    with C(neutron:device_id) and C(neutron:device_owner) in its C(external_ids).
+  - Names what is wrong in RV(problems) - a port claimed by no chassis, bound elsewhere than requested, down,
+    disabled, without a port binding; a chassis without an encapsulation.
+  - Read-only; only C(select) operations are sent. Give O(nb_db), O(sb_db) or both.
+author:
+  - cloudops.netdiag contributors (@cloudops)
+extends_documentation_fragment:
+  - cloudops.netdiag.attributes
+  - cloudops.netdiag.attributes.info_module
+options:
+  nb_db:
+    description:
+      - The northbound database, C(unix:PATH) or C(tcp:HOST:PORT) (as in C(ovn-nbctl --db)).
+    type: str
+  sb_db:
+    description:
+      - The southbound database, C(unix:PATH) or C(tcp:HOST:PORT) (as in C(ovn-sbctl --db)).
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for each database.
+    type: float
+    default: 10
+seealso:
+  - module: cloudops.netdiag.ovs_info
+'''
+
+EXAMPLES = r'''
+- name: OVN's view of the cloud
+  cloudops.netdiag.ovn_info:
+    nb_db: tcp:192.0.2.10:6641
+    sb_db: tcp:192.0.2.10:6642
+  register: ovn
+
+- name: Where the port of an instance is bound
+  ansible.builtin.debug:
+    msg: "{{ ovn.sb.port_bindings | selectattr('logical_port', 'equalto', port_id) | map(attribute='chassis_hostname') | list }}"
+'''
+
+RETURN = r'''
+nb:
+  description:
+    - C(logical_switches) (C(name), C(uuid), C(external_ids), C(other_config), C(ports) with C(name), C(type),
+      C(addresses), C(port_security), C(up), C(enabled), C(tag), C(options), C(external_ids), C(dhcpv4_options);
+      C(acls)), C(logical_routers) (C(ports) with C(mac), C(networks), C(gateway_chassis); C(nat) with C(type),
+      C(external_ip), C(logical_ip), C(logical_port); C(static_routes)), C(port_groups) (C(ports), C(acls)), and
+      C(dhcp_options) (C(cidr), C(options)). None without O(nb_db).
+  returned: success
+  type: dict
+sb:
+  description:
+    - C(chassis) (C(name), C(hostname), C(encaps) with C(type) and C(ip)) and C(port_bindings) (C(logical_port),
+      C(type), C(mac), C(chassis), C(chassis_hostname), C(requested_chassis), C(up), C(datapath)). None without
+      O(sb_db).
+  returned: success
+  type: dict
+problems:
+  description:
+    - C(port_not_bound), C(bound_elsewhere), C(port_down), C(port_disabled), C(no_port_binding),
+      C(chassis_without_encap); each with C(code), C(object), C(message).
+  returned: success
+  type: list
+  elements: dict
+summary:
+  description: Counts of what was read and of the problems.
+  returned: success
+  type: dict
+  sample: {logical_switches: 1, logical_routers: 0, logical_switch_ports: 2, chassis: 3, port_bindings: 2, problems: 0}
+'''
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
+from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import run_module
+
+
+def main():
+    run_module(NetdiagModule, 'ovn_info')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ovs_info and ovn_info against the real daemons of the OVN lab (lab/ovn.py), with faults made by raw commands."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from facts_net_helpers import run_module, sh
+
+pytestmark = pytest.mark.skipif(shutil.which('ovn-controller') is None, reason='OVN is not installed')
+
+
+@pytest.fixture(scope='module')
+def ovn_lab(request):
+    from lab import Lab
+    import os
+    import secrets
+    if os.geteuid() != 0:
+        pytest.skip('the lab needs root')
+    lab = Lab('o' + secrets.token_hex(3))
+    request.addfinalizer(lab.down)
+    lab.up('ovn')
+    return lab
+
+
+def _db(lab, node):
+    return 'unix:%s/db.sock' % lab.hostdir(node, 'ovs')
+
+
+def _central(lab):
+    c = lab.root + '/ovn-central'
+    return {'nb_db': 'unix:%s/nb.sock' % c, 'sb_db': 'unix:%s/sb.sock' % c}
+
+
+def _vsctl(lab, node, *args):
+    return sh('ovs-vsctl', '--db=%s' % _db(lab, node), *args, ns=lab.ns(node))
+
+
+def test_ovs_info_joins_bridges_ports_interfaces(ovn_lab):
+    vm1 = ovn_lab.state['model']['instances']['vm1']
+    rc, r = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1')})
+    assert rc == 0, r
+    ovs = r['ovs']
+    assert ovs['open_vswitch']['hostname'] == 'compute1'
+    assert ovs['open_vswitch']['ovn']['encap_type'] == 'geneve'
+    assert ovs['open_vswitch']['ovn']['encap_ip'] == ovn_lab.state['model']['nodes']['compute1']['tunnel_address']
+    assert ovs['open_vswitch']['ovs_version'] == sh('ovs-vswitchd', '--version').split('\n')[0].rsplit(' ', 1)[-1]
+    by_name = {b['name']: b for b in ovs['bridges']}
+    assert set(by_name) == {'br-int', 'br-phy'} and by_name['br-int']['datapath_type'] == 'netdev'
+    ifaces = {i['name']: i for p in by_name['br-int']['ports'] for i in p['interfaces']}
+    tap = ifaces[vm1['tap']]
+    assert tap['external_ids']['iface-id'] == vm1['port_id'] and tap['external_ids']['attached-mac'] == vm1['mac']
+    assert isinstance(tap['ofport'], int) and tap['ofport'] > 0 and tap['error'] is None and tap['link_state'] == 'up'
+    # the geneve tunnels ovn-controller made, towards the other chassis' tunnel addresses
+    remotes = sorted(i['options'].get('remote_ip') for i in ifaces.values() if i['type'] == 'geneve')
+    others = sorted(n['tunnel_address'] for name, n in ovn_lab.state['model']['nodes'].items() if name != 'compute1')
+    assert remotes == others
+    # compared with ovs-vsctl's own view
+    # (list-ifaces leaves out the bridge's own internal interface)
+    assert sorted(n for n in ifaces if n != 'br-int') == sorted(_vsctl(ovn_lab, 'compute1', 'list-ifaces', 'br-int').split())
+    assert r['problems'] == [] and r['summary']['interfaces'] == len(ifaces) + 2
+
+
+def test_ovs_info_flows_count_the_instance_traffic(ovn_lab):
+    vm2 = ovn_lab.state['model']['instances']['vm2']
+    rc, before = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
+    assert rc == 0, before
+    sh('ping', '-c', '3', '-W', '2', vm2['fixed_ip'], ns=ovn_lab.ns('vm1'))
+    rc, after = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
+    assert rc == 0, after
+
+    def table0(res):
+        return sum(f['n_packets'] for f in res['ovs']['bridges'][0]['flows'] if f['table'] == 0)
+    assert len(after['ovs']['bridges'][0]['flows']) > 20
+    assert table0(after) >= table0(before) + 6     # 3 requests out, 3 replies in
+
+
+def test_ovs_info_names_a_down_vm_port_and_bad_options(ovn_lab):
+    vm1 = ovn_lab.state['model']['instances']['vm1']
+    sh('ip', 'link', 'set', vm1['tap'], 'down', ns=ovn_lab.ns('compute1'))
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            rc, r = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1')})
+            codes = [(p['code'], p['object']) for p in r['problems']]
+            if codes or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert codes == [('vm_port_down', vm1['tap'])]
+    finally:
+        sh('ip', 'link', 'set', vm1['tap'], 'up', ns=ovn_lab.ns('compute1'))
+    rc, r = run_module('ovs_info', {'db': 'unix:%s/nowhere.sock' % ovn_lab.root})
+    assert rc == 1 and 'cannot connect to unix:%s/nowhere.sock' % ovn_lab.root in r['msg']
+    rc, r = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-nope']})
+    assert rc == 1 and 'no bridge br-nope' in r['msg']
+    rc, r = run_module('ovs_info', {'db': 'ssl:10.0.0.1:6640'})
+    assert rc == 1 and 'only unix:PATH and tcp:HOST:PORT' in r['msg']
+
+
+def test_ovn_info_joins_nb_and_sb(ovn_lab):
+    model = ovn_lab.state['model']
+    rc, r = run_module('ovn_info', _central(ovn_lab))
+    assert rc == 0, r
+    net = model['networks']['private']
+    (ls,) = r['nb']['logical_switches']
+    assert ls['name'] == 'neutron-%s' % net['id'] and ls['external_ids']['neutron:network_name'] == 'private'
+    ports = {p['name']: p for p in ls['ports']}
+    for inst in model['instances'].values():
+        p = ports[inst['port_id']]
+        assert p['addresses'] == ['%s %s' % (inst['mac'], inst['fixed_ip'])] and p['up'] is True
+        assert p['external_ids']['neutron:device_id'] == inst['uuid']
+    (dhcp,) = r['nb']['dhcp_options']
+    assert dhcp['cidr'] == net['cidr'] and dhcp['options']['mtu'] == str(net['mtu'])
+    assert ports[model['instances']['vm1']['port_id']]['dhcpv4_options'] == dhcp['uuid']
+    hosts = {c['hostname']: c for c in r['sb']['chassis']}
+    assert set(hosts) == set(model['nodes'])
+    assert all(c['encaps'][0]['type'] == 'geneve' for c in hosts.values())
+    bound = {b['logical_port']: b['chassis_hostname'] for b in r['sb']['port_bindings']}
+    assert bound == {i['port_id']: i['host'] for i in model['instances'].values()}
+    assert r['problems'] == []
+
+
+def test_ovn_info_names_a_port_no_chassis_claims(ovn_lab):
+    vm2 = ovn_lab.state['model']['instances']['vm2']
+    _vsctl(ovn_lab, 'compute2', 'remove', 'interface', vm2['tap'], 'external_ids', 'iface-id')
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            rc, r = run_module('ovn_info', _central(ovn_lab))
+            codes = [(p['code'], p['object']) for p in r['problems']]
+            if codes or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert codes == [('port_not_bound', vm2['port_id'])], r['problems']
+    finally:
+        _vsctl(ovn_lab, 'compute2', 'set', 'interface', vm2['tap'], 'external_ids:iface-id=%s' % vm2['port_id'])
+    sh('ovn-nbctl', '--db=%s' % _central(ovn_lab)['nb_db'], '--timeout=20', 'wait-until', 'logical_switch_port', vm2['port_id'], 'up=true')
+    rc, r = run_module('ovn_info', {'sb_db': 'unix:%s/ovn-central/nb.sock' % ovn_lab.root})
+    assert rc == 1 and 'serves OVN_Northbound, not OVN_Southbound' in r['msg']
+    rc, r = run_module('ovn_info', {})
+    assert rc == 1 and 'nb_db' in r['msg']
