@@ -40,6 +40,7 @@ OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
 NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema'
 SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema'
 UDHCPC_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'udhcpc.script')
+NEUTRON_DDL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sql', 'neutron_tables.sql')
 _LAB_NS = uuid.UUID('4f0e4b8e-3c8a-5b7e-9d2a-6c1f0a9b8e71')
 _NAME = re.compile(r'^[a-z][a-z0-9]{0,9}$')
 _HOST = re.compile(r'^[a-z][a-z0-9-]{0,30}$')
@@ -177,6 +178,9 @@ class OvnLab(object):
             'processes': {}, 'faults': [], 'db': {}, 'instances': {},
         }
         lab.save()
+        from lab.core import _Thread    # pylint: disable=import-outside-toplevel
+        db_thread = _Thread(self._db_start)
+        db_thread.start()
         try:
             self._underlay(model)
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
@@ -189,8 +193,14 @@ class OvnLab(object):
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
                 for f in [ex.submit(self._instance, model, i) for i in model['instances'].values()]:
                     f.result()
+            db_thread.join()
+            self._db_fill(model)
             self._write_inventory(model)
         except BaseException:
+            try:
+                db_thread.join()
+            except Exception:  # pylint: disable=broad-except
+                pass
             lab.save()
             lab.down()
             raise
@@ -198,6 +208,29 @@ class OvnLab(object):
         lab.state['up_seconds'] = round(time.monotonic() - t0, 2)
         lab.save()
         return lab.state
+
+    def _db_start(self):
+        from lab.mariadb import MariaDB
+        lab = self.lab
+        db = MariaDB(os.path.join(lab.root, 'mariadb'))
+        db.start()
+        db.create_database('neutron', NEUTRON_DDL)
+        lab._mariadb = db   # pylint: disable=protected-access
+        with lab._lock:     # pylint: disable=protected-access
+            lab.state['db'].update({'base_dir': db.base_dir, 'port': db.port, 'pid': db.pid, 'socket': db.socket})
+        lab._record_process('mariadbd', db.pid, ['mariadbd', '--datadir=%s' % db.datadir], None, None, db.pid_file,  # pylint: disable=protected-access
+                            match='--datadir=%s' % db.datadir)
+
+    def _db_fill(self, model):
+        import secrets
+        from lab import neutrondb
+        db = self.lab.mariadb()
+        self.lab.state['db']['rows'] = neutrondb.fill(db, model, lambda kind, key: _uuid(model['name'], kind, key))
+        password = self.lab.state['db'].setdefault('neutron_password', secrets.token_urlsafe(12))
+        # the collection only reads: its user has SELECT on the neutron database and nothing else
+        params = db.create_user('netdiag', password, grants=('SELECT ON neutron.*',))
+        params['login_db'] = 'neutron'
+        self.lab.state['db']['conn_params'] = params
 
     def _underlay(self, model):
         lab = self.lab
@@ -332,6 +365,7 @@ class OvnLab(object):
         inv = {'all': {
             'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root, 'netdiag_backend_hint': 'ovn',
                      'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
+                     'netdiag_neutron_db': {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
                      'netdiag_report_dir': os.path.join(lab.root, 'reports')},
             'children': {
                 'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
@@ -341,3 +375,4 @@ class OvnLab(object):
         os.makedirs(os.path.join(lab.root, 'reports'), mode=0o755, exist_ok=True)
         write_file(lab.inventory_path, '# netdiag lab %s (topology %s), written by lab up\n' % (lab.name, model['name'])
                    + yaml.safe_dump(inv, default_flow_style=False, sort_keys=False), 0o600)
+

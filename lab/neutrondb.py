@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fill the lab's neutron database from an OVN topology, the way neutron-server leaves it.
+
+One ``standardattributes`` row per resource (its ``resource_type`` and revision), then per network its row
+(status ACTIVE, the MTU), its geneve segment, its subnet (DHCP on), the project's ``default`` security group with
+Neutron's four default rules, and per instance its port (device_owner ``compute:nova``, device_id the instance
+uuid, status ACTIVE), its fixed IP allocation, its ML2 binding (host = the compute node, vif_type ``ovs``, the
+vif_details ML2/OVN writes), the binding level of the geneve segment, and its security group binding. Every
+id is the one the data plane uses (the logical switch and port names of the OVN NB DB).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+VIF_DETAILS = {'port_filter': True, 'connectivity': 'l2', 'bridge_name': 'br-int', 'datapath_type': 'netdev'}
+
+
+def _now():
+    return datetime.datetime.utcnow().replace(microsecond=0)
+
+
+def fill(db, model, uuid_of):
+    """Insert every row; return {table: [ids]}. ``uuid_of(kind, key)`` derives the ids the model has not."""
+    now = _now()
+    conn = db.connect('neutron', autocommit=False)
+    rows = {}
+
+    def std(cur, rtype, description=''):
+        cur.execute('INSERT INTO standardattributes (resource_type, created_at, updated_at, description, revision_number)'
+                    ' VALUES (%s, %s, %s, %s, 1)', (rtype, now, now, description))
+        return cur.lastrowid
+
+    def add(table, key):
+        rows.setdefault(table, []).append(key)
+    try:
+        with conn.cursor() as cur:
+            sgs, segs = {}, {}
+            for net in model['networks'].values():
+                proj = net['project_id']
+                cur.execute('INSERT INTO networks (project_id, id, name, status, admin_state_up, mtu, standard_attr_id)'
+                            ' VALUES (%s, %s, %s, %s, 1, %s, %s)', (proj, net['id'], net['name'], 'ACTIVE', net['mtu'], std(cur, 'networks')))
+                add('networks', net['id'])
+                seg = uuid_of('segment', net['name'])
+                cur.execute('INSERT INTO networksegments (id, network_id, network_type, physical_network, segmentation_id, is_dynamic,'
+                            ' segment_index, standard_attr_id) VALUES (%s, %s, %s, NULL, %s, 0, 0, %s)',
+                            (seg, net['id'], 'geneve', net.get('segmentation_id', 1), std(cur, 'segments')))
+                segs[net['name']] = seg
+                add('networksegments', seg)
+                cur.execute('INSERT INTO subnets (project_id, id, name, network_id, ip_version, cidr, gateway_ip, enable_dhcp,'
+                            ' standard_attr_id) VALUES (%s, %s, %s, %s, 4, %s, %s, 1, %s)',
+                            (proj, net['subnet_id'], '%s-subnet' % net['name'], net['id'], net['cidr'], net['gateway'], std(cur, 'subnets')))
+                add('subnets', net['subnet_id'])
+                if proj not in sgs:
+                    sg = uuid_of('security_group', proj)
+                    cur.execute('INSERT INTO securitygroups (project_id, id, name, standard_attr_id, stateful) VALUES (%s, %s, %s, %s, 1)',
+                                (proj, sg, 'default', std(cur, 'securitygroups', 'Default security group')))
+                    add('securitygroups', sg)
+                    # Neutron's default rules: all egress (v4, v6), ingress from the same group (v4, v6)
+                    for k, (direction, ethertype, remote) in enumerate((('egress', 'IPv4', None), ('egress', 'IPv6', None),
+                                                                       ('ingress', 'IPv4', sg), ('ingress', 'IPv6', sg))):
+                        rid = uuid_of('security_group_rule', '%s/%d' % (proj, k))
+                        cur.execute('INSERT INTO securitygrouprules (project_id, id, security_group_id, remote_group_id, direction,'
+                                    ' ethertype, protocol, port_range_min, port_range_max, remote_ip_prefix, standard_attr_id)'
+                                    ' VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, NULL, NULL, %s)',
+                                    (proj, rid, sg, remote, direction, ethertype, std(cur, 'securitygrouprules')))
+                        add('securitygrouprules', rid)
+                    sgs[proj] = sg
+            for inst in model['instances'].values():
+                net = model['networks'][inst['network']]
+                pid = inst['port_id']
+                cur.execute('INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,'
+                            ' device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)',
+                            (net['project_id'], pid, '', net['id'], inst['mac'], 'ACTIVE', inst['uuid'], 'compute:nova',
+                             std(cur, 'ports'), 'immediate'))
+                add('ports', pid)
+                cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
+                            (pid, inst['fixed_ip'], net['subnet_id'], net['id']))
+                add('ipallocations', inst['fixed_ip'])
+                cur.execute('INSERT INTO ml2_port_bindings (port_id, host, vif_type, vnic_type, profile, vif_details, status)'
+                            ' VALUES (%s, %s, %s, %s, %s, %s, %s)',
+                            (pid, inst['host'], 'ovs', 'normal', '', json.dumps(VIF_DETAILS), 'ACTIVE'))
+                add('ml2_port_bindings', pid)
+                cur.execute('INSERT INTO ml2_port_binding_levels (port_id, host, level, driver, segment_id) VALUES (%s, %s, 0, %s, %s)',
+                            (pid, inst['host'], 'ovn', segs[net['name']]))
+                cur.execute('INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (%s, %s)',
+                            (pid, sgs[net['project_id']]))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    return rows
