@@ -375,4 +375,3 @@ class OvnLab(object):
         os.makedirs(os.path.join(lab.root, 'reports'), mode=0o755, exist_ok=True)
         write_file(lab.inventory_path, '# netdiag lab %s (topology %s), written by lab up\n' % (lab.name, model['name'])
                    + yaml.safe_dump(inv, default_flow_style=False, sort_keys=False), 0o600)
-

@@ -201,7 +201,7 @@ def _where(params):
     return '%s:%s' % (params.get('login_host') or 'localhost', params.get('login_port') or 3306)
 
 
-def explain_error(exc, params=None, action=None, table=None):
+def explain_error(exc, params=None, action=None, table=None, service='nova'):
     """A PyMySQL exception turned into a NovaDBError with one clear sentence (password never included)."""
     params = params or {}
     code = exc.args[0] if getattr(exc, 'args', None) and isinstance(exc.args[0], int) else None
@@ -211,15 +211,15 @@ def explain_error(exc, params=None, action=None, table=None):
     if password:
         text = text.replace(password, '********')
     where = _where(params)
-    db = params.get('login_db') or 'nova'
+    db = params.get('login_db') or service
     user = params.get('login_user') or '(default user)'
     doing = (' while trying to %s' % action) if action else ''
     if code == CR_CONN_HOST_ERROR and re.search(r'\bSSL\b|certificate|TLS', text):
-        return NovaDBError('the TLS connection to the nova database at %s failed (%s); check ca_cert, client_cert, client_key,'
-                           ' check_hostname and that login_host is the name in the server certificate' % (where, text),
+        return NovaDBError('the TLS connection to the %s database at %s failed (%s); check ca_cert, client_cert, client_key,'
+                           ' check_hostname and that login_host is the name in the server certificate' % (service, where, text),
                            code='db_tls_error')
     if code in (CR_CONN_HOST_ERROR, CR_CONNECTION_ERROR, CR_UNKNOWN_HOST):
-        return NovaDBError('cannot connect to the nova database at %s: the server is down or unreachable (%s)' % (where, text),
+        return NovaDBError('cannot connect to the %s database at %s: the server is down or unreachable (%s)' % (service, where, text),
                            code='db_unreachable')
     if code == ER_ACCESS_DENIED:
         return NovaDBError('access denied for user %s at %s: wrong user name or password' % (user, where),
@@ -229,11 +229,12 @@ def explain_error(exc, params=None, action=None, table=None):
     if code == ER_BAD_DB:
         return NovaDBError('database %s does not exist at %s' % (db, where), code='db_missing')
     if code == ER_NO_SUCH_TABLE:
-        return NovaDBError('%s%s: database %s at %s lacks a nova-network table; is it a nova cell database?'
-                           % (text, doing, db, where), code='table_missing')
+        return NovaDBError('%s%s: database %s at %s lacks a %s table; is it %s?'
+                           % (text, doing, db, where, 'nova-network' if service == 'nova' else service,
+                              'a nova cell database' if service == 'nova' else 'the %s database' % service), code='table_missing')
     if code == ER_BAD_FIELD:
-        return NovaDBError('%s%s: the schema of database %s at %s is not the nova schema this module knows'
-                           % (text, doing, db, where), code='schema_mismatch')
+        return NovaDBError('%s%s: the schema of database %s at %s is not the %s schema this module knows'
+                           % (text, doing, db, where, service), code='schema_mismatch')
     if code in (ER_TABLEACCESS_DENIED, ER_COLUMNACCESS_DENIED):
         return NovaDBError('user %s is not allowed to change %s in database %s at %s (read-only account?): %s'
                            % (user, table or 'the table', db, where, text), code='db_permission_denied')
@@ -246,9 +247,9 @@ def explain_error(exc, params=None, action=None, table=None):
         return NovaDBError('deadlock with another transaction%s; the server rolled back, nothing changed, try again' % doing,
                            code='deadlock')
     if code in LOST:
-        return NovaDBError('the connection to the nova database at %s was lost%s (%s)' % (where, doing, text),
+        return NovaDBError('the connection to the %s database at %s was lost%s (%s)' % (service, where, doing, text),
                            code='connection_lost')
-    return NovaDBError('nova database error at %s%s: %s' % (where, doing, text), code='db_error')
+    return NovaDBError('%s database error at %s%s: %s' % (service, where, doing, text), code='db_error')
 
 
 def connection_argument_spec():
@@ -324,7 +325,7 @@ def connection_kwargs(params):
     return kw
 
 
-def connect(params):
+def connect(params, service='nova'):
     """Open a PyMySQL connection for the options in ``params``; NovaDBError on any failure."""
     if not HAS_PYMYSQL:
         raise NovaDBError('the PyMySQL Python library is required on the host that runs this module', code='missing_library')
@@ -333,15 +334,15 @@ def connect(params):
         conn = pymysql.connect(**kw)
     except pymysql.err.MySQLError as exc:
         if exc.args and exc.args[0] in LOST:
-            raise NovaDBError('cannot connect to the nova database at %s: no answer within %d s (connect_timeout %d s + %d s) (%s)'
-                              % (_where(params), kw['read_timeout'], kw['connect_timeout'], kw['read_timeout'] - kw['connect_timeout'],
+            raise NovaDBError('cannot connect to the %s database at %s: no answer within %d s (connect_timeout %d s + %d s) (%s)'
+                              % (service, _where(params), kw['read_timeout'], kw['connect_timeout'], kw['read_timeout'] - kw['connect_timeout'],
                                  exc.args[-1]), code='db_unreachable')
-        raise explain_error(exc, params, action='connect')
+        raise explain_error(exc, params, action='connect', service=service)
     except Exception as exc:  # configparser errors from a malformed my.cnf, SSL file errors, socket errors
         message = str(exc)
         if params.get('login_password'):
             message = message.replace(params['login_password'], '********')
-        raise NovaDBError('cannot connect to the nova database at %s: %s: %s' % (_where(params), type(exc).__name__, message),
+        raise NovaDBError('cannot connect to the %s database at %s: %s: %s' % (service, _where(params), type(exc).__name__, message),
                           code='db_unreachable')
     return conn
 

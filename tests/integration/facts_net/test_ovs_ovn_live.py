@@ -144,3 +144,86 @@ def test_ovn_info_names_a_port_no_chassis_claims(ovn_lab):
     assert rc == 1 and 'serves OVN_Northbound, not OVN_Southbound' in r['msg']
     rc, r = run_module('ovn_info', {})
     assert rc == 1 and 'nb_db' in r['msg']
+
+
+def _neutron_db(lab):
+    return {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'}
+
+
+def test_neutron_db_info_ports_of_an_instance(ovn_lab):
+    model = ovn_lab.state['model']
+    vm1 = model['instances']['vm1']
+    net = model['networks']['private']
+    rc, r = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), device_id=vm1['uuid']))
+    assert rc == 0, r
+    (port,) = r['ports']
+    assert (port['id'], port['mac_address'], port['status'], port['device_owner']) == (vm1['port_id'], vm1['mac'], 'ACTIVE', 'compute:nova')
+    assert port['binding']['host'] == vm1['host'] and port['binding']['vif_type'] == 'ovs'
+    assert port['binding']['vif_details']['bridge_name'] == 'br-int'
+    assert port['network']['mtu'] == net['mtu'] and port['network']['segments'][0]['network_type'] == 'geneve'
+    assert [(f['ip_address'], f['subnet']['cidr'], f['subnet']['enable_dhcp']) for f in port['fixed_ips']] == [
+        (vm1['fixed_ip'], net['cidr'], True)]
+    assert [g['name'] for g in port['security_groups']] == ['default'] and len(port['security_groups'][0]['rules']) == 4
+    # the same port by its fixed IP, and by its id
+    for sel in ({'address': vm1['fixed_ip']}, {'port_id': vm1['port_id']}):
+        rc, r2 = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), **sel))
+        assert rc == 0 and [p['id'] for p in r2['ports']] == [vm1['port_id']], r2
+    rc, r3 = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), address='10.1.0.250'))
+    assert rc == 0 and r3['ports'] == [] and [p['code'] for p in r3['problems']] == ['no_port']
+
+
+def test_neutron_db_audit_against_ovn(ovn_lab):
+    model = ovn_lab.state['model']
+    vm2 = model['instances']['vm2']
+    args = dict(_neutron_db(ovn_lab), audit=True, ovn_nb_db=_central(ovn_lab)['nb_db'])
+    rc, r = run_module('neutron_db_info', args)
+    assert rc == 0 and r['audit'] == [], r
+    # the port vanishes from OVN behind Neutron's back (what neutron-ovn-db-sync-util reports)
+    nb = ['ovn-nbctl', '--db=%s' % _central(ovn_lab)['nb_db']]
+    sh(*(nb + ['lsp-del', vm2['port_id']]))
+    try:
+        rc, r = run_module('neutron_db_info', args)
+        assert rc == 0, r
+        assert [(f['code'], f['object']) for f in r['audit']] == [('port_missing_in_ovn', vm2['port_id'])]
+    finally:
+        net = model['networks']['private']
+        addr = '%s %s' % (vm2['mac'], vm2['fixed_ip'])
+        sh(*(nb + ['lsp-add', net['switch'], vm2['port_id'], '--', 'lsp-set-addresses', vm2['port_id'], addr,
+                   '--', 'lsp-set-port-security', vm2['port_id'], addr,
+                   '--', 'lsp-set-dhcpv4-options', vm2['port_id'], ovn_lab.state['ovn']['dhcp_options']['private']]))
+    # a port whose binding failed in the DB, as ML2 leaves it when no driver can bind it
+    conn = ovn_lab.mariadb().connect('neutron')
+    try:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE ml2_port_bindings SET vif_type = 'binding_failed' WHERE port_id = %s", (vm2['port_id'],))
+        conn.commit()
+        rc, r = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), audit=True))
+        assert rc == 0 and [(f['code'], f['object']) for f in r['audit']] == [('binding_failed', vm2['port_id'])], r
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE ml2_port_bindings SET vif_type = 'ovs' WHERE port_id = %s", (vm2['port_id'],))
+        conn.commit()
+        conn.close()
+
+
+def test_neutron_db_info_bad_input_is_named(ovn_lab):
+    db = _neutron_db(ovn_lab)
+    rc, r = run_module('neutron_db_info', dict(db, login_password='not-the-password', audit=True))
+    assert rc == 1 and 'access denied for user netdiag' in r['msg']
+    rc, r = run_module('neutron_db_info', dict(db, login_port=1, audit=True, connect_timeout=2))
+    assert rc == 1 and 'cannot connect to the neutron database' in r['msg']
+    rc, r = run_module('neutron_db_info', dict(db, login_db='nova', audit=True))
+    assert rc == 1 and ('may not use database nova' in r['msg'] or 'does not exist' in r['msg'])
+    rc, r = run_module('neutron_db_info', db)
+    assert rc == 1 and 'nothing to do' in r['msg']
+    rc, r = run_module('neutron_db_info', dict(db, device_id='x', port_id='y'))
+    assert rc == 1 and 'mutually exclusive' in r['msg']
+    # the lab's user may only read
+    conn = ovn_lab.mariadb().connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW GRANTS FOR 'netdiag'@'127.0.0.1'")
+            grants = ' '.join(r[0] for r in cur.fetchall())
+    finally:
+        conn.close()
+    assert 'GRANT SELECT ON `neutron`.*' in grants and 'UPDATE' not in grants

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Neutron DB facts (private): one instance's ports with everything the data plane needs, and an audit.
+
+``ports(conn, device_id=, port_id=, address=)``: the ports with their network (MTU, segments), fixed IPs and
+subnets, ML2 binding (host, vif_type, vif_details) and binding levels, security groups with their rules, and the
+floating IPs that point at them. ``audit(conn)``: ports whose binding failed or that are unbound or DOWN,
+floating IPs on a port without a device, and, given the OVN NB facts, what Neutron and OVN disagree on (the log
+mode of neutron-ovn-db-sync-util). Only SELECTs; the connection comes from ``_novadb.connect``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cloudops.netdiag.plugins.module_utils._novadb import NovaDBError, explain_error, jsonable
+
+# owners whose ports OVN models without a chassis of their own (or not as a plain logical switch port)
+_NO_CHASSIS_OWNERS = ('network:router_interface', 'network:router_gateway', 'network:router_ha_interface',
+                      'network:distributed', 'network:dhcp', 'network:floatingip', 'network:ha_router_replicated_interface',
+                      'network:router_interface_distributed', 'network:router_centralized_snat')
+
+
+def _rows(cur, sql, args=(), params=None, table=None):
+    try:
+        cur.execute(sql, args)
+        cols = [d[0] for d in cur.description]
+        return [{c: jsonable(v) for c, v in zip(cols, r)} for r in cur.fetchall()]
+    except Exception as exc:  # pymysql errors: named in one sentence
+        if isinstance(exc, NovaDBError):
+            raise
+        raise explain_error(exc, params, action='read %s' % (table or 'the neutron tables'), table=table, service='neutron')
+
+
+def _in(values):
+    values = list(values)
+    return ', '.join(['%s'] * len(values)) or 'NULL', values
+
+
+def ports(conn, device_id=None, port_id=None, address=None, params=None):
+    """The ports selected by device (instance uuid), port id, or fixed/floating address, fully described."""
+    with conn.cursor() as cur:
+        if port_id:
+            sel = _rows(cur, 'SELECT id FROM ports WHERE id = %s', (port_id,), params, 'ports')
+        elif device_id:
+            sel = _rows(cur, 'SELECT id FROM ports WHERE device_id = %s ORDER BY id', (device_id,), params, 'ports')
+        elif address:
+            sel = _rows(cur, 'SELECT port_id AS id FROM ipallocations WHERE ip_address = %s AND port_id IS NOT NULL', (address,),
+                        params, 'ipallocations')
+            sel += _rows(cur, 'SELECT fixed_port_id AS id FROM floatingips WHERE floating_ip_address = %s AND fixed_port_id IS NOT NULL',
+                         (address,), params, 'floatingips')
+        else:
+            raise NovaDBError('give device_id, port_id or address', code='bad_selection')
+        ids = sorted({r['id'] for r in sel})
+        if not ids:
+            return []
+        ph, args = _in(ids)
+        prts = _rows(cur, 'SELECT id, name, network_id, mac_address, admin_state_up, status, device_id, device_owner, project_id'
+                          ' FROM ports WHERE id IN (%s) ORDER BY id' % ph, args, params, 'ports')
+        ips = _rows(cur, 'SELECT port_id, ip_address, subnet_id FROM ipallocations WHERE port_id IN (%s) ORDER BY ip_address' % ph,
+                    args, params, 'ipallocations')
+        binds = {r['port_id']: r for r in _rows(cur, 'SELECT port_id, host, vif_type, vnic_type, status, vif_details, profile'
+                                                     ' FROM ml2_port_bindings WHERE port_id IN (%s)' % ph, args, params, 'ml2_port_bindings')}
+        levels = _rows(cur, 'SELECT port_id, host, level, driver, segment_id FROM ml2_port_binding_levels WHERE port_id IN (%s)'
+                            ' ORDER BY level' % ph, args, params, 'ml2_port_binding_levels')
+        sgb = _rows(cur, 'SELECT b.port_id, g.id, g.name, g.stateful FROM securitygroupportbindings b JOIN securitygroups g'
+                         ' ON g.id = b.security_group_id WHERE b.port_id IN (%s) ORDER BY g.name' % ph, args, params, 'securitygroups')
+        fips = _rows(cur, 'SELECT id, floating_ip_address, floating_network_id, fixed_port_id, fixed_ip_address, router_id, status'
+                          ' FROM floatingips WHERE fixed_port_id IN (%s) ORDER BY floating_ip_address' % ph, args, params, 'floatingips')
+        net_ids = sorted({p['network_id'] for p in prts})
+        nph, nargs = _in(net_ids)
+        nets = {r['id']: r for r in _rows(cur, 'SELECT id, name, status, mtu, admin_state_up, project_id FROM networks WHERE id IN (%s)'
+                                          % nph, nargs, params, 'networks')}
+        segs = _rows(cur, 'SELECT id, network_id, network_type, physical_network, segmentation_id FROM networksegments'
+                          ' WHERE network_id IN (%s) ORDER BY segment_index' % nph, nargs, params, 'networksegments')
+        sub_ids = sorted({r['subnet_id'] for r in ips})
+        sph, sargs = _in(sub_ids)
+        subs = {r['id']: r for r in _rows(cur, 'SELECT id, name, cidr, gateway_ip, enable_dhcp, ip_version FROM subnets'
+                                               ' WHERE id IN (%s)' % sph, sargs, params, 'subnets')}
+        sg_ids = sorted({r['id'] for r in sgb})
+        gph, gargs = _in(sg_ids)
+        rules = _rows(cur, 'SELECT id, security_group_id, direction, ethertype, protocol, port_range_min, port_range_max,'
+                           ' remote_ip_prefix, remote_group_id FROM securitygrouprules WHERE security_group_id IN (%s)'
+                           ' ORDER BY direction, ethertype, id' % gph, gargs, params, 'securitygrouprules')
+    for row in list(nets.values()) + list(subs.values()):
+        for k in ('admin_state_up', 'enable_dhcp'):
+            if row.get(k) is not None:
+                row[k] = bool(row[k])
+    out = []
+    for p in prts:
+        net = dict(nets.get(p['network_id']) or {'id': p['network_id']})
+        net['segments'] = [{k: s[k] for k in ('id', 'network_type', 'physical_network', 'segmentation_id')}
+                           for s in segs if s['network_id'] == p['network_id']]
+        b = binds.get(p['id'])
+        if b:
+            b = dict(b)
+            for k in ('vif_details', 'profile'):
+                try:
+                    b[k] = json.loads(b[k]) if b[k] else {}
+                except ValueError:
+                    pass
+            b.pop('port_id', None)
+        out.append({
+            'id': p['id'], 'name': p['name'], 'mac_address': p['mac_address'], 'status': p['status'],
+            'admin_state_up': bool(p['admin_state_up']), 'device_id': p['device_id'], 'device_owner': p['device_owner'],
+            'project_id': p['project_id'], 'network': net,
+            'fixed_ips': [{'ip_address': i['ip_address'], 'subnet': subs.get(i['subnet_id']) or {'id': i['subnet_id']}}
+                          for i in ips if i['port_id'] == p['id']],
+            'binding': b,
+            'binding_levels': [{k: v for k, v in lv.items() if k != 'port_id'} for lv in levels if lv['port_id'] == p['id']],
+            'security_groups': [{'id': g['id'], 'name': g['name'], 'stateful': bool(g['stateful']),
+                                 'rules': [{k: v for k, v in r.items() if k != 'security_group_id'} for r in rules
+                                           if r['security_group_id'] == g['id']]}
+                                for g in sgb if g['port_id'] == p['id']],
+            'floating_ips': [{k: v for k, v in f.items() if k != 'fixed_port_id'} for f in fips if f['fixed_port_id'] == p['id']],
+        })
+    return out
+
+
+def _finding(code, obj, message, severity='error', **extra):
+    f = {'code': code, 'object': obj, 'message': message, 'severity': severity}
+    f.update(extra)
+    return f
+
+
+def audit(conn, ovn_nb=None, params=None):
+    """Findings of the whole DB (and, with ``ovn_nb`` from ovn_info, of Neutron against OVN)."""
+    with conn.cursor() as cur:
+        prts = _rows(cur, 'SELECT p.id, p.network_id, p.mac_address, p.status, p.admin_state_up, p.device_id, p.device_owner,'
+                          ' b.host, b.vif_type FROM ports p LEFT JOIN ml2_port_bindings b ON b.port_id = p.id ORDER BY p.id',
+                     (), params, 'ports')
+        ips = _rows(cur, 'SELECT port_id, ip_address FROM ipallocations WHERE port_id IS NOT NULL', (), params, 'ipallocations')
+        nets = _rows(cur, 'SELECT id, name FROM networks ORDER BY id', (), params, 'networks')
+        fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.status, p.device_id, p.device_owner'
+                          ' FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id ORDER BY f.floating_ip_address',
+                     (), params, 'floatingips')
+    findings = []
+    for p in prts:
+        owner = p['device_owner'] or ''
+        if p['vif_type'] == 'binding_failed':
+            findings.append(_finding('binding_failed', p['id'], 'port %s (%s) failed to bind on host %s: no mechanism driver '
+                                     'could bind it there (is the agent or ovn-controller of that host alive?)'
+                                     % (p['id'], owner or 'no owner', p['host'] or '(none)'), host=p['host']))
+        elif owner.startswith('compute:') and (p['vif_type'] in (None, 'unbound') or not p['host']):
+            findings.append(_finding('port_unbound', p['id'], 'port %s of instance %s is not bound to any host' % (p['id'], p['device_id'])))
+        if owner.startswith('compute:') and p['status'] == 'DOWN' and p['admin_state_up']:
+            findings.append(_finding('port_down', p['id'], 'port %s of instance %s is DOWN (admin state up): the backend never '
+                                     'reported it wired' % (p['id'], p['device_id']), severity='warning', host=p['host']))
+    for f in fips:
+        if f['fixed_port_id'] and not f['device_id']:
+            findings.append(_finding('floating_ip_stale', f['floating_ip_address'], 'floating IP %s is associated with port %s, '
+                                     'which no device uses any more' % (f['floating_ip_address'], f['fixed_port_id'])))
+        elif f['status'] == 'ERROR':
+            findings.append(_finding('floating_ip_error', f['floating_ip_address'], 'floating IP %s is in status ERROR'
+                                     % f['floating_ip_address']))
+    if ovn_nb is not None:
+        findings.extend(compare_ovn(prts, ips, nets, ovn_nb))
+    return findings
+
+
+def compare_ovn(prts, ips, nets, nb):
+    """Neutron against OVN's NB DB, as neutron-ovn-db-sync-util's log mode compares them (networks and ports)."""
+    out = []
+    switches = {ls['name']: ls for ls in nb.get('logical_switches') or []}
+    lsps = {p['name']: (ls, p) for ls in switches.values() for p in ls.get('ports') or []}
+    net_ids = {n['id'] for n in nets}
+    for n in nets:
+        if 'neutron-%s' % n['id'] not in switches:
+            out.append(_finding('network_missing_in_ovn', n['id'], 'network %s (%s) has no logical switch neutron-%s in the OVN NB DB'
+                                % (n['id'], n['name'], n['id'])))
+    for name, ls in switches.items():
+        if name.startswith('neutron-') and name[8:] not in net_ids:
+            out.append(_finding('network_missing_in_neutron', name, 'logical switch %s has no network in the Neutron DB' % name))
+    by_port = {}
+    for i in ips:
+        by_port.setdefault(i['port_id'], []).append(i['ip_address'])
+    port_ids = {p['id'] for p in prts}
+    for p in prts:
+        hit = lsps.get(p['id'])
+        if hit is None:
+            if 'neutron-%s' % p['network_id'] in switches:
+                out.append(_finding('port_missing_in_ovn', p['id'], 'port %s (%s) has no logical switch port in the OVN NB DB'
+                                    % (p['id'], p['device_owner'] or 'no owner')))
+            continue
+        ls, lsp = hit
+        if ls['name'] != 'neutron-%s' % p['network_id']:
+            out.append(_finding('port_on_wrong_switch', p['id'], 'port %s is on logical switch %s, its network is %s'
+                                % (p['id'], ls['name'], p['network_id'])))
+        if p['device_owner'] in _NO_CHASSIS_OWNERS or lsp.get('type') not in ('', None):
+            continue
+        want = sorted([p['mac_address'].lower()] + sorted(by_port.get(p['id'], [])))
+        have = [sorted(a.lower().split()) for a in lsp.get('addresses') or [] if a not in ('unknown', 'router', 'dynamic')]
+        if have and want not in have:
+            out.append(_finding('address_mismatch', p['id'], 'port %s: Neutron says %s, OVN NB says %s' % (
+                p['id'], ' '.join(want), '; '.join(' '.join(h) for h in have))))
+    for name, (ls, lsp) in lsps.items():
+        if ls['name'].startswith('neutron-') and name not in port_ids and lsp.get('type') in ('', None):
+            out.append(_finding('port_missing_in_neutron', name, 'logical switch port %s of %s has no port in the Neutron DB'
+                                % (name, ls['name'])))
+    return out
