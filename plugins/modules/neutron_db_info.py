@@ -123,8 +123,12 @@ def run(module):
         if p['device_id'] or p['port_id'] or p['address']:
             result['ports'] = _neutrondb.ports(conn, device_id=p['device_id'], port_id=p['port_id'], address=p['address'], params=p)
             if not result['ports']:
-                what = 'device %s' % p['device_id'] if p['device_id'] else ('port %s' % p['port_id'] if p['port_id'] else
-                                                                              'address %s' % p['address'])
+                if p['device_id']:
+                    what = 'device %s' % p['device_id']
+                elif p['port_id']:
+                    what = 'port %s' % p['port_id']
+                else:
+                    what = 'address %s' % p['address']
                 result['problems'].append({'code': 'no_port', 'object': p['device_id'] or p['port_id'] or p['address'],
                                            'message': 'no port of %s in the Neutron DB' % what})
         if p['audit']:
