@@ -56,6 +56,12 @@ options:
   console_log_info:
     description: Options of M(cloudops.netdiag.console_log_info).
     type: dict
+  ovs_info:
+    description: Options of M(cloudops.netdiag.ovs_info) (O(cloudops.netdiag.ovs_info#module:db), ...).
+    type: dict
+  ovn_info:
+    description: Options of M(cloudops.netdiag.ovn_info) (O(cloudops.netdiag.ovn_info#module:nb_db), ...).
+    type: dict
   routing:
     description:
       - Also read IPv4 forwarding (C(/proc/sys/net/ipv4/ip_forward)) and the kernel's IPv4 routing table

@@ -23,7 +23,7 @@ description:
   - What only the live hosts can show (the ping ladder, the per-hop capture, counters that move during a probe, DNS and
     DHCP probes) and the facts the source does not hold (sos 4.0 copies neither nova's console logs nor
     C(ebtables-save); without C(/proc/net/ip_tables_names) entries it lists no nat table) are listed in
-    RV(verdict.offline.not_checkable); rules that need them are in RV(verdict.unchecked).
+    C(verdict.offline.not_checkable); rules that need them are in C(verdict.unchecked).
   - Never runs a command and never reads a path outside O(source); archives are unpacked into a private scratch
     directory, refusing members that would land outside it, and removed afterwards.
   - See C(docs/offline.md).

@@ -16,7 +16,7 @@ description:
     OpenFlow port, MAC, MTU, admin and link state, C(error), C(options) such as a tunnel's C(remote_ip),
     C(external_ids) such as Neutron's C(iface-id), C(attached-mac), C(vm-uuid) and ovn-controller's C(ovn-installed)).
   - Returns the switch's own C(external_ids) too, with the OVN chassis settings (C(system-id), C(ovn-remote),
-    C(ovn-encap-type), C(ovn-encap-ip), C(ovn-bridge-mappings)) under RV(ovs.open_vswitch.ovn).
+    C(ovn-encap-type), C(ovn-encap-ip), C(ovn-bridge-mappings)) under C(ovs.open_vswitch.ovn).
   - With O(flows=true), the OpenFlow flows of each bridge with their packet and byte counters, from
     C(ovs-ofctl dump-flows) on the bridge's management socket.
   - Read-only; only C(select) operations are sent.

@@ -243,9 +243,9 @@ def _floating_ips(h, fixed):
                 continue
             to = str((r.get('target_args') or {}).get('to-destination') or r.get('to_destination') or '')
             dst = str(r.get('destination') or '')
-            if to.split(':')[0] == fixed and dst.endswith('/32'):
+            if to.split(':', maxsplit=1)[0] == fixed and dst.endswith('/32'):
                 out.append(dst[:-3])
-            elif to.split(':')[0] == fixed and dst and '/' not in dst:
+            elif to.split(':', maxsplit=1)[0] == fixed and dst and '/' not in dst:
                 out.append(dst)
     return sorted(set(out))
 

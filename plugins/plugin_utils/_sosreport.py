@@ -490,7 +490,7 @@ def _attach_bridges(facts):
     for i in ifs:
         for a in i.get('addresses') or []:
             if isinstance(a, dict) and a.get('address'):
-                by_addr.setdefault(str(a['address']).split('/')[0], i.get('name'))
+                by_addr.setdefault(str(a['address']).split('/', maxsplit=1)[0], i.get('name'))
     for p in dm.get('processes') or []:
         if p.get('bridge'):
             continue
