@@ -75,8 +75,11 @@ def _main(argv):
             print(sosreport(lab, args.host, args.out, archive=args.archive))
         elif args.cmd == 'faults':
             from lab.faults import FAULTS
+            from lab.ovn_faults import FAULTS as OVN_FAULTS
             for name in sorted(FAULTS):
                 print('%-28s %s' % (name, FAULTS[name].__doc__.strip().splitlines()[0]))
+            for name in sorted(OVN_FAULTS):
+                print('%-28s (ovn) %s' % (name, OVN_FAULTS[name].__doc__.strip().splitlines()[0]))
     except BrokenPipeError:
         raise    # handled by main()
     except (LabError, TopologyError, MariaDBError, OSError, subprocess.SubprocessError) as exc:

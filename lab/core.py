@@ -722,12 +722,12 @@ class Lab(object):
 
     # ------------------------------------------------------------------ faults
     def fault(self, name, target=None):
-        from lab import faults
-        return faults.inject(self, name, target)
+        from lab import faults, ovn_faults
+        return (ovn_faults if self.state.get('backend') == 'ovn' else faults).inject(self, name, target)
 
     def heal(self):
-        from lab import faults
-        return faults.heal(self)
+        from lab import faults, ovn_faults
+        return (ovn_faults if self.state.get('backend') == 'ovn' else faults).heal(self)
 
 
 class _Thread(threading.Thread):

@@ -309,19 +309,23 @@ class OvnLab(object):
                              'options:lease_time=43200', 'options:router=%s' % net['gateway'], 'options:mtu=%d' % net['mtu'],
                              'external_ids:"neutron:subnet_id"=%s' % net['subnet_id'], 'external_ids:subnet_id=%s' % net['subnet_id'])
             dhcp[net['name']] = out.stdout.strip()
-        for i in model['instances'].values():
-            net = model['networks'][i['network']]
-            addr = '%s %s' % (i['mac'], i['fixed_ip'])
-            self.nbctl('lsp-add', net['switch'], i['port_id'], '--', 'lsp-set-addresses', i['port_id'], addr,
-                       '--', 'lsp-set-port-security', i['port_id'], addr,
-                       '--', 'lsp-set-dhcpv4-options', i['port_id'], dhcp[net['name']],
-                       '--', 'set', 'logical_switch_port', i['port_id'],
-                       'external_ids:"neutron:device_owner"="compute:nova"', 'external_ids:"neutron:device_id"=%s' % i['uuid'],
-                       'external_ids:"neutron:cidrs"="%s/%d"' % (i['fixed_ip'], net['prefixlen']),
-                       'external_ids:"neutron:network_name"=%s' % net['switch'],
-                       'external_ids:"neutron:project_id"=%s' % net['project_id'],
-                       'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1')
         self.lab.state['ovn'] = {'dhcp_options': dhcp}
+        for i in model['instances'].values():
+            self.port(model, i)
+
+    def port(self, model, i):
+        """The logical switch port of instance ``i``, as neutron-server's OVN driver creates it."""
+        net = model['networks'][i['network']]
+        addr = '%s %s' % (i['mac'], i['fixed_ip'])
+        self.nbctl('lsp-add', net['switch'], i['port_id'], '--', 'lsp-set-addresses', i['port_id'], addr,
+                   '--', 'lsp-set-port-security', i['port_id'], addr,
+                   '--', 'lsp-set-dhcpv4-options', i['port_id'], self.lab.state['ovn']['dhcp_options'][net['name']],
+                   '--', 'set', 'logical_switch_port', i['port_id'],
+                   'external_ids:"neutron:device_owner"="compute:nova"', 'external_ids:"neutron:device_id"=%s' % i['uuid'],
+                   'external_ids:"neutron:cidrs"="%s/%d"' % (i['fixed_ip'], net['prefixlen']),
+                   'external_ids:"neutron:network_name"=%s' % net['switch'],
+                   'external_ids:"neutron:project_id"=%s' % net['project_id'],
+                   'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1')
 
     def _instance(self, model, i):
         lab = self.lab

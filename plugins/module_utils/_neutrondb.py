@@ -130,7 +130,8 @@ def audit(conn, ovn_nb=None, params=None):
         prts = _rows(cur, 'SELECT p.id, p.network_id, p.mac_address, p.status, p.admin_state_up, p.device_id, p.device_owner,'
                           ' b.host, b.vif_type FROM ports p LEFT JOIN ml2_port_bindings b ON b.port_id = p.id ORDER BY p.id',
                      (), params, 'ports')
-        ips = _rows(cur, 'SELECT port_id, ip_address FROM ipallocations WHERE port_id IS NOT NULL', (), params, 'ipallocations')
+        ips = _rows(cur, 'SELECT i.port_id, i.ip_address, s.enable_dhcp FROM ipallocations i LEFT JOIN subnets s ON s.id = i.subnet_id'
+                         ' WHERE i.port_id IS NOT NULL', (), params, 'ipallocations')
         nets = _rows(cur, 'SELECT id, name FROM networks ORDER BY id', (), params, 'networks')
         fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.status, p.device_id, p.device_owner'
                           ' FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id ORDER BY f.floating_ip_address',
@@ -172,9 +173,11 @@ def compare_ovn(prts, ips, nets, nb):
     for name, ls in switches.items():
         if name.startswith('neutron-') and name[8:] not in net_ids:
             out.append(_finding('network_missing_in_neutron', name, 'logical switch %s has no network in the Neutron DB' % name))
-    by_port = {}
+    by_port, dhcp_on = {}, {}
     for i in ips:
         by_port.setdefault(i['port_id'], []).append(i['ip_address'])
+        if i.get('enable_dhcp') and ':' not in i['ip_address']:
+            dhcp_on[i['port_id']] = True
     port_ids = {p['id'] for p in prts}
     for p in prts:
         hit = lsps.get(p['id'])
@@ -194,6 +197,9 @@ def compare_ovn(prts, ips, nets, nb):
         if have and want not in have:
             out.append(_finding('address_mismatch', p['id'], 'port %s: Neutron says %s, OVN NB says %s' % (
                 p['id'], ' '.join(want), '; '.join(' '.join(h) for h in have))))
+        if p['device_owner'].startswith('compute:') and dhcp_on.get(p['id']) and not lsp.get('dhcpv4_options'):
+            out.append(_finding('dhcp_options_missing', p['id'], 'port %s is on a subnet with DHCP enabled but its logical switch '
+                                'port has no DHCPv4 options: OVN will not answer its DHCP requests' % p['id']))
     for name, (ls, lsp) in lsps.items():
         if ls['name'].startswith('neutron-') and name not in port_ids and lsp.get('type') in ('', None):
             out.append(_finding('port_missing_in_neutron', name, 'logical switch port %s of %s has no port in the Neutron DB'

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Faults of the OVN lab: real changes made with raw commands (ip, ovs-vsctl, ovn-nbctl, kill, SQL), each recorded
+with what undoes it, as lab/faults.py does for nova-network. Nothing leaves a flag a diagnosis could read."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import time
+
+from lab.sysutil import LabError, kill_pid, nsrun, read_pidfile, run
+
+FAULTS = {}
+
+
+def fault(fn):
+    FAULTS[fn.__name__] = fn
+    return fn
+
+
+def _ovn(lab):
+    from lab.ovn import OvnLab
+    return OvnLab(lab)
+
+
+def _inst(lab, target):
+    insts = list(lab.model['instances'].values())
+    if target is None:
+        return insts[0]
+    for i in insts:
+        if target in (i['hostname'], i['uuid'], i['port_id']):
+            return i
+    raise LabError('instance %r is not an instance of lab %s' % (target, lab.name))
+
+
+def _sql(lab, statement, args):
+    conn = lab.mariadb().connect('neutron', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, args)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _dhcp_again(lab, inst, expect=True):
+    """The guest asks for its address again (udhcpc, as at boot); True when it got a lease."""
+    from lab.ovn import UDHCPC_SCRIPT
+    from lab.sysutil import which
+    idir = lab.hostdir(inst['hostname'])
+    try:
+        os.unlink(os.path.join(idir, 'lease'))
+    except FileNotFoundError:
+        pass
+    res = nsrun(lab.ns(inst['hostname']), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', '3', '-T', '1',
+                                           '-O', 'mtu'], check=False, timeout=30,
+                env=dict(os.environ, NETDIAG_LAB_INSTANCE_DIR=idir, PATH='/usr/sbin:/usr/bin:/sbin:/bin'))
+    got = res.returncode == 0 and lab.lease(inst['hostname']) is not None
+    if expect and not got:
+        raise LabError('instance %s got no DHCP lease again: %s' % (inst['hostname'], (res.stderr or res.stdout).strip()[-300:]))
+    return got
+
+
+# ---------------------------------------------------------------------- the faults
+@fault
+def ovn_port_unbound(lab, target):
+    """The instance's tap is on br-int without its external_ids:iface-id (a failed plug): no chassis claims the port."""
+    inst = _inst(lab, target)
+    _ovn(lab).vsctl(inst['host'], 'remove', 'interface', inst['tap'], 'external_ids', 'iface-id')
+    return inst, {}
+
+
+def _heal_ovn_port_unbound(lab, rec):
+    inst = _inst(lab, rec['target'])
+    o = _ovn(lab)
+    o.vsctl(inst['host'], 'set', 'interface', inst['tap'], 'external_ids:iface-id=%s' % inst['port_id'])
+    o.nbctl('--timeout=20', 'wait-until', 'logical_switch_port', inst['port_id'], 'up=true')
+
+
+@fault
+def ovn_controller_dead(lab, target):
+    """ovn-controller of the instance's chassis is killed (SIGKILL): its flows stay, nothing new is programmed, the
+    chassis stops answering the SB DB."""
+    inst = _inst(lab, target)
+    key = '%s-ovn-controller' % inst['host']
+    p = lab.state['processes'][key]
+    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
+    return inst, {'expect_dead': [key]}
+
+
+def _heal_ovn_controller_dead(lab, rec):
+    inst = _inst(lab, rec['target'])
+    o = _ovn(lab)
+    d = o.ovsdir(inst['host'])
+    key = '%s-ovn-controller' % inst['host']
+    pidfile = '%s/ovn-controller.pid' % d
+    if os.path.exists(pidfile) and read_pidfile(pidfile, wait=0.1) is None:
+        os.unlink(pidfile)
+    o._daemon(key, inst['host'], ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s' % pidfile, '--detach',  # pylint: disable=protected-access
+                                  '--log-file=%s/ovn-controller.log' % d], pidfile, o._env(d))  # pylint: disable=protected-access
+    o.nbctl('--timeout=20', 'wait-until', 'logical_switch_port', inst['port_id'], 'up=true')
+
+
+@fault
+def ovn_tap_down(lab, target):
+    """The instance's tap is down on its compute node."""
+    inst = _inst(lab, target)
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', inst['tap'], 'down'])
+    return inst, {}
+
+
+def _heal_ovn_tap_down(lab, rec):
+    inst = _inst(lab, rec['target'])
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', inst['tap'], 'up'])
+
+
+@fault
+def ovn_tunnel_down(lab, target):
+    """The tunnel endpoint of the instance's chassis is down (br-phy, which holds its tunnel address, set down)."""
+    inst = _inst(lab, target)
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'down'])
+    return inst, {}
+
+
+def _heal_ovn_tunnel_down(lab, rec):
+    inst = _inst(lab, rec['target'])
+    node = lab.model['nodes'][inst['host']]
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'up'])
+    # an interface set down loses its routes; the address stays
+    run(['ip', '-n', lab.ns(inst['host']), 'route', 'replace', lab.model['tunnel'], 'dev', 'br-phy', 'src', node['tunnel_address']],
+        check=False)
+
+
+@fault
+def ovn_mtu_underlay(lab, target):
+    """The underlay of the instance's chassis is set to MTU 1400: geneve packets of full-size instance frames (1442 +
+    58 bytes) no longer fit."""
+    inst = _inst(lab, target)
+    for dev in ('eth1', 'br-phy'):
+        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1400'])
+    return inst, {}
+
+
+def _heal_ovn_mtu_underlay(lab, rec):
+    inst = _inst(lab, rec['target'])
+    for dev in ('eth1', 'br-phy'):
+        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1500'])
+
+
+@fault
+def ovn_acl_drop(lab, target):
+    """A drop ACL on the instance's logical switch for the traffic to its port (what a security group without the
+    rule looks like to the packet)."""
+    inst = _inst(lab, target)
+    net = lab.model['networks'][inst['network']]
+    _ovn(lab).nbctl('acl-add', net['switch'], 'to-lport', '1001', 'outport == "%s" && ip4' % inst['port_id'], 'drop')
+    return inst, {'switch': net['switch'], 'match': 'outport == "%s" && ip4' % inst['port_id']}
+
+
+def _heal_ovn_acl_drop(lab, rec):
+    u = rec['undo']
+    _ovn(lab).nbctl('acl-del', u['switch'], 'to-lport', '1001', u['match'])
+
+
+@fault
+def ovn_port_disabled(lab, target):
+    """The instance's logical switch port is administratively disabled (enabled=false)."""
+    inst = _inst(lab, target)
+    _ovn(lab).nbctl('lsp-set-enabled', inst['port_id'], 'disabled')
+    return inst, {}
+
+
+def _heal_ovn_port_disabled(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _ovn(lab).nbctl('lsp-set-enabled', inst['port_id'], 'enabled')
+
+
+@fault
+def ovn_dhcp_options_missing(lab, target):
+    """The instance's port lost its DHCP options in the NB DB; the instance reboots: no lease."""
+    inst = _inst(lab, target)
+    _ovn(lab).nbctl('lsp-set-dhcpv4-options', inst['port_id'])
+    _dhcp_again(lab, inst, expect=False)
+    return inst, {}
+
+
+def _heal_ovn_dhcp_options_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _ovn(lab).nbctl('lsp-set-dhcpv4-options', inst['port_id'], lab.state['ovn']['dhcp_options'][inst['network']])
+    _dhcp_again(lab, inst)
+
+
+@fault
+def ovn_binding_failed(lab, target):
+    """The instance's port binding failed in the Neutron DB (vif_type binding_failed, as ML2 leaves it)."""
+    inst = _inst(lab, target)
+    _sql(lab, "UPDATE ml2_port_bindings SET vif_type = 'binding_failed', vif_details = '' WHERE port_id = %s", (inst['port_id'],))
+    return inst, {}
+
+
+def _heal_ovn_binding_failed(lab, rec):
+    from lab.neutrondb import VIF_DETAILS
+    import json
+    inst = _inst(lab, rec['target'])
+    _sql(lab, "UPDATE ml2_port_bindings SET vif_type = 'ovs', vif_details = %s WHERE port_id = %s",
+         (json.dumps(VIF_DETAILS), inst['port_id']))
+
+
+@fault
+def ovn_port_missing(lab, target):
+    """The instance's logical switch port is gone from the NB DB while Neutron keeps the port (the DBs drifted)."""
+    inst = _inst(lab, target)
+    _ovn(lab).nbctl('lsp-del', inst['port_id'])
+    return inst, {}
+
+
+def _heal_ovn_port_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _ovn(lab).port(lab.model, inst)
+    _ovn(lab).nbctl('--timeout=20', 'wait-until', 'logical_switch_port', inst['port_id'], 'up=true')
+
+
+def inject(lab, name, target=None):
+    if not lab.state.get('complete'):
+        raise LabError('lab %s is not up' % lab.name)
+    fn = FAULTS.get(name)
+    if fn is None:
+        raise LabError('unknown fault %r of the OVN lab (known: %s)' % (name, ', '.join(sorted(FAULTS))))
+    inst = _inst(lab, target)
+    for rec in lab.state.get('faults', []):
+        if rec['name'] == name and rec['target'] == inst['hostname']:
+            return rec
+    inst, undo = fn(lab, inst['hostname'])
+    rec = {'name': name, 'target': inst['hostname'], 'host': inst['host'], 'undo': undo,
+           'description': fn.__doc__.strip().splitlines()[0], 'expect_dead': undo.pop('expect_dead', []),
+           'injected': datetime.datetime.utcnow().isoformat() + 'Z'}
+    lab.state.setdefault('faults', []).append(rec)
+    lab.save()
+    return rec
+
+
+def heal(lab):
+    healed = []
+    while lab.state.get('faults'):
+        rec = lab.state['faults'][-1]
+        globals()['_heal_' + rec['name']](lab, rec)
+        lab.state['faults'].pop()
+        lab.save()
+        healed.append(rec)
+    if healed:
+        time.sleep(0.2)
+        for h in lab.state['hosts']:
+            run(['ip', '-n', lab.ns(h), 'neigh', 'flush', 'all'], check=False)
+    return healed
