@@ -337,7 +337,7 @@ def libvirt(module, p):
 
 
 def ovs(module, p):
-    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import OvsError, parse_flows, problems, read
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import OvsError, daemons, parse_flows, problems, read
     if not 0 < p['timeout'] <= 600:
         module.fail_json(msg='timeout must be more than 0 and at most 600 seconds, got %s' % p['timeout'])
     try:
@@ -365,7 +365,12 @@ def ovs(module, p):
                 br['flows'] = parse_flows(out)
             except OvsError as exc:
                 module.fail_json(msg='cannot parse the flows of %s: %s' % (br['name'], exc))
+    facts['daemons'] = daemons()
     found = problems(facts)
+    if facts['open_vswitch'].get('ovn') and not facts['daemons'].get('ovn-controller'):
+        found.append({'code': 'ovn_controller_down', 'object': facts['open_vswitch'].get('system_id') or 'ovn-controller',
+                      'message': 'the switch is an OVN chassis (ovn-remote %s) but no ovn-controller runs in this network '
+                                 'namespace' % facts['open_vswitch']['ovn'].get('remote')})
     summary = {'bridges': len(facts['bridges']), 'ports': sum(len(b['ports']) for b in facts['bridges']),
                'interfaces': sum(len(pt['interfaces']) for b in facts['bridges'] for pt in b['ports']), 'problems': len(found)}
     if p['flows']:

@@ -11,6 +11,7 @@ joins them: bridges with their ports, ports with their interfaces (ofport, type,
 
 from __future__ import annotations
 
+import os
 import re
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ovsdb import OvsdbError, select
@@ -151,3 +152,32 @@ def parse_flows(text):
 def drops(flows, min_packets=1):
     """The flows whose actions drop and that counted at least ``min_packets``."""
     return [f for f in flows if f['actions'] in ('drop', '') and (f.get('n_packets') or 0) >= min_packets]
+
+
+def daemons(names=('ovs-vswitchd', 'ovsdb-server', 'ovn-controller'), proc='/proc'):
+    """{name: [pids]} of the switch's daemons running in this network namespace (the namespace the module runs in;
+    a daemon of another namespace or a container with its own network namespace is not this host's)."""
+    out = {n: [] for n in names}
+    try:
+        mine = os.stat(os.path.join(proc, 'thread-self', 'ns', 'net')).st_ino
+    except OSError:
+        mine = None
+    try:
+        pids = [d for d in os.listdir(proc) if d.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, 'comm'), encoding='ascii', errors='replace') as f:
+                comm = f.read().strip()
+            if comm not in out:
+                continue
+            with open(os.path.join(proc, pid, 'stat'), encoding='ascii', errors='replace') as f:
+                if f.read().rpartition(')')[2].split()[:1] in (['Z'], ['X']):
+                    continue
+            if mine is not None and os.stat(os.path.join(proc, pid, 'ns', 'net')).st_ino != mine:
+                continue
+        except OSError:
+            continue        # ended while we looked, or not ours to read
+        out[comm].append(int(pid))
+    return {k: sorted(v) for k, v in out.items()}

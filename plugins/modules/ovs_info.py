@@ -86,7 +86,8 @@ ovs:
       C(protocols), C(external_ids), C(other_config), C(ports) (C(name), C(tag), C(trunks), C(vlan_mode), C(interfaces)
       with C(name), C(type), C(ofport), C(ifindex), C(mac_in_use), C(mtu), C(admin_state), C(link_state), C(error),
       C(options), C(external_ids), C(other_config), C(status)) and, with O(flows), C(flows) (C(table), C(priority),
-      C(cookie), C(n_packets), C(n_bytes), C(duration), C(match), C(actions)).
+      C(cookie), C(n_packets), C(n_bytes), C(duration), C(match), C(actions)); C(daemons), the pids of
+      C(ovs-vswitchd), C(ovsdb-server) and C(ovn-controller) running in the module's network namespace.
   returned: success
   type: dict
   sample:
@@ -103,7 +104,8 @@ ovs:
 problems:
   description:
     - What is wrong - C(interface_error) (the interface's C(error) column), C(no_ofport) (no OpenFlow port),
-      C(vm_port_down) (an interface with an C(iface-id) whose link is down); each with C(code), C(object), C(message).
+      C(vm_port_down) (an interface with an C(iface-id) whose link is down), C(ovn_controller_down) (the switch is
+      an OVN chassis but no ovn-controller runs); each with C(code), C(object), C(message).
   returned: success
   type: list
   elements: dict
