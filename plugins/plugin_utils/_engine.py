@@ -11,14 +11,15 @@ The others are ``suspects`` (with their rule ids) so that the report shows every
 
 from __future__ import annotations
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _rules_nova_dhcp, _rules_nova_dns, _rules_nova_l3, _rules_nova_link
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import (
+    _rules_nova_dhcp, _rules_nova_dns, _rules_nova_l3, _rules_nova_link, _rules_ovn)
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _first, path_mtu_note
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._hops import attach_capture, normalise_probes
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, rules_of
 
 # the modules whose import registers the rules of each backend
-BACKENDS = {'nova-network': (_rules_nova_link, _rules_nova_l3, _rules_nova_dhcp, _rules_nova_dns)}
+BACKENDS = {'nova-network': (_rules_nova_link, _rules_nova_l3, _rules_nova_dhcp, _rules_nova_dns), 'ovn': (_rules_ovn,)}
 DEFAULT_BACKEND = 'nova-network'
 
 
@@ -90,7 +91,11 @@ def evaluate(inputs):
     backend = inputs.get('backend') or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise ValueError('no rules for backend %r (known: %s)' % (backend, ', '.join(sorted(BACKENDS))))
-    m = Model(inputs)
+    if backend == 'ovn':
+        from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import OvnModel
+        m = OvnModel(inputs)
+    else:
+        m = Model(inputs)
     fired, unchecked = run_rules(m, backend)
     lad = m.ladder
     hops = m.hops
@@ -206,7 +211,8 @@ def fault_place(verdict, hops, compute_host=None):
         place['host'] = host
         place['after'] = (inner or mine)[-1]['id'] if (inner or mine) else None
         return place
-    place['host'] = 'nova-db'
+    # the database the cause lies in, as its evidence names it (nova-db, neutron-db, ovn-nb, ...)
+    place['host'] = next((e['host'] for e in cause_ev if str(e.get('host', '')).endswith(('-db', '-nb', '-sb'))), 'nova-db')
     return place
 
 

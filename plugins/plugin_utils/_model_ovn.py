@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The evidence model of the ML2/OVN backend (private): what the ``ovn`` rules read.
+
+``evidence(...)`` assembles, from the facts modules' results, the inputs of ``_engine.evaluate`` for an instance
+on ML2/OVN: the instance (uuid, name, its Neutron port), the compute node's interfaces and switch (``ovs_info``),
+OVN's NB and SB (``ovn_info``), the Neutron DB (``neutron_db_info`` ports and audit), and the hop list of the OVN
+path (the guest's NIC, its tap on ``br-int``, the logical switch, the tunnel endpoint). ``OvnModel`` is the view
+the rules read. Every name comes from the facts, none from the lab.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
+
+# what geneve adds to an instance frame on an IPv4 underlay, as Neutron counts it (outer IPv4 20 + the largest
+# geneve header OVN uses, 38): a tenant network's MTU is the underlay's minus this
+GENEVE_OVERHEAD = 58
+
+
+def _ifaces_of(ovs):
+    for b in (ovs or {}).get('bridges') or []:
+        for p in b.get('ports') or []:
+            for i in p.get('interfaces') or []:
+                yield b, p, i
+
+
+def tap_name(port_id):
+    """The tap nova/os-vif make for a Neutron port: ``tap`` + the first 11 characters of its id."""
+    return 'tap' + str(port_id)[:11]
+
+
+def ovn_hops(inst, port, compute, ovs, interfaces, ls_name):
+    """The hops of an instance's path on ML2/OVN, in the order a packet leaves it."""
+    hops = []
+
+    def add(kind, host, interface, label, segment, address=None, mac=None, notes=None):
+        hops.append({'index': len(hops), 'id': '%02d-%s' % (len(hops), kind), 'kind': kind, 'host': host, 'interface': interface,
+                     'address': address, 'mac': mac, 'label': label, 'segment': segment, 'notes': notes or [], 'on_path': True})
+    pid = (port or {}).get('id')
+    fixed = [f.get('ip_address') for f in (port or {}).get('fixed_ips') or []]
+    add('guest_nic', None, None, 'instance %s NIC' % (inst.get('hostname') or inst.get('uuid') or '?'), 'instance',
+        address=fixed[0] if fixed else None, mac=(port or {}).get('mac_address'))
+    tap = None
+    for b, p, i in _ifaces_of(ovs):
+        if pid and (i.get('external_ids') or {}).get('iface-id') == pid:
+            tap = i['name']
+    tap = tap or (tap_name(pid) if pid else None)
+    add('tap', compute, tap, 'tap %s on br-int' % (tap or '(unknown)'), 'instance_to_compute', mac=(port or {}).get('mac_address'))
+    add('logical_switch', compute, 'br-int', 'logical switch %s (br-int)' % (ls_name or '?'), 'compute')
+    encap = ((ovs or {}).get('open_vswitch') or {}).get('ovn') or {}
+    dev = encap_device(interfaces, encap.get('encap_ip'))
+    add('tunnel', compute, dev, 'tunnel endpoint %s (%s)' % (encap.get('encap_ip') or '?', encap.get('encap_type') or 'geneve'),
+        'compute_to_gateway', address=encap.get('encap_ip'))
+    return hops
+
+
+def encap_device(interfaces, address):
+    """The interface of the node that holds the tunnel address."""
+    if not address:
+        return None
+    for name, i in interfaces_by_name(interfaces).items():
+        if address in _addresses(i):
+            return name
+    return None
+
+
+def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
+             probes=None, symptom=None):
+    """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
+    ports = [p for p in neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')] or list(neutron_ports or [])
+    port = ports[0] if ports else None
+    ls_name = 'neutron-%s' % port['network']['id'] if port and port.get('network') else None
+    inst = dict(instance or {})
+    if port:
+        inst.setdefault('fixed_ips', [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []])
+    return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': None,
+            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name),
+            'hosts': {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {},
+            'ovn': {'nb': nb, 'sb': sb}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
+            'probes': probes or [], 'reported_symptom': symptom}
+
+
+class OvnModel(Model):
+    """What the ``ovn`` rules see of one instance's evidence."""
+
+    def __init__(self, inputs):
+        super(OvnModel, self).__init__(inputs)
+        neu = inputs.get('neutron') or {}
+        ovn = inputs.get('ovn') or {}
+        self.neutron_ports = neu.get('ports')
+        self.neutron_audit = neu.get('audit')
+        self.nb = ovn.get('nb')
+        self.sb = ovn.get('sb')
+        ports = [p for p in self.neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')]
+        self.port = ports[0] if ports else ((self.neutron_ports or [None])[0])
+        self.port_id = (self.port or {}).get('id')
+        self.binding = (self.port or {}).get('binding') or {}
+        self.net_mtu = ((self.port or {}).get('network') or {}).get('mtu')
+        self.ovs = self.cf.get('ovs')
+        self.ls, self.lsp = None, None
+        for ls in (self.nb or {}).get('logical_switches') or []:
+            for p in ls.get('ports') or []:
+                if self.port_id and p.get('name') == self.port_id:
+                    self.ls, self.lsp = ls, p
+        self.pb = next((b for b in (self.sb or {}).get('port_bindings') or [] if b.get('logical_port') == self.port_id), None)
+        self.tap = self.tap_iface = None
+        for b, p, i in _ifaces_of(self.ovs):
+            if self.port_id and (i.get('external_ids') or {}).get('iface-id') == self.port_id:
+                self.tap, self.tap_iface = i['name'], i
+        if self.tap is None and self.port_id:
+            want = tap_name(self.port_id)
+            for b, p, i in _ifaces_of(self.ovs):
+                if i.get('name') == want:
+                    self.tap, self.tap_iface = want, i
+        self.encap = ((self.ovs or {}).get('open_vswitch') or {}).get('ovn') or {}
+        self.encap_dev = encap_device(self.cf.get('interfaces'), self.encap.get('encap_ip'))
+        self.thop = self.hop('tap')
+        self.tunhop = self.hop('tunnel')
+
+    def has(self, need):
+        if '|' in need:
+            return any(self.has(n) for n in need.split('|'))
+        if need == 'neutron':
+            return self.neutron_ports is not None
+        if need == 'neutron.audit':
+            return self.neutron_audit is not None
+        if need in ('ovn.nb', 'ovn.sb'):
+            return (self.nb if need == 'ovn.nb' else self.sb) is not None
+        if need == 'compute.ovs':
+            return self.ovs is not None
+        return super(OvnModel, self).has(need)
+
+    def why_missing(self, need):
+        need = need.split('|')[0]
+        if need == 'neutron':
+            return 'the Neutron DB was not read (neutron_db_info)'
+        if need == 'neutron.audit':
+            return 'the Neutron DB audit was not run (neutron_db_info audit=true with ovn_nb_db)'
+        if need in ('ovn.nb', 'ovn.sb'):
+            return 'OVN\'s %s DB was not read (ovn_info)' % ('northbound' if need == 'ovn.nb' else 'southbound')
+        if need == 'compute.ovs':
+            return 'the switch of %s was not read (ovs_info)' % (self.chost or 'the compute node')
+        return super(OvnModel, self).why_missing(need)
+
+    def encap_iface(self):
+        ifs = interfaces_by_name(self.cf.get('interfaces'))
+        return ifs.get(self.encap_dev) if self.encap_dev else None
+
+    @staticmethod
+    def iface_up(i):
+        return admin_up(i) and has_carrier(i)

@@ -1,0 +1,288 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ML2/OVN rules (private): one per cause, on ``_model_ovn.OvnModel``.
+
+Facts they read: ``neutron_db_info`` (the instance's port and its binding, the audit against OVN's NB), ``ovn_info``
+(the logical switch port, its DHCP options, ACLs and port groups; the port binding and its chassis), ``ovs_info``
+on the compute node (the tap with its ``iface-id``, the node's daemons, the chassis' tunnel settings) and its
+``interface_info`` (the interface holding the tunnel address, its state and MTU).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import GENEVE_OVERHEAD
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
+
+B = 'ovn'
+UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ovn.py::'
+LAB = 'tests/integration/diagnose/test_diagnose_ovn.py::test_ovn_fault_names_its_cause'
+
+
+def _audit(m, code):
+    return [f for f in m.neutron_audit or [] if f.get('code') == code and f.get('object') == m.port_id]
+
+
+@rule(B, 'port_binding_failed', 0, 'control_plane', ('db', 'Neutron DB ml2_port_bindings'),
+      title='The instance\'s port failed to bind',
+      needs=('neutron',),
+      detects='The ML2 binding of the instance\'s port has vif_type binding_failed: no mechanism driver could bind it on its host.',
+      cites='neutron_db_info (the port\'s binding: host, vif_type).',
+      advice='`openstack port show <port> -c binding_host_id -c binding_vif_type`; check that the host is an OVN chassis '
+             '(`ovn-sbctl show`, its ovn-controller running, `ovn-bridge-mappings` for provider networks), then rebind: '
+             '`openstack port set --host <host> <port>` or hard-reboot the instance.',
+      tests=(UNIT + 'test_port_binding_failed', LAB + '[ovn_binding_failed]'))
+def port_binding_failed(m):
+    if m.binding.get('vif_type') != 'binding_failed':
+        return None
+    return finding([ev('neutron-db', 'neutron_db_info', 'port %s: binding host %s, vif_type binding_failed' % (
+        m.port_id, m.binding.get('host') or '(none)'))],
+        'No mechanism driver could bind port %s of %s on %s: check that %s is an OVN chassis with a live ovn-controller '
+        '(`ovn-sbctl show`), then rebind it (`openstack port set --host %s %s`, or hard-reboot the instance).' % (
+            m.port_id, m.name, m.binding.get('host'), m.binding.get('host'), m.binding.get('host'), m.port_id))
+
+
+@rule(B, 'ovn_port_missing', 5, 'control_plane', ('db', 'OVN NB logical switch port'),
+      title='Neutron has the port, OVN\'s northbound DB does not',
+      needs=('neutron', 'ovn.nb'),
+      detects='The instance\'s Neutron port has no logical switch port in the NB DB (its network\'s logical switch exists).',
+      cites='neutron_db_info (the port), ovn_info (the logical switch without it).',
+      advice='Resynchronise: `neutron-ovn-db-sync-util --ovn-neutron_sync_mode log`, then `repair` (or update the port in '
+             'Neutron so that its OVN driver writes it again).',
+      tests=(UNIT + 'test_ovn_port_missing', LAB + '[ovn_port_missing]'))
+def ovn_port_missing(m):
+    if not m.port_id or m.lsp is not None:
+        return None
+    switch = 'neutron-%s' % ((m.port or {}).get('network') or {}).get('id')
+    if not any(ls.get('name') == switch for ls in (m.nb or {}).get('logical_switches') or []):
+        return None
+    return finding([ev('ovn-nb', 'ovn_info', 'logical switch %s has no port %s' % (switch, m.port_id))]
+                   + [ev('neutron-db', 'neutron_db_info', f['message']) for f in _audit(m, 'port_missing_in_ovn')],
+                   'OVN lost port %s of %s: run `neutron-ovn-db-sync-util --ovn-neutron_sync_mode log` to see every '
+                   'difference, then `--ovn-neutron_sync_mode repair`.' % (m.port_id, m.name))
+
+
+@rule(B, 'ovn_controller_down', 10, 'compute', ('stack', 'ovn-controller'),
+      title='ovn-controller does not run on the instance\'s chassis',
+      needs=('compute.ovs',),
+      detects='The compute node\'s switch is an OVN chassis (ovn-remote set) but no ovn-controller runs in its network '
+              'namespace: nothing programs br-int any more, new ports are not claimed.',
+      cites='ovs_info (the chassis settings and the node\'s daemons).',
+      advice='Start ovn-controller again on the node (`systemctl restart ovn-controller`, or its container), then check '
+             '`ovn-appctl -t ovn-controller connection-status` and `ovn-sbctl show`.',
+      tests=(UNIT + 'test_ovn_controller_down', LAB + '[ovn_controller_dead]'))
+def ovn_controller_down(m):
+    daemons = (m.ovs or {}).get('daemons')
+    if not m.encap.get('remote') or daemons is None or daemons.get('ovn-controller'):
+        return None
+    return finding([ev(m.chost, 'ovs_info', 'OVN chassis %s (ovn-remote %s), running: %s' % (
+        ((m.ovs or {}).get('open_vswitch') or {}).get('system_id'), m.encap.get('remote'),
+        ', '.join('%s %s' % (k, v) for k, v in sorted(daemons.items()) if v) or 'nothing'))],
+        'On %s start ovn-controller again (`systemctl restart ovn-controller`, or restart its container), then check '
+        '`ovn-appctl -t ovn-controller connection-status`.' % m.on)
+
+
+@rule(B, 'tap_missing', 20, 'instance_to_compute', ('hop', 'the instance\'s tap'),
+      title='The instance\'s tap is not on br-int',
+      needs=('compute.ovs', 'neutron'),
+      detects='No interface of the compute node\'s switch carries external_ids:iface-id=<port id>, and none is named '
+              'tap<port id[:11]>.',
+      cites='ovs_info (the bridges and their interfaces), neutron_db_info (the port id).',
+      advice='Hard-reboot the instance (`openstack server reboot --hard <server>`) so that nova/os-vif plug its tap again.',
+      tests=(UNIT + 'test_tap_missing',))
+def tap_missing(m):
+    if not m.port_id or m.tap is not None:
+        return None
+    return finding([ev(m.chost, 'ovs_info', 'no interface with iface-id %s and no %s on %s\'s switch' % (
+        m.port_id, 'tap' + m.port_id[:11], m.chost))],
+        'The tap of %s is not on br-int of %s: hard-reboot the instance (`openstack server reboot --hard %s`).' % (
+            m.name, m.on, m.inst['uuid'] or m.name), hop=m.thop.get('id'))
+
+
+@rule(B, 'port_not_bound', 25, 'instance_to_compute', ('hop', 'the instance\'s tap'),
+      title='No chassis claims the instance\'s port',
+      needs=('compute.ovs', 'ovn.sb', 'neutron'),
+      detects='The tap is on br-int but its external_ids:iface-id is not the port id (or missing), and the port binding '
+              'in the SB DB has no chassis.',
+      cites='ovs_info (the tap\'s external_ids), ovn_info (the port binding without chassis).',
+      advice='`ovs-vsctl set interface <tap> external_ids:iface-id=<port id>` on the compute node (what os-vif writes).',
+      tests=(UNIT + 'test_port_not_bound', LAB + '[ovn_port_unbound]'))
+def port_not_bound(m):
+    if m.tap_iface is None or (m.tap_iface.get('external_ids') or {}).get('iface-id') == m.port_id:
+        return None
+    if m.pb is not None and m.pb.get('chassis'):
+        return None
+    return finding([ev(m.chost, 'ovs_info', 'interface %s: external_ids %s' % (m.tap, m.tap_iface.get('external_ids') or {})),
+                    ev('ovn-sb', 'ovn_info', 'port binding %s: %s' % (m.port_id, 'no chassis' if m.pb else 'none'))],
+                   'On %s: `ovs-vsctl set interface %s external_ids:iface-id=%s`; ovn-controller then claims the port.' % (
+                       m.on, m.tap, m.port_id), hop=m.thop.get('id'))
+
+
+@rule(B, 'tap_down', 30, 'instance_to_compute', ('hop', 'the instance\'s tap'),
+      title='The instance\'s tap is down',
+      needs=('compute.ovs',),
+      detects='The tap (the interface with the port\'s iface-id) has its link down in the switch (or is administratively '
+              'down on the host).',
+      cites='ovs_info (link_state, admin_state), interface_info (flags) when read.',
+      advice='`ip link set <tap> up` on the compute node.',
+      tests=(UNIT + 'test_tap_down', LAB + '[ovn_tap_down]'))
+def tap_down(m):
+    if m.tap_iface is None:
+        return None
+    host_if = m.cifs.get(m.tap) if m.cifs else None
+    down = m.tap_iface.get('link_state') == 'down' or (host_if is not None and not m.iface_up(host_if))
+    if not down:
+        return None
+    items = [ev(m.chost, 'ovs_info', 'interface %s: link_state %s, admin_state %s' % (
+        m.tap, m.tap_iface.get('link_state'), m.tap_iface.get('admin_state')))]
+    if host_if is not None:
+        items.append(ev(m.chost, 'interface_info', link_state_text(m.tap, host_if)))
+    return finding(items, 'On %s: `ip link set %s up` (the tap of %s).' % (m.on, m.tap, m.name), hop=m.thop.get('id'))
+
+
+@rule(B, 'port_disabled', 35, 'control_plane', ('db', 'OVN NB logical switch port'),
+      title='The instance\'s logical switch port is disabled',
+      needs=('ovn.nb', 'neutron'),
+      detects='The logical switch port of the instance\'s port has enabled=false in the NB DB (Neutron\'s admin_state_up '
+              'false, or set by hand).',
+      cites='ovn_info (the port\'s enabled column), neutron_db_info (admin_state_up).',
+      advice='`openstack port set --enable <port>` (or `ovn-nbctl lsp-set-enabled <port> enabled` if Neutron has it up).',
+      tests=(UNIT + 'test_port_disabled', LAB + '[ovn_port_disabled]'))
+def port_disabled(m):
+    if m.lsp is None or m.lsp.get('enabled') is not False:
+        return None
+    up = (m.port or {}).get('admin_state_up')
+    return finding([ev('ovn-nb', 'ovn_info', 'logical switch port %s: enabled false' % m.port_id),
+                    ev('neutron-db', 'neutron_db_info', 'port %s: admin_state_up %s' % (m.port_id, up))],
+                   '`openstack port set --enable %s`%s.' % (m.port_id, '' if up is False else
+                                                            ' (Neutron has it up: `ovn-nbctl lsp-set-enabled %s enabled`, '
+                                                            'then find who disabled it)' % m.port_id))
+
+
+@rule(B, 'port_bound_elsewhere', 40, 'control_plane', ('db', 'OVN SB port binding'),
+      title='The port is bound to another chassis than the instance\'s host',
+      needs=('ovn.sb', 'neutron'),
+      detects='The SB port binding\'s chassis is not the host Neutron bound the port to.',
+      cites='ovn_info (the binding\'s chassis and its hostname), neutron_db_info (binding host).',
+      advice='Find the stray interface with this iface-id on the other chassis (`ovs-vsctl find interface '
+             'external_ids:iface-id=<port>`) and remove it.',
+      tests=(UNIT + 'test_port_bound_elsewhere',))
+def port_bound_elsewhere(m):
+    host = m.binding.get('host')
+    if not m.pb or not m.pb.get('chassis') or not host or m.pb.get('chassis_hostname') in (None, host):
+        return None
+    return finding([ev('ovn-sb', 'ovn_info', 'port binding %s: chassis %s (%s)' % (m.port_id, m.pb['chassis'], m.pb.get('chassis_hostname'))),
+                    ev('neutron-db', 'neutron_db_info', 'port %s: binding host %s' % (m.port_id, host))],
+                   'On %s: `ovs-vsctl find interface external_ids:iface-id=%s`, and remove that interface.' % (
+                       m.pb.get('chassis_hostname'), m.port_id))
+
+
+@rule(B, 'tunnel_endpoint_down', 50, 'compute_to_gateway', ('hop', 'the tunnel endpoint'),
+      title='The chassis\' tunnel endpoint is down',
+      needs=('compute.ovs', 'compute.interfaces'),
+      detects='The interface that holds the chassis\' ovn-encap-ip is down (or no interface holds it).',
+      cites='ovs_info (ovn-encap-ip), interface_info (the interface with that address).',
+      advice='Bring the interface up (`ip link set <dev> up`) and check the route to the other chassis\' tunnel addresses.',
+      tests=(UNIT + 'test_tunnel_endpoint_down', LAB + '[ovn_tunnel_down]'))
+def tunnel_endpoint_down(m):
+    ip = m.encap.get('encap_ip')
+    if not ip:
+        return None
+    i = m.encap_iface()
+    if i is None:
+        return finding([ev(m.chost, 'interface_info', 'no interface of %s holds the tunnel address %s' % (m.chost, ip))],
+                       'On %s the tunnel address %s (ovn-encap-ip) is on no interface: add it back to the tunnel interface.' % (m.on, ip),
+                       hop=m.tunhop.get('id'))
+    if m.iface_up(i):
+        return None
+    return finding([ev(m.chost, 'interface_info', link_state_text(m.encap_dev, i))],
+                   'On %s: `ip link set %s up` (it holds the tunnel address %s), then check the route to the other chassis.' % (
+                       m.on, m.encap_dev, ip), hop=m.tunhop.get('id'))
+
+
+@rule(B, 'underlay_mtu_too_small', 60, 'compute_to_gateway', ('hop', 'the tunnel endpoint'),
+      title='The underlay MTU is too small for the network\'s MTU plus geneve',
+      needs=('compute.ovs', 'compute.interfaces', 'neutron'),
+      detects='The interface that holds the tunnel address has an MTU below the network\'s MTU plus 58 bytes (Neutron\'s '
+              'geneve overhead on IPv4): full-size frames of the instance no longer fit once encapsulated.',
+      cites='neutron_db_info (the network MTU), interface_info (the MTU of the tunnel interface).',
+      advice='Raise the underlay MTU (`ip link set <dev> mtu <network MTU + 58>`), or lower the network\'s MTU '
+             '(`openstack network set --mtu`) and let the instances renew DHCP.',
+      tests=(UNIT + 'test_underlay_mtu_too_small', LAB + '[ovn_mtu_underlay]'))
+def underlay_mtu_too_small(m):
+    i = m.encap_iface()
+    if i is None or not m.net_mtu or not i.get('mtu'):
+        return None
+    need = int(m.net_mtu) + GENEVE_OVERHEAD
+    if int(i['mtu']) >= need:
+        return None
+    return finding([ev(m.chost, 'interface_info', '%s (tunnel address %s): mtu %s' % (m.encap_dev, m.encap.get('encap_ip'), i['mtu'])),
+                    ev('neutron-db', 'neutron_db_info', 'network %s: mtu %s, + %d of geneve = %d' % (
+                        ((m.port or {}).get('network') or {}).get('id'), m.net_mtu, GENEVE_OVERHEAD, need))],
+                   'On %s: `ip link set %s mtu %d` (and on its lower devices), or lower the network\'s MTU to %d '
+                   '(`openstack network set --mtu %d`).' % (m.on, m.encap_dev, need, int(i['mtu']) - GENEVE_OVERHEAD,
+                                                            int(i['mtu']) - GENEVE_OVERHEAD), hop=m.tunhop.get('id'))
+
+
+def _names_port(match, port_id, groups):
+    if re.search(r'(?:inport|outport)\s*==\s*"?%s"?' % re.escape(port_id), match or ''):
+        return True
+    return any(re.search(r'(?:inport|outport)\s*==\s*@%s\b' % re.escape(g), match or '') for g in groups)
+
+
+@rule(B, 'acl_drop', 70, 'compute', ('stack', 'OVN ACLs (security groups)'),
+      title='An OVN ACL drops the instance\'s traffic',
+      needs=('ovn.nb', 'neutron'), certainty='likely',
+      detects='A drop or reject ACL of the instance\'s logical switch, or of a port group the port is in, whose match names '
+              'the port (inport/outport == the port, or its port group) and that is not Neutron\'s own default drop '
+              '(port group neutron_pg_drop, which the security groups\' allow ACLs override at a higher priority).',
+      cites='ovn_info (the ACL: direction, priority, match, action).',
+      advice='Confirm with `ovn-trace` of the instance\'s packet (it names the ACL stage), then remove the ACL '
+             '(`ovn-nbctl acl-del ...`) or fix the security group.',
+      tests=(UNIT + 'test_acl_drop', LAB + '[ovn_acl_drop]'))
+def acl_drop(m):
+    if m.ls is None:
+        return None
+    groups = [g for g in (m.nb or {}).get('port_groups') or [] if m.port_id in (g.get('ports') or [])]
+    acls = [(m.ls['name'], a) for a in m.ls.get('acls') or []] + [(g['name'], a) for g in groups for a in g.get('acls') or []
+                                                                  if g['name'] != 'neutron_pg_drop']
+    items, dels = [], []
+    for owner, a in acls:
+        if a.get('action') not in ('drop', 'reject'):
+            continue
+        if not _names_port(a.get('match'), m.port_id, [g['name'] for g in groups]):
+            continue
+        items.append(ev('ovn-nb', 'ovn_info', 'ACL of %s: %s priority %s match %s action %s' % (
+            owner, a.get('direction'), a.get('priority'), a.get('match'), a.get('action'))))
+        dels.append('`ovn-nbctl acl-del %s %s %s \'%s\'`' % (owner, a.get('direction'), a.get('priority'), a.get('match')))
+    if not items:
+        return None
+    return finding(items, 'An OVN ACL drops the traffic of %s: confirm with `ovn-trace` of its packet, then remove it (%s) or '
+                          'fix the security group it came from.' % (m.name, ' and '.join(dels)))
+
+
+@rule(B, 'dhcp_options_missing', 80, 'control_plane', ('db', 'OVN NB DHCP options'),
+      title='OVN has no DHCP options for the instance\'s port',
+      needs=('ovn.nb', 'neutron'),
+      detects='The port\'s subnet has DHCP enabled in Neutron but its logical switch port has no DHCPv4 options: '
+              'OVN does not answer its DHCP requests.',
+      cites='neutron_db_info (the subnet, enable_dhcp), ovn_info (dhcpv4_options of the port).',
+      advice='`neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair`, or update the port so that Neutron writes it '
+             'again; then renew DHCP in the instance.',
+      tests=(UNIT + 'test_dhcp_options_missing', LAB + '[ovn_dhcp_options_missing]'))
+def dhcp_options_missing(m):
+    if m.lsp is None or m.lsp.get('dhcpv4_options'):
+        return None
+    dhcp = [f for f in (m.port or {}).get('fixed_ips') or [] if (f.get('subnet') or {}).get('enable_dhcp')
+            and ':' not in str(f.get('ip_address'))]
+    if not dhcp:
+        return None
+    sub = dhcp[0]['subnet']
+    return finding([ev('neutron-db', 'neutron_db_info', 'subnet %s (%s): enable_dhcp' % (sub.get('id'), sub.get('cidr'))),
+                    ev('ovn-nb', 'ovn_info', 'logical switch port %s: no dhcpv4_options' % m.port_id)],
+                   'OVN will not answer DHCP for %s: `neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair` (or update '
+                   'port %s), then renew DHCP in the instance.' % (m.name, m.port_id),
+                   summary='%s: no DHCP options in OVN for its port' % m.name)

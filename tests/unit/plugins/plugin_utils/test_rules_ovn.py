@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudops.netdiag contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ML2/OVN rules, each on the fault it names and on its near miss. The healthy evidence is the real output of
+ovs_info, interface_info, ovn_info and neutron_db_info on the OVN lab (tests/unit/fixtures/ovn/); each test changes
+in it what the fault changes. The rules on the real faults: tests/integration/diagnose/test_diagnose_ovn.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import pytest
+
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _engine, _model_ovn, _rules
+
+FIX = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'fixtures', 'ovn')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+RULES = {r.cause: r for r in _rules.rules_of('ovn')}
+
+with open(os.path.join(FIX, 'healthy_compute1_vm1.json'), encoding='utf-8') as _f:
+    HEALTHY = json.load(_f)
+
+
+def facts():
+    return copy.deepcopy(HEALTHY)
+
+
+def evaluate(f, symptom=None):
+    ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=f['ovs'], nb=f['nb'], sb=f['sb'],
+                             neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom)
+    return _engine.evaluate(ev)
+
+
+def causes(f, symptom=None):
+    v = evaluate(f, symptom)
+    return v['cause'], [s['cause'] for s in v['suspects']]
+
+
+def port(f):
+    return f['neutron_ports'][0]
+
+
+def lsp(f):
+    return next(p for ls in f['nb']['logical_switches'] for p in ls['ports'] if p['name'] == port(f)['id'])
+
+
+def tap(f):
+    return next(i for b in f['ovs']['bridges'] for p in b['ports'] for i in p['interfaces']
+                if i['external_ids'].get('iface-id') == port(f)['id'])
+
+
+def iface(f, name):
+    return next(i for i in f['interfaces'] if i['name'] == name)
+
+
+def test_healthy_is_none():
+    v = evaluate(facts(), symptom='unreachable')
+    assert (v['cause'], v['suspects']) == ('unknown', [])      # reported broken, nothing found: no guess
+    assert evaluate(facts())['cause'] == 'none'
+
+
+def test_port_binding_failed():
+    f = facts()
+    port(f)['binding']['vif_type'] = 'binding_failed'
+    assert causes(f)[0] == 'port_binding_failed'
+    f = facts()
+    port(f)['binding']['vif_type'] = 'ovs'
+    assert causes(f)[0] == 'none'
+
+
+def test_ovn_port_missing():
+    f = facts()
+    for ls in f['nb']['logical_switches']:
+        ls['ports'] = [p for p in ls['ports'] if p['name'] != port(f)['id']]
+    assert causes(f)[0] == 'ovn_port_missing'
+    # the whole switch missing is not this rule (the network itself is not in OVN)
+    f['nb']['logical_switches'] = []
+    assert causes(f)[0] == 'none'
+
+
+def test_ovn_controller_down():
+    f = facts()
+    f['ovs']['daemons']['ovn-controller'] = []
+    assert causes(f)[0] == 'ovn_controller_down'
+    # a switch that is no OVN chassis needs none
+    f['ovs']['open_vswitch']['ovn'] = {}
+    assert causes(f)[0] == 'none'
+
+
+def test_tap_missing():
+    f = facts()
+    for b in f['ovs']['bridges']:
+        for p in b['ports']:
+            p['interfaces'] = [i for i in p['interfaces'] if i['external_ids'].get('iface-id') != port(f)['id']]
+    assert causes(f)[0] == 'tap_missing'
+    f = facts()
+    tap(f)['external_ids'].pop('iface-id')      # still there by its name: not missing
+    assert causes(f)[0] != 'tap_missing'
+
+
+def test_port_not_bound():
+    f = facts()
+    tap(f)['external_ids'].pop('iface-id')
+    for b in f['sb']['port_bindings']:
+        if b['logical_port'] == port(f)['id']:
+            b['chassis'] = b['chassis_hostname'] = None
+    assert causes(f)[0] == 'port_not_bound'
+    # the iface-id gone but the binding still there (ovn-controller has not seen it yet): not claimed-by-nobody
+    f = facts()
+    tap(f)['external_ids'].pop('iface-id')
+    assert causes(f)[0] == 'none'
+
+
+def test_tap_down():
+    f = facts()
+    tap(f)['link_state'] = 'down'
+    assert causes(f)[0] == 'tap_down'
+    f = facts()
+    tap(f)['link_state'] = 'up'
+    assert causes(f)[0] == 'none'
+
+
+def test_port_disabled():
+    f = facts()
+    lsp(f)['enabled'] = False
+    assert causes(f)[0] == 'port_disabled'
+    f = facts()
+    lsp(f)['enabled'] = None        # unset is enabled
+    assert causes(f)[0] == 'none'
+
+
+def test_port_bound_elsewhere():
+    f = facts()
+    for b in f['sb']['port_bindings']:
+        if b['logical_port'] == port(f)['id']:
+            b['chassis_hostname'] = 'compute9'
+    assert causes(f)[0] == 'port_bound_elsewhere'
+    f = facts()
+    for b in f['sb']['port_bindings']:
+        if b['logical_port'] == port(f)['id']:
+            b['chassis_hostname'] = None    # a chassis without hostname tells nothing
+    assert causes(f)[0] == 'none'
+
+
+def test_tunnel_endpoint_down():
+    f = facts()
+    dev = _model_ovn.encap_device(f['interfaces'], f['ovs']['open_vswitch']['ovn']['encap_ip'])
+    assert dev == 'br-phy'
+    i = iface(f, dev)
+    i['flags'] = [x for x in i['flags'] if x not in ('UP', 'LOWER_UP')]
+    i['up'], i['operstate'] = False, 'DOWN'
+    assert causes(f)[0] == 'tunnel_endpoint_down'
+    f = facts()
+    for i in f['interfaces']:
+        i['addresses'] = [a for a in i['addresses'] if a.get('address') != f['ovs']['open_vswitch']['ovn']['encap_ip']]
+    assert causes(f)[0] == 'tunnel_endpoint_down'      # nobody holds the address
+    f = facts()
+    iface(f, 'eth1')['mtu'] = 9000                      # another interface: no change
+    assert causes(f)[0] == 'none'
+
+
+def test_underlay_mtu_too_small():
+    f = facts()
+    iface(f, 'br-phy')['mtu'] = 1400
+    assert causes(f)[0] == 'underlay_mtu_too_small'
+    f = facts()
+    iface(f, 'br-phy')['mtu'] = port(f)['network']['mtu'] + _model_ovn.GENEVE_OVERHEAD     # exactly enough
+    assert causes(f)[0] == 'none'
+
+
+def _add_acl(f, match, action='drop', owner=None):
+    acl = {'uuid': 'x', 'name': None, 'direction': 'to-lport', 'priority': 1001, 'match': match, 'action': action,
+           'log': False, 'severity': None, 'external_ids': {}}
+    if owner is None:
+        f['nb']['logical_switches'][0]['acls'].append(acl)
+    else:
+        f['nb']['port_groups'].append({'name': owner, 'uuid': 'y', 'ports': [port(f)['id']], 'acls': [acl], 'external_ids': {}})
+
+
+def test_acl_drop():
+    f = facts()
+    _add_acl(f, 'outport == "%s" && ip4' % port(f)['id'])
+    assert causes(f) == ('none', ['acl_drop'])                          # likely: a finding without a symptom
+    assert causes(f, symptom='unreachable')[0] == 'acl_drop'
+    f = facts()
+    _add_acl(f, 'outport == @pg_x && ip4', owner='pg_x')
+    assert causes(f, symptom='unreachable')[0] == 'acl_drop'
+    # Neutron's own default drop group, and an ACL of another port, are not it
+    f = facts()
+    _add_acl(f, 'outport == @neutron_pg_drop && ip', owner='neutron_pg_drop')
+    _add_acl(f, 'outport == "other-port" && ip4')
+    _add_acl(f, 'outport == "%s" && ip4' % port(f)['id'], action='allow-related')
+    assert causes(f, symptom='unreachable') == ('unknown', [])
+
+
+def test_dhcp_options_missing():
+    f = facts()
+    lsp(f)['dhcpv4_options'] = None
+    assert causes(f)[0] == 'dhcp_options_missing'
+    f = facts()
+    lsp(f)['dhcpv4_options'] = None
+    for fip in port(f)['fixed_ips']:
+        fip['subnet']['enable_dhcp'] = False          # a subnet without DHCP needs no options
+    assert causes(f)[0] == 'none'
+
+
+def test_missing_facts_are_unchecked_not_guessed():
+    f = facts()
+    ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=None, nb=f['nb'], sb=None,
+                             neutron_ports=f['neutron_ports'])
+    v = _engine.evaluate(ev)
+    unchecked = {u['cause']: u['reason'] for u in v['unchecked']}
+    assert 'switch of compute1 was not read' in unchecked['tap_down']
+    assert 'southbound DB was not read' in unchecked['port_bound_elsewhere']
+
+
+def test_every_rule_is_tested_and_documented():
+    assert [r.rank for r in RULES.values()] == sorted(r.rank for r in RULES.values())
+    with open(__file__, encoding='utf-8') as f:
+        here = f.read()
+    for r in RULES.values():
+        assert r.title and r.detects and r.cites and r.advice and r.tests, r.id
+        assert 'def test_%s(' % r.cause in here, r.id
+        for t in r.tests:
+            path, dummy, name = t.partition('::')
+            with open(os.path.join(REPO, path), encoding='utf-8') as f:
+                assert re.search(r'^def %s\(' % re.escape(re.sub(r'\[.*\]$', '', name)), f.read(), re.M), t
+
+
+@pytest.mark.parametrize('cause', sorted(RULES))
+def test_place_of_each_cause(cause):
+    kind, label = _engine.cause_place(cause, 'ovn')
+    assert kind in _rules.PLACE_KINDS and label
