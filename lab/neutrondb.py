@@ -95,3 +95,30 @@ def fill(db, model, uuid_of):
     finally:
         conn.close()
     return rows
+
+
+def fill_nova(db, model, project_user):
+    """The nova cell DB of a Neutron cloud: the instances (active, on their host) and nothing of nova-network (Neutron
+    owns the addresses). ``project_user``: (project_id, user_id)."""
+    now = _now()
+    created = now - datetime.timedelta(days=1)
+    conn = db.connect('nova', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            for k, inst in enumerate(model['instances'].values(), 1):
+                cur.execute(
+                    'INSERT INTO instances (id, created_at, updated_at, deleted_at, deleted, uuid, hostname, display_name,'
+                    ' host, node, launched_on, vm_state, power_state, task_state, project_id, user_id, image_ref,'
+                    ' memory_mb, vcpus, root_gb, ephemeral_gb, instance_type_id, availability_zone, launched_at,'
+                    ' terminated_at, reservation_id, launch_index, locked, architecture, root_device_name, cleaned,'
+                    ' config_drive, os_type, hidden)'
+                    " VALUES (%s, %s, %s, NULL, 0, %s, %s, %s, %s, %s, %s, 'active', 1, NULL, %s, %s, %s, 512, 1, 1, 0, 2,"
+                    " 'nova', %s, NULL, %s, 0, 0, 'x86_64', '/dev/vda', 0, '', NULL, 0)",
+                    (k, created, created, inst['uuid'], inst['hostname'], inst['hostname'], inst['host'], inst['host'], inst['host'],
+                     project_user[0], project_user[1], '9e2b1f4c-6c2e-4b8e-8c1a-2f6d1e0c7b3a', created, 'r-%08x' % (k * 7919)))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

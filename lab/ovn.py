@@ -41,6 +41,7 @@ NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema'
 SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema'
 UDHCPC_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'udhcpc.script')
 NEUTRON_DDL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sql', 'neutron_tables.sql')
+NOVA_DDL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sql', 'nova_network_tables.sql')
 _LAB_NS = uuid.UUID('4f0e4b8e-3c8a-5b7e-9d2a-6c1f0a9b8e71')
 _NAME = re.compile(r'^[a-z][a-z0-9]{0,9}$')
 _HOST = re.compile(r'^[a-z][a-z0-9-]{0,30}$')
@@ -215,6 +216,7 @@ class OvnLab(object):
         db = MariaDB(os.path.join(lab.root, 'mariadb'))
         db.start()
         db.create_database('neutron', NEUTRON_DDL)
+        db.create_database('nova', NOVA_DDL)
         lab._mariadb = db   # pylint: disable=protected-access
         with lab._lock:     # pylint: disable=protected-access
             lab.state['db'].update({'base_dir': db.base_dir, 'port': db.port, 'pid': db.pid, 'socket': db.socket})
@@ -228,9 +230,11 @@ class OvnLab(object):
         self.lab.state['db']['rows'] = neutrondb.fill(db, model, lambda kind, key: _uuid(model['name'], kind, key))
         password = self.lab.state['db'].setdefault('neutron_password', secrets.token_urlsafe(12))
         # the collection only reads: its user has SELECT on the neutron database and nothing else
-        params = db.create_user('netdiag', password, grants=('SELECT ON neutron.*',))
+        params = db.create_user('netdiag', password, grants=('SELECT ON neutron.*', 'SELECT ON nova.*'))
         params['login_db'] = 'neutron'
         self.lab.state['db']['conn_params'] = params
+        proj = next(iter(model['networks'].values()))['project_id'] if model['networks'] else ''
+        neutrondb.fill_nova(db, model, (proj, _uuid(model['name'], 'user', 'demo').replace('-', '')))
 
     def _underlay(self, model):
         lab = self.lab
@@ -365,11 +369,13 @@ class OvnLab(object):
             return {'ansible_connection': 'local', 'ansible_python_interpreter': hosts[h]['python'], 'netdiag_lab_netns': hosts[h]['netns']}
 
         def node_vars(h):
-            return dict(base(h), netdiag_ovs_db='unix:%s/db.sock' % self.ovsdir(h))
+            return dict(base(h), netdiag_nova_host=h, netdiag_ovs_db='unix:%s/db.sock' % self.ovsdir(h))
         inv = {'all': {
             'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root, 'netdiag_backend_hint': 'ovn',
                      'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
                      'netdiag_neutron_db': {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
+                     'netdiag_nova_db': dict({k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
+                                             login_db='nova'),
                      'netdiag_report_dir': os.path.join(lab.root, 'reports')},
             'children': {
                 'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},

@@ -81,6 +81,21 @@ def netdiag_dns_upstream(dnsmasq, bridge, nova_conf=None):
     return {}
 
 
+def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
+                         probes=None, symptom=None):
+    """The evidence of an instance on ML2/OVN (backend ovn) from the facts modules' results."""
+    if not isinstance(instance, dict):
+        raise AnsibleFilterError('netdiag_ovn_evidence: the instance must be a dict (nova_network_info.instance), got %s'
+                                 % type(instance).__name__)
+    from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _model_ovn  # pylint: disable=import-outside-toplevel
+    try:
+        return _model_ovn.evidence(_plain(instance), compute_host, interfaces=_plain(interfaces), ovs=_plain(ovs), nb=_plain(nb),
+                                   sb=_plain(sb), neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit),
+                                   probes=_plain(probes), symptom=symptom)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise AnsibleFilterError('netdiag_ovn_evidence: cannot assemble the evidence: %s' % to_native(e))
+
+
 def netdiag_phase_durations(marks):
     """{'start': t0, 'resolve': t1, 'facts': t2, ...} (in insertion order) -> seconds per phase and total."""
     if not isinstance(marks, dict):
@@ -115,4 +130,5 @@ class FilterModule(object):
             'netdiag_report_html': netdiag_report_html,
             'netdiag_phase_durations': netdiag_phase_durations,
             'netdiag_dns_upstream': netdiag_dns_upstream,
+            'netdiag_ovn_evidence': netdiag_ovn_evidence,
         }

@@ -145,7 +145,8 @@ def evaluate(inputs):
     else:
         verdict = {
             'status': 'ok', 'segment': None, 'cause': 'none', 'rule': None, 'hop': None,
-            'summary': '%s: the path to the outside works' % m.name,
+            'summary': '%s: the path to the outside works' % m.name if backend == 'nova-network' else
+                       '%s: no fault on its path (%s)' % (m.name, backend),
             'evidence': ladder_ev + cap_ev, 'advice': 'Nothing to do on the network path.',
         }
     verdict['backend'] = backend

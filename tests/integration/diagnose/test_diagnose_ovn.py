@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ML2/OVN rules on the OVN lab: for each real fault, the facts modules are run (ovs_info and interface_info inside
-the compute node's namespace, ovn_info on the NB/SB, neutron_db_info with its audit against the NB), the evidence is
-assembled (_model_ovn.evidence) and the engine names the fault's cause; the healthy lab gives none."""
+"""diagnose_instance.yml on the OVN lab: for each real fault it recognises Neutron and ML2/OVN by itself, runs the facts
+modules and names the fault's cause; the healthy lab gives none and is left as it was. test_ovn_healthy_is_none runs the
+modules by hand and checks the evidence the rules read (_model_ovn.evidence)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _engine, _
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'facts_net'))
 from facts_net_helpers import run_module  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from diagnose_lab_helpers import run_diagnose, snapshot  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 pytestmark = pytest.mark.skipif(shutil.which('ovn-controller') is None, reason='OVN is not installed')
 
@@ -87,13 +88,27 @@ def test_ovn_healthy_is_none(lab):
 
 
 @pytest.mark.parametrize('fault', sorted(CAUSES))
-def test_ovn_fault_names_its_cause(lab, fault):
+def test_ovn_fault_names_its_cause(lab, fault, tmp_path):
     lab.fault(fault, 'vm1')
     try:
         time.sleep(0.5)
-        v, dummy = verdict(lab, 'vm1')
+        # diagnose_instance.yml, as an operator runs it: it finds a Neutron cloud and an OVN chassis by itself
+        rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
     finally:
         lab.heal()
+    assert rc == 0 and report, out[-3000:]
+    v = report['verdict']
     assert (v['status'], v['cause']) == ('fault', CAUSES[fault]), v
     assert v['backend'] == 'ovn' and any(e['kind'] == 'cause' for e in v['evidence']) and v['advice']
-    assert v['place'] is not None
+    assert [h['kind'] for h in report['hops']] == ['guest_nic', 'tap', 'logical_switch', 'tunnel']
+    print('%s -> %s in %.1f s' % (fault, v['cause'], took))
+
+
+def test_ovn_playbook_healthy_changes_nothing(lab, tmp_path):
+    before = snapshot(lab)
+    rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
+    assert rc == 0 and report, out[-3000:]
+    assert (report['verdict']['status'], report['verdict']['cause']) == ('ok', 'none'), report['verdict']
+    assert report['probes'] and report['probes'][0]['ok'] is True
+    assert snapshot(lab) == before
+    print('healthy in %.1f s' % took)
