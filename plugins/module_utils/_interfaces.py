@@ -108,6 +108,9 @@ COUNTER_KEYS = ('rx_packets', 'tx_packets', 'rx_bytes', 'tx_bytes', 'rx_errors',
 
 # libvirt's default network: never a problem (the chapter: "you can ignore virbr0").
 IGNORABLE_NAMES = ('virbr0', 'virbr0-nic')
+# Open vSwitch's own devices that stay down by design: the datapath devices, and the internal ports of the bridges
+# Neutron's agents and OVN never bring up (traffic goes through the datapath, not through these ports)
+IGNORABLE_WHEN_DOWN = ('ovs-system', 'ovs-netdev', 'br-int', 'br-tun')
 
 _flag_cache = {}
 
@@ -657,7 +660,8 @@ def evaluate_problems(interfaces):
     ``enslaved_but_down`` (has a master but is not UP), ``master_down`` (its master bridge/bond is
     not UP), ``mtu_mismatch_with_master`` (port MTU differs from its bridge's), ``bridge_port_blocked``
     (bridge port in state disabled/blocking while UP).  ``virbr0``/``virbr0-nic`` are ignorable and
-    never carry problems; neither do ports of an ignorable bridge.
+    never carry problems; neither do ports of an ignorable bridge, nor Open vSwitch's ``ovs-system``,
+    ``ovs-netdev``, ``br-int`` and ``br-tun`` while down (they stay down by design).
     """
     by_key = {}
     by_index = {}
@@ -668,7 +672,8 @@ def evaluate_problems(interfaces):
         ns = itf.get('netns')
         name = itf['name']
         master = by_key.get((ns, itf.get('master'))) if itf.get('master') else None
-        ignorable = name in IGNORABLE_NAMES or bool(master and master['name'] in IGNORABLE_NAMES)
+        ignorable = (name in IGNORABLE_NAMES or bool(master and master['name'] in IGNORABLE_NAMES)
+                     or (name in IGNORABLE_WHEN_DOWN and itf.get('up') is False))
         itf['ignorable'] = ignorable
         problems = []
         itf['problems'] = problems

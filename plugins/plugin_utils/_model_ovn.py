@@ -32,7 +32,7 @@ def tap_name(port_id):
     return 'tap' + str(port_id)[:11]
 
 
-def ovn_hops(inst, port, compute, ovs, interfaces, ls_name):
+def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None):
     """The hops of an instance's path on ML2/OVN, in the order a packet leaves it."""
     hops = []
 
@@ -41,7 +41,7 @@ def ovn_hops(inst, port, compute, ovs, interfaces, ls_name):
                      'address': address, 'mac': mac, 'label': label, 'segment': segment, 'notes': notes or [], 'on_path': True})
     pid = (port or {}).get('id')
     fixed = [f.get('ip_address') for f in (port or {}).get('fixed_ips') or []]
-    add('guest_nic', None, None, 'instance %s NIC' % (inst.get('hostname') or inst.get('uuid') or '?'), 'instance',
+    add('guest_nic', guest_host, None, 'instance %s NIC' % (inst.get('hostname') or inst.get('uuid') or '?'), 'instance',
         address=fixed[0] if fixed else None, mac=(port or {}).get('mac_address'))
     tap = None
     for b, p, i in _ifaces_of(ovs):
@@ -49,7 +49,8 @@ def ovn_hops(inst, port, compute, ovs, interfaces, ls_name):
             tap = i['name']
     tap = tap or (tap_name(pid) if pid else None)
     add('tap', compute, tap, 'tap %s on br-int' % (tap or '(unknown)'), 'instance_to_compute', mac=(port or {}).get('mac_address'))
-    add('logical_switch', compute, 'br-int', 'logical switch %s (br-int)' % (ls_name or '?'), 'compute')
+    # the logical switch lives in br-int's flows: no interface of its own to look at (br-int's port stays down)
+    add('logical_switch', compute, None, 'logical switch %s (br-int)' % (ls_name or '?'), 'compute')
     encap = ((ovs or {}).get('open_vswitch') or {}).get('ovn') or {}
     dev = encap_device(interfaces, encap.get('encap_ip'))
     add('tunnel', compute, dev, 'tunnel endpoint %s (%s)' % (encap.get('encap_ip') or '?', encap.get('encap_type') or 'geneve'),
@@ -68,16 +69,18 @@ def encap_device(interfaces, address):
 
 
 def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
-             probes=None, symptom=None):
+             probes=None, symptom=None, guest_host=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
     ports = [p for p in neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')] or list(neutron_ports or [])
     port = ports[0] if ports else None
     ls_name = 'neutron-%s' % port['network']['id'] if port and port.get('network') else None
     inst = dict(instance or {})
-    if port:
-        inst.setdefault('fixed_ips', [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []])
-    return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': None,
-            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name),
+    if port and not inst.get('fixed_ips'):
+        # on Neutron the instance's addresses are its port's (nova knows none of them)
+        inst['fixed_ips'] = [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []]
+        inst['floating_ips'] = [f.get('floating_ip_address') for f in port.get('floating_ips') or [] if f.get('floating_ip_address')]
+    return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host,
+            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host),
             'hosts': {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {},
             'ovn': {'nb': nb, 'sb': sb}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
             'probes': probes or [], 'reported_symptom': symptom}

@@ -95,3 +95,23 @@ def _nb(port='p1', up=True, enabled=None):
 ])
 def test_ovn_problems(nb, sb, codes):
     assert [p['code'] for p in _ovn.problems(nb, sb)] == codes
+
+
+def test_ovs_devices_down_by_design_are_no_problem():
+    # interface_info of the OVN lab's compute node (real output): ovs-netdev and br-int are down, as OVN leaves them
+    import copy
+    import json
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import evaluate_problems
+    with open(os.path.join(os.path.dirname(FIX), 'ovn', 'healthy_compute1_vm1.json'), encoding='utf-8') as f:
+        ifs = copy.deepcopy(json.load(f)['interfaces'])
+    down = {i['name'] for i in ifs if i['up'] is False}
+    assert {'ovs-netdev', 'br-int'} <= down
+    evaluate_problems(ifs)
+    assert [(i['name'], i['problems']) for i in ifs if i['problems']] == []
+    assert {i['name'] for i in ifs if i['ignorable']} == {'ovs-netdev', 'br-int'}
+    # br-phy carries the tunnel address: down, it is a problem
+    for i in ifs:
+        if i['name'] == 'br-phy':
+            i['up'] = False
+    evaluate_problems(ifs)
+    assert [(i['name'], [p['code'] for p in i['problems']]) for i in ifs if i['problems']] == [('br-phy', ['admin_down'])]
