@@ -88,6 +88,8 @@ def fill(db, model, uuid_of):
                             (pid, inst['host'], 'ovn', segs[net['name']]))
                 cur.execute('INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (%s, %s)',
                             (pid, sgs[net['project_id']]))
+            if model.get('router'):
+                _fill_router(cur, model, uuid_of, std, add)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -95,6 +97,58 @@ def fill(db, model, uuid_of):
     finally:
         conn.close()
     return rows
+
+
+def _fill_router(cur, model, uuid_of, std, add):
+    """The provider network, the router with its gateway and interfaces, and the floating IPs."""
+    pub, r = model['public'], model['router']
+    proj = next(iter(model['networks'].values()))['project_id']
+
+    def port(pid, net_id, mac, owner, device, ip, subnet, status='ACTIVE', host=''):
+        cur.execute('INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,'
+                    ' device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)',
+                    ('' if owner == 'network:floatingip' else proj, pid, '', net_id, mac, status, device, owner, std(cur, 'ports'),
+                     'immediate'))
+        add('ports', pid)
+        cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
+                    (pid, ip, subnet, net_id))
+        cur.execute('INSERT INTO ml2_port_bindings (port_id, host, vif_type, vnic_type, profile, vif_details, status)'
+                    ' VALUES (%s, %s, %s, %s, %s, %s, %s)', (pid, host, 'ovs' if host else 'unbound', 'normal', '', '', 'ACTIVE'))
+    cur.execute('INSERT INTO networks (project_id, id, name, status, admin_state_up, mtu, standard_attr_id)'
+                ' VALUES (%s, %s, %s, %s, 1, 1500, %s)', (proj, pub['id'], 'public', 'ACTIVE', std(cur, 'networks')))
+    add('networks', pub['id'])
+    cur.execute('INSERT INTO networksegments (id, network_id, network_type, physical_network, segmentation_id, is_dynamic,'
+                ' segment_index, standard_attr_id) VALUES (%s, %s, %s, %s, NULL, 0, 0, %s)',
+                (pub['segment_id'], pub['id'], 'flat', pub['physnet'], std(cur, 'segments')))
+    cur.execute('INSERT INTO subnets (project_id, id, name, network_id, ip_version, cidr, gateway_ip, enable_dhcp,'
+                ' standard_attr_id) VALUES (%s, %s, %s, %s, 4, %s, %s, 0, %s)',
+                (proj, pub['subnet_id'], 'public-subnet', pub['id'], pub['cidr'], pub['gateway'], std(cur, 'subnets')))
+    ctl = next(n for n, v in model['nodes'].items() if v['role'] == 'controller')
+    cur.execute('INSERT INTO routers (project_id, id, name, status, admin_state_up, gw_port_id, enable_snat, standard_attr_id)'
+                ' VALUES (%s, %s, %s, %s, 1, NULL, 1, %s)', (proj, r['id'], r['name'], 'ACTIVE', std(cur, 'routers')))
+    add('routers', r['id'])
+    port(r['gw_port_id'], pub['id'], r['gw_mac'], 'network:router_gateway', r['id'], r['gateway_ip'], pub['subnet_id'], host=ctl)
+    cur.execute('UPDATE routers SET gw_port_id = %s WHERE id = %s', (r['gw_port_id'], r['id']))
+    cur.execute('INSERT INTO routerports (router_id, port_id, port_type) VALUES (%s, %s, %s)',
+                (r['id'], r['gw_port_id'], 'network:router_gateway'))
+    for netname, itf in r['interfaces'].items():
+        net = model['networks'][netname]
+        port(itf['port_id'], net['id'], itf['mac'], 'network:router_interface', r['id'], itf['ip'], net['subnet_id'])
+        cur.execute('INSERT INTO routerports (router_id, port_id, port_type) VALUES (%s, %s, %s)',
+                    (r['id'], itf['port_id'], 'network:router_interface'))
+    for i in model['instances'].values():
+        if not i['floating_ip']:
+            continue
+        fport = uuid_of('port', 'fip-%s' % i['hostname'])
+        # the floating IP's own port on the public network (Neutron gives it a MAC of its own)
+        port(fport, pub['id'], 'fa:16:3e:ff:%s' % i['mac'][12:], 'network:floatingip',
+             i['floating_ip_id'], i['floating_ip'], pub['subnet_id'], status='N/A')
+        cur.execute('INSERT INTO floatingips (project_id, id, floating_ip_address, floating_network_id, floating_port_id,'
+                    ' fixed_port_id, fixed_ip_address, router_id, last_known_router_id, status, standard_attr_id)'
+                    ' VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                    (proj, i['floating_ip_id'], i['floating_ip'], pub['id'], fport, i['port_id'], i['fixed_ip'], r['id'], r['id'],
+                     'ACTIVE', std(cur, 'floatingips')))
+        add('floatingips', i['floating_ip_id'])
 
 
 def fill_nova(db, model, project_user):

@@ -108,11 +108,35 @@ def load_model(path):
         if ip not in ipaddress.ip_network(net['cidr']):
             raise TopologyError('instance %s: %s is outside %s' % (hn, ip, net['cidr']))
         port = _uuid(name, 'port', hn)
+        fip = i.get('floating_ip')
         instances[hn] = {'hostname': hn, 'uuid': _uuid(name, 'instance', hn), 'name': 'instance-%08x' % k,
                          'host': i['host'], 'network': i['network'], 'fixed_ip': str(ip), 'port_id': port,
-                         'mac': _mac('fa:16:3e', name, 'port', hn), 'tap': 'tap' + port[:11], 'state': 'active'}
-    return {'name': name, 'backend': 'ovn', 'file': os.path.abspath(path), 'tunnel': str(tunnel), 'nodes': nodes,
-            'networks': networks, 'instances': instances}
+                         'mac': _mac('fa:16:3e', name, 'port', hn), 'tap': 'tap' + port[:11], 'state': 'active',
+                         'floating_ip': str(ipaddress.ip_address(str(fip))) if fip else None,
+                         'floating_ip_id': _uuid(name, 'floatingip', hn) if fip else None}
+    model = {'name': name, 'backend': 'ovn', 'file': os.path.abspath(path), 'tunnel': str(tunnel), 'nodes': nodes,
+             'networks': networks, 'instances': instances, 'public': None, 'external': None, 'router': None}
+    if t.get('router'):
+        pub, ext, r = t.get('public') or {}, t.get('external') or {}, t['router']
+        pcidr = ipaddress.ip_network(str(pub['cidr']))
+        model['public'] = {'name': 'public', 'id': _uuid(name, 'network', 'public'), 'subnet_id': _uuid(name, 'subnet', 'public'),
+                           'cidr': str(pcidr), 'prefixlen': pcidr.prefixlen, 'gateway': str(pub['gateway']),
+                           'physnet': str(pub.get('physical_network') or 'physnet1'), 'segment_id': _uuid(name, 'segment', 'public')}
+        model['public']['switch'] = 'neutron-%s' % model['public']['id']
+        model['external'] = {'cidr': str(ext['cidr']), 'gateway': str(ext['gateway']),
+                             'servers': [{'name': s_['name'], 'address': str(s_['address'])} for s_ in ext.get('servers') or []]}
+        rid = _uuid(name, 'router', r.get('name') or 'router1')
+        model['router'] = {'name': r.get('name') or 'router1', 'id': rid, 'lr': 'neutron-%s' % rid,
+                           'gateway_ip': str(r['gateway_ip']), 'gw_port_id': _uuid(name, 'port', 'router-gw'),
+                           'gw_mac': _mac('fa:16:3e', name, 'router-gw'), 'interfaces': {}}
+        for net in networks.values():
+            pid = _uuid(name, 'port', 'router-if-%s' % net['name'])
+            model['router']['interfaces'][net['name']] = {'port_id': pid, 'mac': _mac('fa:16:3e', name, 'router-if', net['name']),
+                                                          'ip': net['gateway']}
+        for i in instances.values():
+            if i['floating_ip'] and ipaddress.ip_address(i['floating_ip']) not in pcidr:
+                raise TopologyError('instance %s: floating IP %s is outside the public network %s' % (i['hostname'], i['floating_ip'], pcidr))
+    return model
 
 
 class OvnLab(object):
@@ -169,6 +193,10 @@ class OvnLab(object):
             hosts[n['name']] = {'role': n['role']}
         for i in model['instances'].values():
             hosts[i['hostname']] = {'role': 'instance'}
+        if model.get('router'):
+            hosts['gateway'] = {'role': 'gateway'}
+            for srv in model['external']['servers']:
+                hosts[srv['name']] = {'role': 'external'}
         for h, rec in hosts.items():
             rec['netns'] = lab.ns(h)
             rec['interfaces'] = {}
@@ -191,6 +219,8 @@ class OvnLab(object):
             for n in model['nodes'].values():
                 self._chassis(n)
             self._logical(model)
+            if model.get('router'):
+                self._provider(model)
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
                 for f in [ex.submit(self._instance, model, i) for i in model['instances'].values()]:
                     f.result()
@@ -246,9 +276,30 @@ class OvnLab(object):
             sw += ['link add %s type veth peer name eth1 netns %s' % (port, lab.ns(node)),
                    'link set %s master tunnel' % port, 'link set %s up' % port]
             lab.state['links'].append({'a': ['switch', port], 'b': [node, 'eth1'], 'type': 'veth'})
+        if model.get('router'):
+            pub, ext = model['public'], model['external']
+            ctl = next(n for n, v in model['nodes'].items() if v['role'] == 'controller')
+            sw += ['link add public type bridge stp_state 0 forward_delay 0', 'link set public up',
+                   'link add external type bridge stp_state 0 forward_delay 0', 'link set external up']
+            for host, dev, br in [(ctl, 'eth0', 'public'), ('gateway', 'eth0', 'public'), ('gateway', 'eth1', 'external')] + [
+                    (srv['name'], 'eth0', 'external') for srv in ext['servers']]:
+                port = '%s-%s' % (host[:8], dev)
+                sw += ['link add %s type veth peer name %s netns %s' % (port, dev, lab.ns(host)), 'link set %s master %s' % (port, br),
+                       'link set %s up' % port]
+                lab.state['links'].append({'a': ['switch', port], 'b': [host, dev], 'type': 'veth'})
         ip_batch(lab.ns('switch'), sw)
         for node in model['nodes']:
             ip_batch(lab.ns(node), ['link set lo up', 'link set eth1 up'])
+        if model.get('router'):
+            ip_batch(lab.ns(ctl), ['link set eth0 up'])
+            plen = ipaddress.ip_network(ext['cidr']).prefixlen
+            ip_batch(lab.ns('gateway'), ['link set lo up', 'link set eth0 up', 'link set eth1 up',
+                                         'addr add %s/%d dev eth0' % (pub['gateway'], pub['prefixlen']),
+                                         'addr add %s/%d dev eth1' % (ext['gateway'], plen)])
+            nsrun(lab.ns('gateway'), ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
+            for srv in ext['servers']:
+                ip_batch(lab.ns(srv['name']), ['link set lo up', 'link set eth0 up', 'addr add %s/%d dev eth0' % (srv['address'], plen),
+                                               'route add default via %s' % ext['gateway']])
 
     def _start_ovs(self, node):
         d = self.ovsdir(node)
@@ -297,6 +348,12 @@ class OvnLab(object):
                    'external_ids:ovn-bridge-datapath-type=netdev', 'external_ids:ovn-bridge=br-int')
         if n['role'] == 'controller':
             self.vsctl(node, 'set', 'open_vswitch', '.', 'external_ids:ovn-cms-options=enable-chassis-as-gw')
+            if self.lab.model.get('router'):
+                # the provider network's bridge on the gateway chassis, its uplink the node's eth0
+                physnet = self.lab.model['public']['physnet']
+                self.vsctl(node, 'add-br', 'br-ex', '--', 'set', 'bridge', 'br-ex', 'datapath_type=netdev', '--', 'add-port', 'br-ex', 'eth0',
+                           '--', 'set', 'open_vswitch', '.', 'external_ids:ovn-bridge-mappings=%s:br-ex' % physnet)
+                ip_batch(self.lab.ns(node), ['link set br-ex up'])
         self._daemon('%s-ovn-controller' % node, node,
                      ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s/ovn-controller.pid' % d, '--detach',
                       '--log-file=%s/ovn-controller.log' % d], '%s/ovn-controller.pid' % d, self._env(d))
@@ -316,6 +373,46 @@ class OvnLab(object):
         self.lab.state['ovn'] = {'dhcp_options': dhcp}
         for i in model['instances'].values():
             self.port(model, i)
+
+    def _provider(self, model):
+        """The provider network, the router with its gateway on the gateway chassis, SNAT and the floating IPs, as
+        neutron-server's OVN driver writes them."""
+        pub, r = model['public'], model['router']
+        ctl = next(v for v in model['nodes'].values() if v['role'] == 'controller')
+        self.nbctl('ls-add', pub['switch'], '--', 'set', 'logical_switch', pub['switch'],
+                   'external_ids:"neutron:network_name"=public', 'external_ids:"neutron:mtu"=1500')
+        self.nbctl('lsp-add', pub['switch'], 'provnet-%s' % pub['segment_id'], '--', 'lsp-set-type', 'provnet-%s' % pub['segment_id'],
+                   'localnet', '--', 'lsp-set-addresses', 'provnet-%s' % pub['segment_id'], 'unknown',
+                   '--', 'lsp-set-options', 'provnet-%s' % pub['segment_id'], 'network_name=%s' % pub['physnet'])
+        self.nbctl('lr-add', r['lr'], '--', 'set', 'logical_router', r['lr'], 'external_ids:"neutron:router_name"=%s' % r['name'])
+        gw = 'lrp-%s' % r['gw_port_id']
+        self.nbctl('lrp-add', r['lr'], gw, r['gw_mac'], '%s/%d' % (r['gateway_ip'], pub['prefixlen']),
+                   '--', 'lrp-set-gateway-chassis', gw, ctl['system_id'], '1')
+        self.nbctl('lsp-add', pub['switch'], r['gw_port_id'], '--', 'lsp-set-type', r['gw_port_id'], 'router',
+                   '--', 'lsp-set-addresses', r['gw_port_id'], 'router', '--', 'lsp-set-options', r['gw_port_id'], 'router-port=%s' % gw,
+                   '--', 'set', 'logical_switch_port', r['gw_port_id'], 'external_ids:"neutron:device_owner"="network:router_gateway"',
+                   'external_ids:"neutron:device_id"=%s' % r['id'])
+        for netname, itf in r['interfaces'].items():
+            net = model['networks'][netname]
+            lrp = 'lrp-%s' % itf['port_id']
+            self.nbctl('lrp-add', r['lr'], lrp, itf['mac'], '%s/%d' % (itf['ip'], net['prefixlen']))
+            self.nbctl('lsp-add', net['switch'], itf['port_id'], '--', 'lsp-set-type', itf['port_id'], 'router',
+                       '--', 'lsp-set-addresses', itf['port_id'], 'router', '--', 'lsp-set-options', itf['port_id'], 'router-port=%s' % lrp,
+                       '--', 'set', 'logical_switch_port', itf['port_id'],
+                       'external_ids:"neutron:device_owner"="network:router_interface"', 'external_ids:"neutron:device_id"=%s' % r['id'])
+            self.nbctl('lr-nat-add', r['lr'], 'snat', r['gateway_ip'], net['cidr'])
+        self.nbctl('lr-route-add', r['lr'], '0.0.0.0/0', pub['gateway'])
+        for i in model['instances'].values():
+            if i['floating_ip']:
+                self.nat(model, i)
+
+    def nat(self, model, i):
+        """The floating IP of instance ``i``: a dnat_and_snat entry of the router (centralized, on the gateway chassis)."""
+        r = model['router']
+        self.nbctl('lr-nat-add', r['lr'], 'dnat_and_snat', i['floating_ip'], i['fixed_ip'])
+        uid = self.nbctl('--bare', '--columns=_uuid', 'find', 'nat', 'type=dnat_and_snat', 'external_ip="%s"' % i['floating_ip']).stdout.split()[0]
+        self.nbctl('set', 'nat', uid, 'external_ids:"neutron:fip_id"=%s' % i['floating_ip_id'],
+                   'external_ids:"neutron:fip_port_id"=%s' % i['port_id'])
 
     def port(self, model, i):
         """The logical switch port of instance ``i``, as neutron-server's OVN driver creates it."""
@@ -371,7 +468,7 @@ class OvnLab(object):
         def node_vars(h):
             return dict(base(h), netdiag_nova_host=h, netdiag_ovs_db='unix:%s/db.sock' % self.ovsdir(h))
         inv = {'all': {
-            'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root, 'netdiag_backend_hint': 'ovn',
+            'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root,
                      'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
                      'netdiag_neutron_db': {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
                      'netdiag_nova_db': dict({k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
@@ -381,6 +478,8 @@ class OvnLab(object):
                 'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
                 'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'compute'}},
                 'netdiag_instances': {'hosts': {i: dict(base(i), netdiag_instance=i) for i in model['instances']}},
+                'netdiag_external': {'hosts': {srv['name']: base(srv['name']) for srv in (model.get('external') or {}).get('servers') or []}},
+                'netdiag_lab_gateways': {'hosts': {'gateway': base('gateway')} if model.get('router') else {}},
             }}}
         os.makedirs(os.path.join(lab.root, 'reports'), mode=0o755, exist_ok=True)
         write_file(lab.inventory_path, '# netdiag lab %s (topology %s), written by lab up\n' % (lab.name, model['name'])

@@ -223,6 +223,20 @@ def _heal_ovn_port_missing(lab, rec):
     _ovn(lab).nbctl('--timeout=20', 'wait-until', 'logical_switch_port', inst['port_id'], 'up=true')
 
 
+@fault
+def ovn_fip_nat_missing(lab, target):
+    """The dnat_and_snat entry of the instance's floating IP is gone from its router in the NB DB (Neutron keeps it)."""
+    inst = _inst(lab, target)
+    if not inst.get('floating_ip'):
+        raise LabError('instance %s has no floating IP' % inst['hostname'])
+    _ovn(lab).nbctl('lr-nat-del', lab.model['router']['lr'], 'dnat_and_snat', inst['floating_ip'])
+    return inst, {}
+
+
+def _heal_ovn_fip_nat_missing(lab, rec):
+    _ovn(lab).nat(lab.model, _inst(lab, rec['target']))
+
+
 def inject(lab, name, target=None):
     if not lab.state.get('complete'):
         raise LabError('lab %s is not up' % lab.name)

@@ -133,7 +133,7 @@ def audit(conn, ovn_nb=None, params=None):
         ips = _rows(cur, 'SELECT i.port_id, i.ip_address, s.enable_dhcp FROM ipallocations i LEFT JOIN subnets s ON s.id = i.subnet_id'
                          ' WHERE i.port_id IS NOT NULL', (), params, 'ipallocations')
         nets = _rows(cur, 'SELECT id, name FROM networks ORDER BY id', (), params, 'networks')
-        fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.status, p.device_id, p.device_owner'
+        fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.fixed_ip_address, f.status, p.device_id, p.device_owner'
                           ' FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id ORDER BY f.floating_ip_address',
                      (), params, 'floatingips')
     findings = []
@@ -157,6 +157,7 @@ def audit(conn, ovn_nb=None, params=None):
                                      % f['floating_ip_address']))
     if ovn_nb is not None:
         findings.extend(compare_ovn(prts, ips, nets, ovn_nb))
+        findings.extend(compare_nat(fips, ovn_nb))
     return findings
 
 
@@ -182,7 +183,8 @@ def compare_ovn(prts, ips, nets, nb):
     for p in prts:
         hit = lsps.get(p['id'])
         if hit is None:
-            if 'neutron-%s' % p['network_id'] in switches:
+            # a floating IP's own port is a NAT entry of the router in OVN, not a logical switch port
+            if 'neutron-%s' % p['network_id'] in switches and p['device_owner'] != 'network:floatingip':
                 out.append(_finding('port_missing_in_ovn', p['id'], 'port %s (%s) has no logical switch port in the OVN NB DB'
                                     % (p['id'], p['device_owner'] or 'no owner')))
             continue
@@ -204,4 +206,32 @@ def compare_ovn(prts, ips, nets, nb):
         if ls['name'].startswith('neutron-') and name not in port_ids and lsp.get('type') in ('', None):
             out.append(_finding('port_missing_in_neutron', name, 'logical switch port %s of %s has no port in the Neutron DB'
                                 % (name, ls['name'])))
+    return out
+
+
+def nat_entries(nb):
+    """(router, NAT entry) of every logical router of the NB facts."""
+    for r in (nb or {}).get('logical_routers') or []:
+        for n in r.get('nat') or []:
+            yield r, n
+
+
+def compare_nat(fips, nb):
+    """Associated floating IPs without their dnat_and_snat entry in OVN (or with another logical IP)."""
+    out = []
+    nats = {}
+    for r, n in nat_entries(nb):
+        if n.get('type') == 'dnat_and_snat':
+            nats.setdefault(str(n.get('external_ip')), []).append((r, n))
+    for f in fips:
+        if not f.get('fixed_port_id'):
+            continue
+        hits = nats.get(str(f['floating_ip_address']), [])
+        if not hits:
+            out.append(_finding('floating_ip_nat_missing', f['floating_ip_address'], 'floating IP %s (of port %s, fixed %s) has no '
+                                'dnat_and_snat entry in any OVN logical router' % (f['floating_ip_address'], f['fixed_port_id'],
+                                                                                    f.get('fixed_ip_address'))))
+        elif f.get('fixed_ip_address') and not any(n.get('logical_ip') == f['fixed_ip_address'] for r, n in hits):
+            out.append(_finding('floating_ip_nat_mismatch', f['floating_ip_address'], 'floating IP %s: Neutron maps it to %s, OVN to %s'
+                                % (f['floating_ip_address'], f['fixed_ip_address'], ', '.join(str(n.get('logical_ip')) for r, n in hits))))
     return out

@@ -286,3 +286,35 @@ def dhcp_options_missing(m):
                    'OVN will not answer DHCP for %s: `neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair` (or update '
                    'port %s), then renew DHCP in the instance.' % (m.name, m.port_id),
                    summary='%s: no DHCP options in OVN for its port' % m.name)
+
+
+@rule(B, 'floating_ip_nat_missing', 90, 'compute_to_gateway', ('db', 'OVN NB NAT of the router'),
+      title='The floating IP has no NAT entry in OVN',
+      needs=('ovn.nb', 'neutron'),
+      detects='A floating IP Neutron associates with the instance\'s port has no dnat_and_snat entry (external_ip = the '
+              'floating IP, logical_ip = the fixed IP) in any logical router of the NB DB: nothing translates it.',
+      cites='neutron_db_info (the port\'s floating IPs), ovn_info (the routers\' NAT entries).',
+      advice='`neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair`, or disassociate and associate the floating IP again '
+             '(`openstack server remove floating ip` / `add floating ip`).',
+      tests=(UNIT + 'test_floating_ip_nat_missing', LAB + '[ovn_fip_nat_missing]'))
+def floating_ip_nat_missing(m):
+    fips = [f for f in (m.port or {}).get('floating_ips') or [] if f.get('floating_ip_address')]
+    if not fips or m.nb is None:
+        return None
+    fixed = [f.get('ip_address') for f in (m.port or {}).get('fixed_ips') or []]
+    nats = [(r['name'], n) for r in m.nb.get('logical_routers') or [] for n in r.get('nat') or [] if n.get('type') == 'dnat_and_snat']
+    items = []
+    for f in fips:
+        addr = f['floating_ip_address']
+        hit = [(r, n) for r, n in nats if n.get('external_ip') == addr and (not fixed or n.get('logical_ip') in fixed)]
+        if hit:
+            continue
+        present = ['%s: %s -> %s' % (r, n.get('external_ip'), n.get('logical_ip')) for r, n in nats]
+        items.append(ev('ovn-nb', 'ovn_info', 'no dnat_and_snat %s -> %s in any logical router (present: %s)' % (
+            addr, ', '.join(str(x) for x in fixed), '; '.join(present) or 'none')))
+    if not items:
+        return None
+    return finding(items, 'OVN does not translate the floating IP of %s: `neutron-ovn-db-sync-util --ovn-neutron_sync_mode log`, '
+                          'then `repair`; or `openstack server remove floating ip %s %s` and add it again.' % (
+                              m.name, m.inst['uuid'] or m.name, fips[0]['floating_ip_address']),
+                   summary='%s: floating IP %s not translated by OVN' % (m.name, fips[0]['floating_ip_address']))

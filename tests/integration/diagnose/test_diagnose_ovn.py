@@ -35,6 +35,7 @@ CAUSES = {
     'ovn_mtu_underlay': 'underlay_mtu_too_small',
     'ovn_acl_drop': 'acl_drop',
     'ovn_dhcp_options_missing': 'dhcp_options_missing',
+    'ovn_fip_nat_missing': 'floating_ip_nat_missing',
 }
 
 

@@ -37,13 +37,18 @@ def _central(lab):
     return {'nb_db': 'unix:%s/nb.sock' % c, 'sb_db': 'unix:%s/sb.sock' % c}
 
 
+def _ovs(lab, node, args):
+    """ovs_info run inside the node's namespace, as on the node itself (it looks for the node's daemons there)."""
+    return run_module('ovs_info', args, prefix=['ip', 'netns', 'exec', lab.ns(node)])
+
+
 def _vsctl(lab, node, *args):
     return sh('ovs-vsctl', '--db=%s' % _db(lab, node), *args, ns=lab.ns(node))
 
 
 def test_ovs_info_joins_bridges_ports_interfaces(ovn_lab):
     vm1 = ovn_lab.state['model']['instances']['vm1']
-    rc, r = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1')})
+    rc, r = _ovs(ovn_lab, 'compute1', {'db': _db(ovn_lab, 'compute1')})
     assert rc == 0, r
     ovs = r['ovs']
     assert ovs['open_vswitch']['hostname'] == 'compute1'
@@ -64,14 +69,18 @@ def test_ovs_info_joins_bridges_ports_interfaces(ovn_lab):
     # (list-ifaces leaves out the bridge's own internal interface)
     assert sorted(n for n in ifaces if n != 'br-int') == sorted(_vsctl(ovn_lab, 'compute1', 'list-ifaces', 'br-int').split())
     assert r['problems'] == [] and r['summary']['interfaces'] == len(ifaces) + 2
+    assert r['ovs']['daemons']['ovn-controller'] == [ovn_lab.state['processes']['compute1-ovn-controller']['pid']]
+    # run outside the node's namespace, the module finds no ovn-controller of the chassis there and says so
+    rc, outside = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1')})
+    assert rc == 0 and [p['code'] for p in outside['problems']] == ['ovn_controller_down']
 
 
 def test_ovs_info_flows_count_the_instance_traffic(ovn_lab):
     vm2 = ovn_lab.state['model']['instances']['vm2']
-    rc, before = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
+    rc, before = _ovs(ovn_lab, 'compute1', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
     assert rc == 0, before
     sh('ping', '-c', '3', '-W', '2', vm2['fixed_ip'], ns=ovn_lab.ns('vm1'))
-    rc, after = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
+    rc, after = _ovs(ovn_lab, 'compute1', {'db': _db(ovn_lab, 'compute1'), 'bridges': ['br-int'], 'flows': True})
     assert rc == 0, after
 
     def table0(res):
@@ -86,7 +95,7 @@ def test_ovs_info_names_a_down_vm_port_and_bad_options(ovn_lab):
     try:
         deadline = time.monotonic() + 5
         while True:
-            rc, r = run_module('ovs_info', {'db': _db(ovn_lab, 'compute1')})
+            rc, r = _ovs(ovn_lab, 'compute1', {'db': _db(ovn_lab, 'compute1')})
             codes = [(p['code'], p['object']) for p in r['problems']]
             if codes or time.monotonic() > deadline:
                 break
@@ -107,7 +116,7 @@ def test_ovn_info_joins_nb_and_sb(ovn_lab):
     rc, r = run_module('ovn_info', _central(ovn_lab))
     assert rc == 0, r
     net = model['networks']['private']
-    (ls,) = r['nb']['logical_switches']
+    (ls,) = [x for x in r['nb']['logical_switches'] if x['name'] == net['switch']]
     assert ls['name'] == 'neutron-%s' % net['id'] and ls['external_ids']['neutron:network_name'] == 'private'
     ports = {p['name']: p for p in ls['ports']}
     for inst in model['instances'].values():
@@ -120,9 +129,19 @@ def test_ovn_info_joins_nb_and_sb(ovn_lab):
     hosts = {c['hostname']: c for c in r['sb']['chassis']}
     assert set(hosts) == set(model['nodes'])
     assert all(c['encaps'][0]['type'] == 'geneve' for c in hosts.values())
-    bound = {b['logical_port']: b['chassis_hostname'] for b in r['sb']['port_bindings']}
+    bound = {b['logical_port']: b['chassis_hostname'] for b in r['sb']['port_bindings'] if b['type'] == ''}
     assert bound == {i['port_id']: i['host'] for i in model['instances'].values()}
     assert r['problems'] == []
+    # the router: its gateway port on the gateway chassis, SNAT of the tenant network, the floating IP
+    (lr,) = r['nb']['logical_routers']
+    rt = model['router']
+    assert lr['name'] == rt['lr']
+    gw = next(p for p in lr['ports'] if p['name'] == 'lrp-%s' % rt['gw_port_id'])
+    ctl = next(n for n in model['nodes'].values() if n['role'] == 'controller')
+    assert [g['chassis_name'] for g in gw['gateway_chassis']] == [ctl['system_id']]
+    nats = {(n['type'], n['external_ip'], n['logical_ip']) for n in lr['nat']}
+    assert nats == {('snat', rt['gateway_ip'], net['cidr']),
+                    ('dnat_and_snat', model['instances']['vm1']['floating_ip'], model['instances']['vm1']['fixed_ip'])}
 
 
 def test_ovn_info_names_a_port_no_chassis_claims(ovn_lab):
@@ -213,7 +232,7 @@ def test_neutron_db_info_bad_input_is_named(ovn_lab):
     rc, r = run_module('neutron_db_info', dict(db, login_port=1, audit=True, connect_timeout=2))
     assert rc == 1 and 'cannot connect to the neutron database' in r['msg']
     rc, r = run_module('neutron_db_info', dict(db, login_db='nova', audit=True))
-    assert rc == 1 and ('may not use database nova' in r['msg'] or 'does not exist' in r['msg'])
+    assert rc == 1 and 'database nova at' in r['msg'] and 'lacks a neutron table; is it the neutron database?' in r['msg']
     rc, r = run_module('neutron_db_info', db)
     assert rc == 1 and 'nothing to do' in r['msg']
     rc, r = run_module('neutron_db_info', dict(db, device_id='x', port_id='y'))

@@ -71,7 +71,7 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
         with conn.cursor() as cur:
             cur.execute('SELECT p.id, p.mac_address, p.device_id, p.status, b.host, b.vif_type, i.ip_address, n.id, n.mtu'
                         ' FROM ports p JOIN ml2_port_bindings b ON b.port_id = p.id JOIN ipallocations i ON i.port_id = p.id'
-                        ' JOIN networks n ON n.id = p.network_id')
+                        ' JOIN networks n ON n.id = p.network_id WHERE p.device_owner = %s', ('compute:nova',))
             db_ports = {r[0]: r[1:] for r in cur.fetchall()}
             cur.execute('SELECT COUNT(*) FROM standardattributes')
             n_std = cur.fetchone()[0]
@@ -80,7 +80,13 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
     net = model['networks']['private']
     assert db_ports == {i['port_id']: (i['mac'], i['uuid'], 'ACTIVE', i['host'], 'ovs', i['fixed_ip'], net['id'], net['mtu'])
                         for i in (vm1, vm2)}
-    assert n_std == 1 + 1 + 1 + 1 + 4 + 2      # network, segment, subnet, security group, its 4 rules, 2 ports
+    # private: network, segment, subnet, security group, its 4 rules, 2 ports; public: network, segment, subnet;
+    # router, its gateway and interface ports, the floating IP and its port
+    assert n_std == 1 + 1 + 1 + 1 + 4 + 2 + 3 + 1 + 2 + 2
+    # out through the router (SNAT on the gateway chassis), and in through the floating IP (dnat_and_snat)
+    ext = model['external']['servers'][0]['address']
+    assert ping(lab, 'vm2', ext, count=3, wait=2)
+    assert ping(lab, 'external', vm1['floating_ip'], count=3, wait=2)
     # up again: nothing is rebuilt
     pids = {k: p['pid'] for k, p in procs.items()}
     lab.up('ovn')

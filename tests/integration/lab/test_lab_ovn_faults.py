@@ -34,6 +34,7 @@ EXPECT = {
     'ovn_tunnel_down': (False, False, None),
     'ovn_mtu_underlay': (True, False, None),
     'ovn_controller_dead': (True, True, ('ovs_info', 'ovn_controller_down')),
+    'ovn_fip_nat_missing': (True, True, ('neutron_db_info', 'floating_ip_nat_missing')),
 }
 
 

@@ -207,6 +207,27 @@ def test_dhcp_options_missing():
     assert causes(f)[0] == 'none'
 
 
+def test_floating_ip_nat_missing():
+    f = facts()
+    fip = port(f)['floating_ips'][0]['floating_ip_address']
+    for r in f['nb']['logical_routers']:
+        r['nat'] = [n for n in r['nat'] if n.get('external_ip') != fip]
+    assert causes(f)[0] == 'floating_ip_nat_missing'
+    # the entry there but for another fixed IP is no translation of this instance either
+    f = facts()
+    for r in f['nb']['logical_routers']:
+        for n in r['nat']:
+            if n.get('external_ip') == fip:
+                n['logical_ip'] = '10.1.0.99'
+    assert causes(f)[0] == 'floating_ip_nat_missing'
+    # an instance without a floating IP needs no NAT of its own
+    f = facts()
+    port(f)['floating_ips'] = []
+    for r in f['nb']['logical_routers']:
+        r['nat'] = [n for n in r['nat'] if n.get('type') != 'dnat_and_snat']
+    assert causes(f)[0] == 'none'
+
+
 def test_missing_facts_are_unchecked_not_guessed():
     f = facts()
     ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=None, nb=f['nb'], sb=None,
