@@ -13,7 +13,7 @@ VPY := $(VENV)/bin/python
 COLL_LINK := $(VENV)/collections/ansible_collections/cloudops/netdiag
 TOPOLOGY ?= seed
 LAB ?= nd
-FAULT ?= vnet_down
+FAULT ?=
 INSTANCE ?=
 export PATH := $(VENV)/bin:/usr/sbin:/sbin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -32,7 +32,7 @@ APT_PACKAGES := iproute2 bridge-utils iptables ebtables conntrack tcpdump dnsmas
 help:
 	@echo "make demo    - install, bring the '$(TOPOLOGY)' lab up, inject a fault, diagnose it"
 	@echo "make test    - install and run the whole suite"
-	@echo "make lab-up|lab-down|lab-status|lab-heal [TOPOLOGY=seed|vlan] [LAB=prefix]"
+	@echo "make lab-up|lab-down|lab-status|lab-heal [TOPOLOGY=seed|vlan|ovn] [LAB=prefix]"
 	@echo "make lab-fault FAULT=name [LAB=prefix]"
 	@echo "make bench   - run the benchmarks in bench/"
 
@@ -68,7 +68,7 @@ collection:
 	@[ -L $(COLL_LINK) ] || ln -sfn $(CURDIR) $(COLL_LINK)
 
 demo: deps
-	$(VPY) tools/demo.py --topology $(TOPOLOGY) --lab $(LAB) --fault $(FAULT) $(if $(INSTANCE),--instance $(INSTANCE))
+	$(VPY) tools/demo.py --topology $(TOPOLOGY) --lab $(LAB) $(if $(FAULT),--fault $(FAULT)) $(if $(INSTANCE),--instance $(INSTANCE))
 
 test: deps
 	$(VPY) tools/run_tests.py
@@ -101,6 +101,7 @@ lab-status: deps
 	$(VPY) -m lab --lab $(LAB) status
 
 lab-fault: deps
+	@[ -n "$(FAULT)" ] || { echo "give FAULT=name (python -m lab faults lists them)"; exit 2; }
 	$(VPY) -m lab --lab $(LAB) fault $(FAULT)
 
 lab-heal: deps

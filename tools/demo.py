@@ -26,7 +26,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--topology', default='seed')
     parser.add_argument('--lab', default='nd')
-    parser.add_argument('--fault', default='vnet_down')
+    parser.add_argument('--fault', default=None, help='default: vnet_down (nova-network), ovn_tap_down (the ovn topology)')
     parser.add_argument('--instance', default=None, help='instance to break and diagnose (default: the first)')
     parser.add_argument('--check-dns', action='append', default=[], metavar='NAME',
                         help='also resolve NAME through the instance\'s DNS server (repeatable)')
@@ -40,13 +40,19 @@ def main():
     the_lab = Lab(args.lab)
     state = the_lab.state
     instance = args.instance or sorted(state.get('instances', {}))[0]
+    ovn = state.get('backend') == 'ovn'
+    args.fault = args.fault or ('ovn_tap_down' if ovn else 'vnet_down')
     lab(args.lab, 'fault', args.fault, '--instance', instance)
+    others = [i for i in sorted(state.get('instances', {})) if i != instance]
 
     playbook = os.path.join(REPO, 'playbooks', 'diagnose_instance.yml')
     report_dir = os.path.join(the_lab.root, 'reports')
     if os.path.exists(playbook):
         cmd = [os.path.join(BIN, 'ansible-playbook'), playbook, '-i', the_lab.inventory_path,
                '-e', 'instance=%s' % instance, '-e', 'netdiag_report_dir=%s' % report_dir]
+        if ovn and others:
+            # on Neutron the guest pings a second instance: a failed ping is the symptom
+            cmd += ['-e', 'second_instance=%s' % others[0]]
         if args.check_dns:
             cmd += ['-e', json.dumps({'check_dns': True, 'netdiag_dns_names': args.check_dns})]
         print('$ %s' % ' '.join(cmd), flush=True)
