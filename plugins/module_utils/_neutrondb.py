@@ -228,9 +228,9 @@ def compare_nat(fips, nb):
             continue
         hits = nats.get(str(f['floating_ip_address']), [])
         if not hits:
+            what = (f['floating_ip_address'], f['fixed_port_id'], f.get('fixed_ip_address'))
             out.append(_finding('floating_ip_nat_missing', f['floating_ip_address'], 'floating IP %s (of port %s, fixed %s) has no '
-                                'dnat_and_snat entry in any OVN logical router' % (f['floating_ip_address'], f['fixed_port_id'],
-                                                                                    f.get('fixed_ip_address'))))
+                                'dnat_and_snat entry in any OVN logical router' % what))
         elif f.get('fixed_ip_address') and not any(n.get('logical_ip') == f['fixed_ip_address'] for r, n in hits):
             out.append(_finding('floating_ip_nat_mismatch', f['floating_ip_address'], 'floating IP %s: Neutron maps it to %s, OVN to %s'
                                 % (f['floating_ip_address'], f['fixed_ip_address'], ', '.join(str(n.get('logical_ip')) for r, n in hits))))
