@@ -102,45 +102,52 @@ class Lab(object):
         """Build the lab (idempotent: a healthy lab of the same topology is left as it is)."""
         from lab import ovn
         path = topology.topology_path(topology_name)
-        if ovn.is_ovn(path):
-            model = ovn.load_model(path)
-            if self.state:
-                if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
-                    return self.state
-                self.down()
-            return ovn.OvnLab(self).up(model)
-        model = topology.load(topology_name)
+        builder = ovn.OvnLab(self) if ovn.is_ovn(path) else None
+        model = ovn.load_model(path) if builder else topology.load(topology_name)
         if self.state:
             if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
                 return self.state
             self.down()
+        if builder:
+            return builder.up(model)
         for tool in ('ip', 'dnsmasq', 'busybox', 'iptables-restore', 'conntrack', 'bridge') + (
                 ('ebtables-restore',) if model.get('share_dhcp_address') else ()):
             which(tool)
+        return self.build(model, self._plan_hosts(model), self._db_start,
+                          [lambda: self._build_network(model), lambda: self._write_host_files(model),
+                           lambda: self._start_daemons(model),
+                           lambda: self._boot_instances(list(i for i in model['instances'].values() if i['state'] == 'active'))],
+                          [lambda: self._db_fill(model), lambda: self._write_inventory(model)])
+
+    def build(self, model, hosts, db_start, steps, after_db, backend=None):
+        """Build a planned lab: the state of ``hosts``, ``db_start`` in a thread while ``steps`` run, then ``after_db``.
+        A failed build takes down what it had built. Returns the state."""
         clash = [n for n in netns_list() if n.startswith(self.name + '-')]
         if clash:
             raise LabError('namespaces %s exist but no lab state records them; remove them first' % ', '.join(clash))
         t0 = time.monotonic()
         os.makedirs(self.root, mode=0o755, exist_ok=True)
         os.chmod(self.root, 0o755)
-        hosts = self._plan_hosts(model)
+        for h, rec in hosts.items():
+            rec['netns'] = self.ns(h)
+            rec.setdefault('interfaces', {})
         self.state = {
             'name': self.name, 'root': self.root, 'topology': model['name'], 'topology_file': model['file'],
             'python': sys.executable, 'created': datetime.datetime.utcnow().isoformat() + 'Z', 'complete': False,
             'model': model, 'hosts': hosts, 'namespaces': [h['netns'] for h in hosts.values()], 'links': [],
             'processes': {}, 'faults': [], 'db': {}, 'instances': {},
         }
+        if backend:
+            self.state['backend'] = backend
         self.save()
-        db_thread = _Thread(self._db_start)
+        db_thread = _Thread(db_start)
         db_thread.start()
         try:
-            self._build_network(model)
-            self._write_host_files(model)
-            self._start_daemons(model)
-            self._boot_instances(list(i for i in model['instances'].values() if i['state'] == 'active'))
+            for step in steps:
+                step()
             db_thread.join()
-            self._db_fill(model)
-            self._write_inventory(model)
+            for step in after_db:
+                step()
         except BaseException:
             try:
                 db_thread.join()
@@ -154,6 +161,15 @@ class Lab(object):
         self.save()
         return self.state
 
+    def write_python_wrapper(self, host):
+        """``<root>/bin/<host>-python``: the Python of lab host ``host``, inside its namespace (Ansible's interpreter)."""
+        rec = self.state['hosts'][host]
+        wrapper = os.path.join(self.root, 'bin', '%s-python' % host)
+        write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\nexec %s netns exec %s %s "$@"\n'
+                   % (host, rec['netns'], which('ip'), rec['netns'], sys.executable), 0o755)
+        rec['python'] = wrapper
+        return wrapper
+
     def _plan_hosts(self, model):
         hosts = {'switch': {'role': 'switch'}, 'gateway': {'role': 'gateway'}}
         for s in model['external']['servers']:
@@ -163,9 +179,7 @@ class Lab(object):
         for i in model['instances'].values():
             if i['state'] == 'active':
                 hosts[i['hostname']] = {'role': 'instance'}
-        for h, rec in hosts.items():
-            rec['netns'] = self.ns(h)
-            rec['interfaces'] = {}
+        for rec in hosts.values():
             rec['routes'] = []
         return hosts
 
@@ -359,10 +373,7 @@ class Lab(object):
             if rec['role'] == 'switch':
                 continue
             os.makedirs(self.hostdir(h), mode=0o755, exist_ok=True)
-            wrapper = os.path.join(self.root, 'bin', '%s-python' % h)
-            write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\nexec %s netns exec %s %s "$@"\n'
-                       % (h, rec['netns'], which('ip'), rec['netns'], sys.executable), 0o755)
-            rec['python'] = wrapper
+            self.write_python_wrapper(h)
         for cname, comp in model['computes'].items():
             paths = self.compute_paths(cname)
             for k in ('libvirt', 'instances', 'networks', 'log'):

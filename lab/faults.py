@@ -458,19 +458,14 @@ def _heal_floating_ip_stale(lab, rec):
 
 
 # ---------------------------------------------------------------------- API
-def inject(lab, name, target=None):
-    if not lab.state.get('complete'):
-        raise LabError('lab %s is not up' % lab.name)
-    fn = FAULTS.get(name)
-    if fn is None:
-        raise LabError('unknown fault %r (known: %s)' % (name, ', '.join(sorted(FAULTS))))
-    need_floating = name in ('nat_missing', 'floating_ip_stale')
-    inst = _inst(lab, target, need_floating=need_floating)
+def apply(lab, fn, inst):
+    """Apply fault ``fn`` to instance ``inst`` once (the same fault on the same target again is the recorded one) and
+    record it with what undoes it. Shared by the faults of every topology."""
     for rec in lab.state.get('faults', []):
-        if rec['name'] == name and rec['target'] == inst['hostname']:
+        if rec['name'] == fn.__name__ and rec['target'] == inst['hostname']:
             return rec
     inst, undo = fn(lab, inst['hostname'])
-    rec = {'name': name, 'target': inst['hostname'], 'host': inst['host'], 'undo': undo,
+    rec = {'name': fn.__name__, 'target': inst['hostname'], 'host': inst['host'], 'undo': undo,
            'description': fn.__doc__.strip().splitlines()[0], 'expect_dead': undo.pop('expect_dead', []),
            'injected': datetime.datetime.utcnow().isoformat() + 'Z'}
     lab.state.setdefault('faults', []).append(rec)
@@ -478,11 +473,12 @@ def inject(lab, name, target=None):
     return rec
 
 
-def heal(lab):
+def undo_all(lab, healers):
+    """Undo every active fault, newest first, with ``healers['_heal_<name>']``; return what was healed."""
     healed = []
     while lab.state.get('faults'):
         rec = lab.state['faults'][-1]
-        globals()['_heal_' + rec['name']](lab, rec)
+        healers['_heal_' + rec['name']](lab, rec)
         lab.state['faults'].pop()
         lab.save()
         healed.append(rec)
@@ -491,6 +487,27 @@ def heal(lab):
         # packets after heal by up to a retransmit period: start every lab host with a fresh cache
         for h in lab.state['hosts']:
             run(['ip', '-n', lab.ns(h), 'neigh', 'flush', 'all'], check=False)
+    return healed
+
+
+def lookup(lab, registry, name):
+    """The fault ``name`` of ``registry`` for a lab that is up; LabError naming the known ones otherwise."""
+    if not lab.state.get('complete'):
+        raise LabError('lab %s is not up' % lab.name)
+    fn = registry.get(name)
+    if fn is None:
+        raise LabError('unknown fault %r (known: %s)' % (name, ', '.join(sorted(registry))))
+    return fn
+
+
+def inject(lab, name, target=None):
+    fn = lookup(lab, FAULTS, name)
+    return apply(lab, fn, _inst(lab, target, need_floating=name in ('nat_missing', 'floating_ip_stale')))
+
+
+def heal(lab):
+    healed = undo_all(lab, globals())
+    if healed:
         # a fault that lasted longer than the lease (120 s) made udhcpc deconfigure the guest: boot it again
         lost = [i['hostname'] for i in lab.model['instances'].values() if i['state'] == 'active' and lab.lease(i['hostname']) is None]
         if lost:

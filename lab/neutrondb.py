@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime
 import json
 
+from lab.novadb import insert_instance
+
 VIF_DETAILS = {'port_filter': True, 'connectivity': 'l2', 'bridge_name': 'br-int', 'datapath_type': 'netdev'}
 
 
@@ -72,18 +74,8 @@ def fill(db, model, uuid_of):
             for inst in model['instances'].values():
                 net = model['networks'][inst['network']]
                 pid = inst['port_id']
-                cur.execute('INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,'
-                            ' device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)',
-                            (net['project_id'], pid, '', net['id'], inst['mac'], 'ACTIVE', inst['uuid'], 'compute:nova',
-                             std(cur, 'ports'), 'immediate'))
-                add('ports', pid)
-                cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
-                            (pid, inst['fixed_ip'], net['subnet_id'], net['id']))
-                add('ipallocations', inst['fixed_ip'])
-                cur.execute('INSERT INTO ml2_port_bindings (port_id, host, vif_type, vnic_type, profile, vif_details, status)'
-                            ' VALUES (%s, %s, %s, %s, %s, %s, %s)',
-                            (pid, inst['host'], 'ovs', 'normal', '', json.dumps(VIF_DETAILS), 'ACTIVE'))
-                add('ml2_port_bindings', pid)
+                _port(cur, std, add, net['project_id'], pid, net['id'], inst['mac'], 'compute:nova', inst['uuid'], inst['fixed_ip'],
+                      net['subnet_id'], host=inst['host'], vif_type='ovs', vif_details=json.dumps(VIF_DETAILS))
                 cur.execute('INSERT INTO ml2_port_binding_levels (port_id, host, level, driver, segment_id) VALUES (%s, %s, 0, %s, %s)',
                             (pid, inst['host'], 'ovn', segs[net['name']]))
                 cur.execute('INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (%s, %s)',
@@ -99,21 +91,29 @@ def fill(db, model, uuid_of):
     return rows
 
 
+def _port(cur, std, add, project, pid, net_id, mac, owner, device, ip, subnet, status='ACTIVE', host='', vif_type='unbound',
+          vif_details=''):
+    """A port with its fixed IP and its ML2 binding."""
+    cur.execute('INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,'
+                ' device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)',
+                (project, pid, '', net_id, mac, status, device, owner, std(cur, 'ports'), 'immediate'))
+    add('ports', pid)
+    cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
+                (pid, ip, subnet, net_id))
+    add('ipallocations', ip)
+    cur.execute('INSERT INTO ml2_port_bindings (port_id, host, vif_type, vnic_type, profile, vif_details, status)'
+                ' VALUES (%s, %s, %s, %s, %s, %s, %s)', (pid, host, vif_type, 'normal', '', vif_details, 'ACTIVE'))
+    add('ml2_port_bindings', pid)
+
+
 def _fill_router(cur, model, uuid_of, std, add):
     """The provider network, the router with its gateway and interfaces, and the floating IPs."""
     pub, r = model['public'], model['router']
     proj = next(iter(model['networks'].values()))['project_id']
 
     def port(pid, net_id, mac, owner, device, ip, subnet, status='ACTIVE', host=''):
-        cur.execute('INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,'
-                    ' device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s)',
-                    ('' if owner == 'network:floatingip' else proj, pid, '', net_id, mac, status, device, owner, std(cur, 'ports'),
-                     'immediate'))
-        add('ports', pid)
-        cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
-                    (pid, ip, subnet, net_id))
-        cur.execute('INSERT INTO ml2_port_bindings (port_id, host, vif_type, vnic_type, profile, vif_details, status)'
-                    ' VALUES (%s, %s, %s, %s, %s, %s, %s)', (pid, host, 'ovs' if host else 'unbound', 'normal', '', '', 'ACTIVE'))
+        _port(cur, std, add, '' if owner == 'network:floatingip' else proj, pid, net_id, mac, owner, device, ip, subnet,
+              status=status, host=host, vif_type='ovs' if host else 'unbound')
     cur.execute('INSERT INTO networks (project_id, id, name, status, admin_state_up, mtu, standard_attr_id)'
                 ' VALUES (%s, %s, %s, %s, 1, 1500, %s)', (proj, pub['id'], 'public', 'ACTIVE', std(cur, 'networks')))
     add('networks', pub['id'])
@@ -160,16 +160,8 @@ def fill_nova(db, model, project_user):
     try:
         with conn.cursor() as cur:
             for k, inst in enumerate(model['instances'].values(), 1):
-                cur.execute(
-                    'INSERT INTO instances (id, created_at, updated_at, deleted_at, deleted, uuid, hostname, display_name,'
-                    ' host, node, launched_on, vm_state, power_state, task_state, project_id, user_id, image_ref,'
-                    ' memory_mb, vcpus, root_gb, ephemeral_gb, instance_type_id, availability_zone, launched_at,'
-                    ' terminated_at, reservation_id, launch_index, locked, architecture, root_device_name, cleaned,'
-                    ' config_drive, os_type, hidden)'
-                    " VALUES (%s, %s, %s, NULL, 0, %s, %s, %s, %s, %s, %s, 'active', 1, NULL, %s, %s, %s, 512, 1, 1, 0, 2,"
-                    " 'nova', %s, NULL, %s, 0, 0, 'x86_64', '/dev/vda', 0, '', NULL, 0)",
-                    (k, created, created, inst['uuid'], inst['hostname'], inst['hostname'], inst['host'], inst['host'], inst['host'],
-                     project_user[0], project_user[1], '9e2b1f4c-6c2e-4b8e-8c1a-2f6d1e0c7b3a', created, 'r-%08x' % (k * 7919)))
+                insert_instance(cur, k, inst['uuid'], inst['hostname'], inst['hostname'], inst['host'], project_user[0],
+                                project_user[1], created)
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -24,6 +24,23 @@ def _now():
     return datetime.datetime.utcnow().replace(microsecond=0)
 
 
+def insert_instance(cur, iid, uuid, hostname, display_name, host, project_id, user_id, created, deleted_at=None):
+    """One ``instances`` row as nova-compute leaves it: active on ``host``, or, with ``deleted_at``, terminated and
+    soft-deleted (``deleted = id``)."""
+    deleted = deleted_at is not None
+    cur.execute(
+        'INSERT INTO instances (id, created_at, updated_at, deleted_at, deleted, uuid, hostname, display_name,'
+        ' host, node, launched_on, vm_state, power_state, task_state, project_id, user_id, image_ref,'
+        ' memory_mb, vcpus, root_gb, ephemeral_gb, instance_type_id, availability_zone, launched_at,'
+        ' terminated_at, reservation_id, launch_index, locked, architecture, root_device_name, cleaned,'
+        ' config_drive, os_type, hidden)'
+        ' VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, 512, 1, 1, 0, 2,'
+        " 'nova', %s, %s, %s, 0, 0, 'x86_64', '/dev/vda', %s, '', NULL, 0)",
+        (iid, created, deleted_at or created, deleted_at, iid if deleted else 0, uuid, hostname, display_name, host, host, host,
+         'deleted' if deleted else 'active', 0 if deleted else 1, project_id, user_id, IMAGE_REF, created, deleted_at,
+         'r-%08x' % (iid * 7919 % 2 ** 32), 1 if deleted else 0))
+
+
 def fill(db, model):
     """Insert every row; return {table: [ids]} of what was created."""
     now = _now()
@@ -49,18 +66,8 @@ def fill(db, model):
                 rows['networks'].append(net['id'])
             for inst in model['instances'].values():
                 deleted = inst['state'] == 'deleted'
-                cur.execute(
-                    'INSERT INTO instances (id, created_at, updated_at, deleted_at, deleted, uuid, hostname, display_name,'
-                    ' host, node, launched_on, vm_state, power_state, task_state, project_id, user_id, image_ref,'
-                    ' memory_mb, vcpus, root_gb, ephemeral_gb, instance_type_id, availability_zone, launched_at,'
-                    ' terminated_at, reservation_id, launch_index, locked, architecture, root_device_name, cleaned,'
-                    ' config_drive, os_type, hidden)'
-                    ' VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, 512, 1, 1, 0, 2,'
-                    " 'nova', %s, %s, %s, 0, 0, 'x86_64', '/dev/vda', %s, '', NULL, 0)",
-                    (inst['id'], created, now if deleted else created, now if deleted else None, inst['id'] if deleted else 0,
-                     inst['uuid'], inst['hostname'], inst['display_name'], inst['host'], inst['host'], inst['host'],
-                     'deleted' if deleted else 'active', 0 if deleted else 1, inst['project_id'], inst['user_id'], IMAGE_REF,
-                     created, now if deleted else None, 'r-%08x' % (inst['id'] * 7919 % 2 ** 32), 1 if deleted else 0))
+                insert_instance(cur, inst['id'], inst['uuid'], inst['hostname'], inst['display_name'], inst['host'],
+                                inst['project_id'], inst['user_id'], created, deleted_at=now if deleted else None)
                 rows['instances'].append(inst['id'])
                 cur.execute(
                     'INSERT INTO virtual_interfaces (created_at, updated_at, deleted_at, deleted, address, network_id,'

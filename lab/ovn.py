@@ -23,18 +23,15 @@ whose ``eth0`` gets its address from OVN's DHCP (busybox udhcpc, as Cirros).
 from __future__ import annotations
 
 import concurrent.futures
-import datetime
 import hashlib
 import ipaddress
 import os
 import re
-import sys
-import time
 import uuid
 
 import yaml
 
-from lab.sysutil import LabError, ip_batch, netns_list, nsrun, read_pidfile, run, which, write_file
+from lab.sysutil import LabError, ip_batch, nsrun, read_pidfile, run, which, write_file
 
 OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
 NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema'
@@ -183,11 +180,6 @@ class OvnLab(object):
         for schema in (OVS_SCHEMA, NB_SCHEMA, SB_SCHEMA):
             if not os.path.exists(schema):
                 raise LabError('%s is missing (Debian packages openvswitch-switch, ovn-central, ovn-host)' % schema)
-        clash = [n for n in netns_list() if n.startswith(lab.name + '-')]
-        if clash:
-            raise LabError('namespaces %s exist but no lab state records them; remove them first' % ', '.join(clash))
-        t0 = time.monotonic()
-        os.makedirs(lab.root, mode=0o755, exist_ok=True)
         hosts = {'switch': {'role': 'switch'}}
         for n in model['nodes'].values():
             hosts[n['name']] = {'role': n['role']}
@@ -197,48 +189,28 @@ class OvnLab(object):
             hosts['gateway'] = {'role': 'gateway'}
             for srv in model['external']['servers']:
                 hosts[srv['name']] = {'role': 'external'}
-        for h, rec in hosts.items():
-            rec['netns'] = lab.ns(h)
-            rec['interfaces'] = {}
-        lab.state = {
-            'name': lab.name, 'root': lab.root, 'topology': model['name'], 'topology_file': model['file'], 'backend': 'ovn',
-            'python': sys.executable, 'created': datetime.datetime.utcnow().isoformat() + 'Z', 'complete': False,
-            'model': model, 'hosts': hosts, 'namespaces': [h['netns'] for h in hosts.values()], 'links': [],
-            'processes': {}, 'faults': [], 'db': {}, 'instances': {},
-        }
-        lab.save()
-        from lab.core import _Thread    # pylint: disable=import-outside-toplevel
-        db_thread = _Thread(self._db_start)
-        db_thread.start()
-        try:
-            self._underlay(model)
+        # what ovs-ctl records in each switch at start: the versions of the switch and of its schema
+        self.versions = (run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1],
+                         run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip())
+
+        def parallel(jobs):
             with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-                futs = [ex.submit(self._start_ovs, n) for n in model['nodes']] + [ex.submit(self._start_central, model)]
-                for f in futs:
+                for f in [ex.submit(*j) for j in jobs]:
                     f.result()
+
+        def switches():
+            parallel([(self._start_ovs, n) for n in model['nodes']] + [(self._start_central, model)])
             for n in model['nodes'].values():
                 self._chassis(n)
+
+        def logical():
             self._logical(model)
             if model.get('router'):
                 self._provider(model)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-                for f in [ex.submit(self._instance, model, i) for i in model['instances'].values()]:
-                    f.result()
-            db_thread.join()
-            self._db_fill(model)
-            self._write_inventory(model)
-        except BaseException:
-            try:
-                db_thread.join()
-            except Exception:  # pylint: disable=broad-except
-                pass
-            lab.save()
-            lab.down()
-            raise
-        lab.state['complete'] = True
-        lab.state['up_seconds'] = round(time.monotonic() - t0, 2)
-        lab.save()
-        return lab.state
+        return lab.build(model, hosts, self._db_start,
+                         [lambda: self._underlay(model), switches, logical,
+                          lambda: parallel([(self._instance, model, i) for i in model['instances'].values()])],
+                         [lambda: self._db_fill(model), lambda: self._write_inventory(model)], backend='ovn')
 
     def _db_start(self):
         from lab.mariadb import MariaDB
@@ -310,10 +282,8 @@ class OvnLab(object):
                      ['ovsdb-server', '%s/conf.db' % d, '--remote=punix:%s/db.sock' % d, '--pidfile=%s/ovsdb-server.pid' % d,
                       '--detach', '--log-file=%s/ovsdb-server.log' % d, '--unixctl=%s/ovsdb-server.ctl' % d],
                      '%s/ovsdb-server.pid' % d, env)
-        # what ovs-ctl records at start: the versions of the switch and of its schema
-        version = run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1]
-        schema = run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip()
-        self.vsctl(node, '--no-wait', 'init', '--', 'set', 'open_vswitch', '.', 'ovs_version=%s' % version, 'db_version=%s' % schema)
+        self.vsctl(node, '--no-wait', 'init', '--', 'set', 'open_vswitch', '.', 'ovs_version=%s' % self.versions[0],
+                   'db_version=%s' % self.versions[1])
         self._daemon('%s-ovs-vswitchd' % node, node,
                      ['ovs-vswitchd', 'unix:%s/db.sock' % d, '--pidfile=%s/ovs-vswitchd.pid' % d, '--detach',
                       '--log-file=%s/ovs-vswitchd.log' % d, '--unixctl=%s/ovs-vswitchd.ctl' % d],
@@ -339,7 +309,6 @@ class OvnLab(object):
 
     def _chassis(self, n):
         node = n['name']
-        d = self.ovsdir(node)
         self.vsctl(node, 'add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', 'eth1')
         ip_batch(self.lab.ns(node), ['addr add %s/%d dev br-phy' % (n['tunnel_address'], n['prefixlen']), 'link set br-phy up'])
         self.vsctl(node, 'set', 'open_vswitch', '.', 'external_ids:system-id=%s' % n['system_id'],
@@ -354,9 +323,17 @@ class OvnLab(object):
                 self.vsctl(node, 'add-br', 'br-ex', '--', 'set', 'bridge', 'br-ex', 'datapath_type=netdev', '--', 'add-port', 'br-ex', 'eth0',
                            '--', 'set', 'open_vswitch', '.', 'external_ids:ovn-bridge-mappings=%s:br-ex' % physnet)
                 ip_batch(self.lab.ns(node), ['link set br-ex up'])
+        self.start_ovn_controller(node)
+
+    def start_ovn_controller(self, node):
+        """ovn-controller of ``node``, on the node's switch (at build time, and when a fault that killed it is healed)."""
+        d = self.ovsdir(node)
+        pidfile = '%s/ovn-controller.pid' % d
+        if os.path.exists(pidfile) and read_pidfile(pidfile, wait=0.1) is None:
+            os.unlink(pidfile)      # left by a killed one
         self._daemon('%s-ovn-controller' % node, node,
-                     ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s/ovn-controller.pid' % d, '--detach',
-                      '--log-file=%s/ovn-controller.log' % d], '%s/ovn-controller.pid' % d, self._env(d))
+                     ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s' % pidfile, '--detach',
+                      '--log-file=%s/ovn-controller.log' % d], pidfile, self._env(d))
 
     def _logical(self, model):
         """What neutron-server's OVN driver writes into the NB DB for the networks and the instances' ports."""
@@ -441,26 +418,34 @@ class OvnLab(object):
                    'external_ids:iface-id=%s' % i['port_id'], 'external_ids:attached-mac=%s' % i['mac'],
                    'external_ids:iface-status=active', 'external_ids:vm-uuid=%s' % i['uuid'])
         self.nbctl('--timeout=20', 'wait-until', 'logical_switch_port', i['port_id'], 'up=true')
-        idir = lab.hostdir(guest)
+        self.dhcp(i)
+        lab.state['instances'][guest] = {'lease': i['fixed_ip']}
+
+    def dhcp(self, i, expect=True, tries=5):
+        """Instance ``i`` asks for its address (busybox udhcpc, as Cirros at boot); True when it got its fixed IP.
+        With ``expect``, no lease is a LabError."""
+        guest = i['hostname']
+        idir = self.lab.hostdir(guest)
         os.makedirs(idir, mode=0o755, exist_ok=True)
-        res = nsrun(lab.ns(guest), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', '5', '-T', '1',
-                                    '-O', 'mtu'], check=False, timeout=30,
+        try:
+            os.unlink(os.path.join(idir, 'lease'))
+        except FileNotFoundError:
+            pass
+        res = nsrun(self.lab.ns(guest), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', str(tries),
+                                         '-T', '1', '-O', 'mtu'], check=False, timeout=30,
                     env=dict(os.environ, NETDIAG_LAB_INSTANCE_DIR=idir, PATH='/usr/sbin:/usr/bin:/sbin:/bin'))
-        lease = lab.lease(guest)
-        if res.returncode != 0 or not lease or lease.get('ip') != i['fixed_ip']:
+        lease = self.lab.lease(guest)
+        got = res.returncode == 0 and bool(lease) and lease.get('ip') == i['fixed_ip']
+        if expect and not got:
             raise LabError('instance %s got no DHCP lease from OVN (%s): %s' % (guest, lease, (res.stderr or res.stdout).strip()[-300:]))
-        lab.state['instances'][guest] = {'lease': lease.get('ip')}
+        return got
 
     def _write_inventory(self, model):
         lab = self.lab
         hosts = lab.state['hosts']
         for h, rec in hosts.items():
-            if rec['role'] == 'switch':
-                continue
-            wrapper = os.path.join(lab.root, 'bin', '%s-python' % h)
-            write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\nexec %s netns exec %s %s "$@"\n'
-                       % (h, rec['netns'], which('ip'), rec['netns'], sys.executable), 0o755)
-            rec['python'] = wrapper
+            if rec['role'] != 'switch':
+                lab.write_python_wrapper(h)
 
         def base(h):
             return {'ansible_connection': 'local', 'ansible_python_interpreter': hosts[h]['python'], 'netdiag_lab_netns': hosts[h]['netns']}

@@ -6,12 +6,10 @@ with what undoes it, as lab/faults.py does for nova-network. Nothing leaves a fl
 
 from __future__ import annotations
 
-import datetime
-import os
 import signal
-import time
 
-from lab.sysutil import LabError, kill_pid, nsrun, read_pidfile, run
+from lab.faults import apply, lookup, undo_all
+from lab.sysutil import LabError, kill_pid, run
 
 FAULTS = {}
 
@@ -46,24 +44,6 @@ def _sql(lab, statement, args):
         conn.close()
 
 
-def _dhcp_again(lab, inst, expect=True):
-    """The guest asks for its address again (udhcpc, as at boot); True when it got a lease."""
-    from lab.ovn import UDHCPC_SCRIPT
-    from lab.sysutil import which
-    idir = lab.hostdir(inst['hostname'])
-    try:
-        os.unlink(os.path.join(idir, 'lease'))
-    except FileNotFoundError:
-        pass
-    res = nsrun(lab.ns(inst['hostname']), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', '3', '-T', '1',
-                                           '-O', 'mtu'], check=False, timeout=30,
-                env=dict(os.environ, NETDIAG_LAB_INSTANCE_DIR=idir, PATH='/usr/sbin:/usr/bin:/sbin:/bin'))
-    got = res.returncode == 0 and lab.lease(inst['hostname']) is not None
-    if expect and not got:
-        raise LabError('instance %s got no DHCP lease again: %s' % (inst['hostname'], (res.stderr or res.stdout).strip()[-300:]))
-    return got
-
-
 # ---------------------------------------------------------------------- the faults
 @fault
 def ovn_port_unbound(lab, target):
@@ -94,13 +74,7 @@ def ovn_controller_dead(lab, target):
 def _heal_ovn_controller_dead(lab, rec):
     inst = _inst(lab, rec['target'])
     o = _ovn(lab)
-    d = o.ovsdir(inst['host'])
-    key = '%s-ovn-controller' % inst['host']
-    pidfile = '%s/ovn-controller.pid' % d
-    if os.path.exists(pidfile) and read_pidfile(pidfile, wait=0.1) is None:
-        os.unlink(pidfile)
-    o._daemon(key, inst['host'], ['ovn-controller', 'unix:%s/db.sock' % d, '--pidfile=%s' % pidfile, '--detach',  # pylint: disable=protected-access
-                                  '--log-file=%s/ovn-controller.log' % d], pidfile, o._env(d))  # pylint: disable=protected-access
+    o.start_ovn_controller(inst['host'])
     o.nbctl('--timeout=20', 'wait-until', 'logical_switch_port', inst['port_id'], 'up=true')
 
 
@@ -183,14 +157,14 @@ def ovn_dhcp_options_missing(lab, target):
     """The instance's port lost its DHCP options in the NB DB; the instance reboots: no lease."""
     inst = _inst(lab, target)
     _ovn(lab).nbctl('lsp-set-dhcpv4-options', inst['port_id'])
-    _dhcp_again(lab, inst, expect=False)
+    _ovn(lab).dhcp(inst, expect=False, tries=3)
     return inst, {}
 
 
 def _heal_ovn_dhcp_options_missing(lab, rec):
     inst = _inst(lab, rec['target'])
     _ovn(lab).nbctl('lsp-set-dhcpv4-options', inst['port_id'], lab.state['ovn']['dhcp_options'][inst['network']])
-    _dhcp_again(lab, inst)
+    _ovn(lab).dhcp(inst)
 
 
 @fault
@@ -238,34 +212,8 @@ def _heal_ovn_fip_nat_missing(lab, rec):
 
 
 def inject(lab, name, target=None):
-    if not lab.state.get('complete'):
-        raise LabError('lab %s is not up' % lab.name)
-    fn = FAULTS.get(name)
-    if fn is None:
-        raise LabError('unknown fault %r of the OVN lab (known: %s)' % (name, ', '.join(sorted(FAULTS))))
-    inst = _inst(lab, target)
-    for rec in lab.state.get('faults', []):
-        if rec['name'] == name and rec['target'] == inst['hostname']:
-            return rec
-    inst, undo = fn(lab, inst['hostname'])
-    rec = {'name': name, 'target': inst['hostname'], 'host': inst['host'], 'undo': undo,
-           'description': fn.__doc__.strip().splitlines()[0], 'expect_dead': undo.pop('expect_dead', []),
-           'injected': datetime.datetime.utcnow().isoformat() + 'Z'}
-    lab.state.setdefault('faults', []).append(rec)
-    lab.save()
-    return rec
+    return apply(lab, lookup(lab, FAULTS, name), _inst(lab, target))
 
 
 def heal(lab):
-    healed = []
-    while lab.state.get('faults'):
-        rec = lab.state['faults'][-1]
-        globals()['_heal_' + rec['name']](lab, rec)
-        lab.state['faults'].pop()
-        lab.save()
-        healed.append(rec)
-    if healed:
-        time.sleep(0.2)
-        for h in lab.state['hosts']:
-            run(['ip', '-n', lab.ns(h), 'neigh', 'flush', 'all'], check=False)
-    return healed
+    return undo_all(lab, globals())

@@ -41,7 +41,7 @@ exec "$@"
 '''
 
 
-def _stage(lab, host, rec, root):
+def _stage(host, rec, root):
     """The staging tree of ``host``: its files where a real host keeps them."""
     if os.path.isdir(root):
         shutil.rmtree(root)
@@ -79,7 +79,7 @@ def sosreport(lab, host, out_dir, archive=False, plugins=PLUGINS, timeout=TIMEOU
         raise LabError('sos is not installed (Debian: apt-get install sosreport)')
     ns = rec.get('netns') or lab.ns(host)
     stage = os.path.join(lab.root, 'sosroot', host)
-    _stage(lab, host, rec, stage)
+    _stage(host, rec, stage)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, mode=0o700, exist_ok=True)
     before = set(os.listdir(out_dir))

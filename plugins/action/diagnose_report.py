@@ -11,7 +11,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _report, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._reportfiles import FORMATS, base_name, plan_writes, render, write_all
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._reportfiles import FORMATS, base_name, render, save
 
 
 class ActionModule(ActionBase):
@@ -50,14 +50,8 @@ class ActionModule(ActionBase):
             return result
         base = base_name(args['basename'] or args['query'] or report['instance'].get('hostname') or report['instance'].get('uuid')
                          or 'instance')
-        dest = args['dest_dir']
-        paths, would_change = plan_writes(dest, base, rendered)
-        result['files'] = paths
-        if self._task.check_mode:
-            result['changed'] = would_change
-            return result
         try:
-            result['changed'] = write_all(dest, paths, rendered)
+            result['files'], result['changed'] = save(args['dest_dir'], base, rendered, self._task.check_mode)
         except OSError as e:
-            raise AnsibleActionFail('diagnose_report: cannot write the report to %s: %s' % (dest, to_native(e)))
+            raise AnsibleActionFail('diagnose_report: cannot write the report to %s: %s' % (args['dest_dir'], to_native(e)))
         return result

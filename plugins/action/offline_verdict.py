@@ -10,7 +10,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _engine, _offline, _report
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._reportfiles import FORMATS, base_name, plan_writes, render, write_all
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._reportfiles import FORMATS, base_name, render, save
 
 
 class ActionModule(ActionBase):
@@ -38,23 +38,19 @@ class ActionModule(ActionBase):
             try:
                 verdict = _engine.evaluate(evidence)
                 report = _report.build_report(evidence, evidence['hops'], verdict, query=args['instance'])
-                report['offline'] = {'source': args['source'], 'hosts': _offline.host_summary(hosts), 'unreadable': unreadable}
+                read = _offline.host_summary(hosts)
+                report['offline'] = {'source': args['source'], 'hosts': read, 'unreadable': unreadable}
                 rendered = {fmt: render(report, fmt) for fmt in args['formats']}
             except (TypeError, ValueError, KeyError, AttributeError) as e:
                 raise AnsibleActionFail('offline_verdict: cannot evaluate what %s holds: %s' % (args['source'], to_native(e)))
         finally:
             _offline.cleanup(work)
-        result.update(changed=False, verdict=report['verdict'], report=report, hosts=_offline.host_summary(hosts),
+        result.update(changed=False, verdict=report['verdict'], report=report, hosts=read,
                       unreadable=unreadable, files={})
         if not args['dest_dir']:
             return result
-        paths, would_change = plan_writes(args['dest_dir'], base_name(args['instance']), rendered)
-        result['files'] = paths
-        if self._task.check_mode:
-            result['changed'] = would_change
-            return result
         try:
-            result['changed'] = write_all(args['dest_dir'], paths, rendered)
+            result['files'], result['changed'] = save(args['dest_dir'], base_name(args['instance']), rendered, self._task.check_mode)
         except OSError as e:
             raise AnsibleActionFail('offline_verdict: cannot write the report to %s: %s' % (args['dest_dir'], to_native(e)))
         return result

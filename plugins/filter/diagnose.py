@@ -11,7 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _dhcpfacts, _report, _report_html, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _dhcpfacts, _model_ovn, _report, _report_html, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
@@ -87,7 +87,6 @@ def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=N
     if not isinstance(instance, dict):
         raise AnsibleFilterError('netdiag_ovn_evidence: the instance must be a dict (nova_network_info.instance), got %s'
                                  % type(instance).__name__)
-    from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _model_ovn  # pylint: disable=import-outside-toplevel
     try:
         return _model_ovn.evidence(_plain(instance), compute_host, interfaces=_plain(interfaces), ovs=_plain(ovs), nb=_plain(nb),
                                    sb=_plain(sb), neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit),

@@ -347,6 +347,14 @@ def connect(params, service='nova'):
     return conn
 
 
+def close_quietly(conn):
+    """Close ``conn``; a connection the server already dropped has nothing left to close."""
+    try:
+        conn.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
 def _query(cur, sql, args=None, params=None, action=None, table=None):
     try:
         cur.execute(sql, args)

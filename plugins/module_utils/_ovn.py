@@ -35,7 +35,7 @@ def _acl(a):
 def read_nb(remote, timeout=10.0):
     t = _read(remote, 'OVN_Northbound', ('Logical_Switch', 'Logical_Switch_Port', 'ACL', 'Logical_Router',
                                          'Logical_Router_Port', 'NAT', 'Logical_Router_Static_Route', 'Port_Group',
-                                         'DHCP_Options', 'Gateway_Chassis', 'HA_Chassis_Group', 'HA_Chassis'), timeout)
+                                         'DHCP_Options', 'Gateway_Chassis'), timeout)
     lsps = {r['_uuid']: r for r in t['Logical_Switch_Port']}
     acls = {r['_uuid']: r for r in t['ACL']}
     lrps = {r['_uuid']: r for r in t['Logical_Router_Port']}

@@ -177,10 +177,7 @@ def run(module):
             plan, backup_path, rows = novadb.apply_plan(conn, selection, p['release'], p['force'], p['backup_dir'], p,
                                                         lock_timeout=p['lock_timeout'])
     finally:
-        try:
-            conn.close()
-        except Exception:  # closing a dead connection: nothing left to do
-            pass
+        novadb.close_quietly(conn)
     diff = novadb.plan_diff(plan)
     if plan['refused']:
         module.fail_json(msg='; '.join(r['reason'] for r in plan['refused']) + '; nothing changed', plan=plan, diff=diff,

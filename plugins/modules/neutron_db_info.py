@@ -136,10 +136,7 @@ def run(module):
             result['problems'].extend({'code': f['code'], 'object': f['object'], 'message': f['message']} for f in result['audit'])
         conn.rollback()
     finally:
-        try:
-            conn.close()
-        except Exception:  # closing a dead connection: nothing left to do
-            pass
+        novadb.close_quietly(conn)
     return result
 
 

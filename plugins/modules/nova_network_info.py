@@ -203,10 +203,7 @@ def run(module):
             result['problems'].extend({'code': f['code'], 'message': f['message'], 'object': f['object']}
                                       for f in result['nat_check']['findings'])
     finally:
-        try:
-            conn.close()
-        except Exception:  # closing a dead connection: nothing left to do
-            pass
+        novadb.close_quietly(conn)
     return result
 
 

@@ -16,10 +16,13 @@ from ansible_collections.cloudops.netdiag.plugins.plugin_utils import (
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _first, path_mtu_note
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._hops import attach_capture, normalise_probes
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import OvnModel
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, rules_of
 
 # the modules whose import registers the rules of each backend
 BACKENDS = {'nova-network': (_rules_nova_link, _rules_nova_l3, _rules_nova_dhcp, _rules_nova_dns), 'ovn': (_rules_ovn,)}
+# the evidence model each backend's rules read
+MODELS = {'nova-network': Model, 'ovn': OvnModel}
 DEFAULT_BACKEND = 'nova-network'
 
 
@@ -91,11 +94,7 @@ def evaluate(inputs):
     backend = inputs.get('backend') or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise ValueError('no rules for backend %r (known: %s)' % (backend, ', '.join(sorted(BACKENDS))))
-    if backend == 'ovn':
-        from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import OvnModel
-        m = OvnModel(inputs)
-    else:
-        m = Model(inputs)
+    m = MODELS.get(backend, Model)(inputs)
     fired, unchecked = run_rules(m, backend)
     lad = m.ladder
     hops = m.hops
@@ -143,10 +142,15 @@ def evaluate(inputs):
                       'offline: run diagnose_instance.yml when they can be reached.',
         }
     else:
+        if backend == 'nova-network':
+            summary = '%s: the path to the outside works' % m.name
+        else:
+            summary = '%s: no fault on its path (%s)' % (m.name, backend)
+            if unchecked:
+                summary += '; %d cause(s) could not be checked, see unchecked' % len(unchecked)
         verdict = {
             'status': 'ok', 'segment': None, 'cause': 'none', 'rule': None, 'hop': None,
-            'summary': '%s: the path to the outside works' % m.name if backend == 'nova-network' else
-                       '%s: no fault on its path (%s)' % (m.name, backend),
+            'summary': summary,
             'evidence': ladder_ev + cap_ev, 'advice': 'Nothing to do on the network path.',
         }
     verdict['backend'] = backend

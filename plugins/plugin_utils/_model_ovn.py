@@ -12,6 +12,7 @@ the rules read. Every name comes from the facts, none from the lab.
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
 
@@ -20,16 +21,24 @@ from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Mod
 GENEVE_OVERHEAD = 58
 
 
-def _ifaces_of(ovs):
-    for b in (ovs or {}).get('bridges') or []:
-        for p in b.get('ports') or []:
-            for i in p.get('interfaces') or []:
-                yield b, p, i
-
-
 def tap_name(port_id):
     """The tap nova/os-vif make for a Neutron port: ``tap`` + the first 11 characters of its id."""
     return 'tap' + str(port_id)[:11]
+
+
+def find_tap(ovs, port_id):
+    """(name, interface) of the port's tap on the switch: the interface whose iface-id is the port id, else the one named
+    ``tap<port id[:11]>`` (whatever its iface-id); (None, None) when neither is there."""
+    if not port_id or not ovs:
+        return None, None
+    hit = find_iface_id(ovs, port_id)
+    if hit:
+        return hit[2]['name'], hit[2]
+    want = tap_name(port_id)
+    for dummy, dummy2, i in ovs_interfaces(ovs):
+        if i.get('name') == want:
+            return want, i
+    return None, None
 
 
 def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None):
@@ -43,11 +52,7 @@ def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None):
     fixed = [f.get('ip_address') for f in (port or {}).get('fixed_ips') or []]
     add('guest_nic', guest_host, None, 'instance %s NIC' % (inst.get('hostname') or inst.get('uuid') or '?'), 'instance',
         address=fixed[0] if fixed else None, mac=(port or {}).get('mac_address'))
-    tap = None
-    for b, p, i in _ifaces_of(ovs):
-        if pid and (i.get('external_ids') or {}).get('iface-id') == pid:
-            tap = i['name']
-    tap = tap or (tap_name(pid) if pid else None)
+    tap = find_tap(ovs, pid)[0] or (tap_name(pid) if pid else None)
     add('tap', compute, tap, 'tap %s on br-int' % (tap or '(unknown)'), 'instance_to_compute', mac=(port or {}).get('mac_address'))
     # the logical switch lives in br-int's flows: no interface of its own to look at (br-int's port stays down)
     add('logical_switch', compute, None, 'logical switch %s (br-int)' % (ls_name or '?'), 'compute')
@@ -109,15 +114,7 @@ class OvnModel(Model):
                 if self.port_id and p.get('name') == self.port_id:
                     self.ls, self.lsp = ls, p
         self.pb = next((b for b in (self.sb or {}).get('port_bindings') or [] if b.get('logical_port') == self.port_id), None)
-        self.tap = self.tap_iface = None
-        for b, p, i in _ifaces_of(self.ovs):
-            if self.port_id and (i.get('external_ids') or {}).get('iface-id') == self.port_id:
-                self.tap, self.tap_iface = i['name'], i
-        if self.tap is None and self.port_id:
-            want = tap_name(self.port_id)
-            for b, p, i in _ifaces_of(self.ovs):
-                if i.get('name') == want:
-                    self.tap, self.tap_iface = want, i
+        self.tap, self.tap_iface = find_tap(self.ovs, self.port_id)
         self.encap = ((self.ovs or {}).get('open_vswitch') or {}).get('ovn') or {}
         self.encap_dev = encap_device(self.cf.get('interfaces'), self.encap.get('encap_ip'))
         self.thop = self.hop('tap')

@@ -50,23 +50,20 @@ def base_name(name):
     return re.sub(r'[^A-Za-z0-9_.-]', '_', str(name)).lstrip('.') or 'instance'
 
 
-def plan_writes(dest, base, rendered):
-    """{format: path} of the report files and whether writing them would change anything."""
+def save(dest, base, rendered, check_mode=False):
+    """Write each rendered format to ``<dest>/<base>.<format>`` (``dest`` made if missing, a file rewritten only when its
+    content changes); in check mode write nothing. Returns ({format: path}, whether a file changed or would)."""
     paths = {fmt: os.path.join(dest, '%s.%s' % (base, fmt)) for fmt in rendered}
     changed = False
-    for fmt, path in paths.items():
-        try:
-            with open(path, 'rb') as f:
-                changed = changed or f.read() != rendered[fmt].encode('utf-8')
-        except OSError:
-            changed = True
-    return paths, changed
-
-
-def write_all(dest, paths, rendered):
-    """Write every rendered format to its path under ``dest`` (made if missing); True when a file changed."""
+    if check_mode:
+        for fmt, path in paths.items():
+            try:
+                with open(path, 'rb') as f:
+                    changed = changed or f.read() != rendered[fmt].encode('utf-8')
+            except OSError:
+                changed = True
+        return paths, changed
     os.makedirs(dest, mode=0o755, exist_ok=True)
-    changed = False
     for fmt, path in paths.items():
         changed = write(path, rendered[fmt]) or changed
-    return changed
+    return paths, changed

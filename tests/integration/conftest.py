@@ -5,7 +5,7 @@
 
 ``lab_factory`` (function scope): ``lab_factory('seed')`` brings a topology up under a fresh
 unique prefix and returns the ``lab.Lab``; every lab it made is torn down at the end of the
-test, whatever happened. ``seed_lab`` / ``vlan_lab`` (session scope): one shared lab per
+test, whatever happened. ``seed_lab`` / ``vlan_lab`` / ``ovn_lab`` (session scope): one shared lab per
 topology for the whole session (tests that inject a fault must heal it, e.g. with
 ``lab.heal()`` in a ``finally``). All need root; without it they skip.
 """
@@ -82,3 +82,10 @@ def seed_lab(_session_labs):
 def vlan_lab(_session_labs):
     """The VlanManager topology (two computes, two tenant networks), up for the whole session."""
     return _session_labs('vlan')
+
+
+@pytest.fixture(scope='session')
+def ovn_lab(_session_labs):
+    """The Neutron ML2/OVN topology (real Open vSwitch and OVN daemons), up for the whole session; a test that injects a
+    fault or changes a database heals it."""
+    return _session_labs('ovn')

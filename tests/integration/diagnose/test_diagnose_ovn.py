@@ -8,7 +8,6 @@ modules by hand and checks the evidence the rules read (_model_ovn.evidence)."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -39,15 +38,10 @@ CAUSES = {
 }
 
 
-@pytest.fixture(scope='module')
-def lab(request):
-    from lab import Lab
-    if os.geteuid() != 0:
-        pytest.skip('the lab needs root')
-    lab = Lab('d' + secrets.token_hex(3))
-    request.addfinalizer(lab.down)
-    lab.up('ovn')
-    return lab
+@pytest.fixture
+def lab(ovn_lab):
+    """The session's OVN lab (tests/integration/conftest.py)."""
+    return ovn_lab
 
 
 def _reachable(lab, inst, peer):

@@ -15,19 +15,6 @@ from facts_net_helpers import run_module, sh
 pytestmark = pytest.mark.skipif(shutil.which('ovn-controller') is None, reason='OVN is not installed')
 
 
-@pytest.fixture(scope='module')
-def ovn_lab(request):
-    from lab import Lab
-    import os
-    import secrets
-    if os.geteuid() != 0:
-        pytest.skip('the lab needs root')
-    lab = Lab('o' + secrets.token_hex(3))
-    request.addfinalizer(lab.down)
-    lab.up('ovn')
-    return lab
-
-
 def _db(lab, node):
     return 'unix:%s/db.sock' % lab.hostdir(node, 'ovs')
 
@@ -205,11 +192,8 @@ def test_neutron_db_audit_against_ovn(ovn_lab):
         assert rc == 0, r
         assert [(f['code'], f['object']) for f in r['audit']] == [('port_missing_in_ovn', vm2['port_id'])]
     finally:
-        net = model['networks']['private']
-        addr = '%s %s' % (vm2['mac'], vm2['fixed_ip'])
-        sh(*(nb + ['lsp-add', net['switch'], vm2['port_id'], '--', 'lsp-set-addresses', vm2['port_id'], addr,
-                   '--', 'lsp-set-port-security', vm2['port_id'], addr,
-                   '--', 'lsp-set-dhcpv4-options', vm2['port_id'], ovn_lab.state['ovn']['dhcp_options']['private']]))
+        from lab.ovn import OvnLab
+        OvnLab(ovn_lab).port(model, vm2)     # the port as the lab (Neutron's OVN driver) writes it
     # a port whose binding failed in the DB, as ML2 leaves it when no driver can bind it
     conn = ovn_lab.mariadb().connect('neutron')
     try:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import time
 
 import pytest
 
-from lab import Lab
 from lab.ovn_faults import FAULTS
 
 pytestmark = [pytest.mark.lab,
@@ -38,14 +36,10 @@ EXPECT = {
 }
 
 
-@pytest.fixture(scope='module')
-def lab(request):
-    if os.geteuid() != 0:
-        pytest.skip('the lab needs root')
-    lab = Lab('f' + secrets.token_hex(3))
-    request.addfinalizer(lab.down)
-    lab.up('ovn')
-    return lab
+@pytest.fixture
+def lab(ovn_lab):
+    """The session's OVN lab (tests/integration/conftest.py)."""
+    return ovn_lab
 
 
 def _ping(lab, size):
