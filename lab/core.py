@@ -102,8 +102,15 @@ class Lab(object):
         """Build the lab (idempotent: a healthy lab of the same topology is left as it is)."""
         from lab import ovn
         path = topology.topology_path(topology_name)
-        builder = ovn.OvnLab(self) if ovn.is_ovn(path) else None
-        model = ovn.load_model(path) if builder else topology.load(topology_name)
+        backend = ovn.neutron_backend(path)
+        builder, model = None, None
+        if backend == 'ml2ovs':
+            from lab.ml2ovs import Ml2OvsLab
+            builder, model = Ml2OvsLab(self), ovn.load_model(path, salt=self.name)
+        elif backend == 'ovn':
+            builder, model = ovn.OvnLab(self), ovn.load_model(path)
+        else:
+            model = topology.load(topology_name)
         if self.state:
             if self.state.get('model') == model and self.state.get('complete') and self.status()['healthy']:
                 return self.state
@@ -732,13 +739,15 @@ class Lab(object):
                 'inventory': self.inventory_path, 'healthy': bool(healthy)}
 
     # ------------------------------------------------------------------ faults
+    def _faults(self):
+        from lab import faults, ml2ovs_faults, ovn_faults
+        return {'ovn': ovn_faults, 'ml2ovs': ml2ovs_faults}.get(self.state.get('backend'), faults)
+
     def fault(self, name, target=None):
-        from lab import faults, ovn_faults
-        return (ovn_faults if self.state.get('backend') == 'ovn' else faults).inject(self, name, target)
+        return self._faults().inject(self, name, target)
 
     def heal(self):
-        from lab import faults, ovn_faults
-        return (ovn_faults if self.state.get('backend') == 'ovn' else faults).heal(self)
+        return self._faults().heal(self)
 
 
 class _Thread(threading.Thread):

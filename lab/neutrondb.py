@@ -19,6 +19,13 @@ import json
 from lab.novadb import insert_instance
 
 VIF_DETAILS = {'port_filter': True, 'connectivity': 'l2', 'bridge_name': 'br-int', 'datapath_type': 'netdev'}
+# what the openvswitch mechanism driver writes for the iptables_hybrid firewall
+VIF_DETAILS_HYBRID = dict(VIF_DETAILS, ovs_hybrid_plug=True)
+DRIVER = {'ovn': 'ovn', 'ml2ovs': 'openvswitch'}
+
+
+def vif_details(model):
+    return VIF_DETAILS_HYBRID if model.get('backend') == 'ml2ovs' else VIF_DETAILS
 
 
 def _now():
@@ -49,7 +56,7 @@ def fill(db, model, uuid_of):
                 seg = uuid_of('segment', net['name'])
                 cur.execute('INSERT INTO networksegments (id, network_id, network_type, physical_network, segmentation_id, is_dynamic,'
                             ' segment_index, standard_attr_id) VALUES (%s, %s, %s, NULL, %s, 0, 0, %s)',
-                            (seg, net['id'], 'geneve', net.get('segmentation_id', 1), std(cur, 'segments')))
+                            (seg, net['id'], net.get('network_type') or 'geneve', net.get('segmentation_id', 1), std(cur, 'segments')))
                 segs[net['name']] = seg
                 add('networksegments', seg)
                 cur.execute('INSERT INTO subnets (project_id, id, name, network_id, ip_version, cidr, gateway_ip, enable_dhcp,'
@@ -75,13 +82,15 @@ def fill(db, model, uuid_of):
                 net = model['networks'][inst['network']]
                 pid = inst['port_id']
                 _port(cur, std, add, net['project_id'], pid, net['id'], inst['mac'], 'compute:nova', inst['uuid'], inst['fixed_ip'],
-                      net['subnet_id'], host=inst['host'], vif_type='ovs', vif_details=json.dumps(VIF_DETAILS))
+                      net['subnet_id'], host=inst['host'], vif_type='ovs', vif_details=json.dumps(vif_details(model)))
                 cur.execute('INSERT INTO ml2_port_binding_levels (port_id, host, level, driver, segment_id) VALUES (%s, %s, 0, %s, %s)',
-                            (pid, inst['host'], 'ovn', segs[net['name']]))
+                            (pid, inst['host'], DRIVER[model.get('backend') or 'ovn'], segs[net['name']]))
                 cur.execute('INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (%s, %s)',
                             (pid, sgs[net['project_id']]))
             if model.get('router'):
                 _fill_router(cur, model, uuid_of, std, add)
+            if model.get('backend') == 'ml2ovs':
+                _fill_agents(cur, model, std, add, now)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -133,7 +142,9 @@ def _fill_router(cur, model, uuid_of, std, add):
                 (r['id'], r['gw_port_id'], 'network:router_gateway'))
     for netname, itf in r['interfaces'].items():
         net = model['networks'][netname]
-        port(itf['port_id'], net['id'], itf['mac'], 'network:router_interface', r['id'], itf['ip'], net['subnet_id'])
+        # ML2/OVS binds the router's interfaces to the L3 agent's host; OVN leaves them unbound
+        port(itf['port_id'], net['id'], itf['mac'], 'network:router_interface', r['id'], itf['ip'], net['subnet_id'],
+             host=ctl if model.get('backend') == 'ml2ovs' else '')
         cur.execute('INSERT INTO routerports (router_id, port_id, port_type) VALUES (%s, %s, %s)',
                     (r['id'], itf['port_id'], 'network:router_interface'))
     for i in model['instances'].values():
@@ -149,6 +160,37 @@ def _fill_router(cur, model, uuid_of, std, add):
                     (proj, i['floating_ip_id'], i['floating_ip'], pub['id'], fport, i['port_id'], i['fixed_ip'], r['id'], r['id'],
                      'ACTIVE', std(cur, 'floatingips')))
         add('floatingips', i['floating_ip_id'])
+
+
+def _fill_agents(cur, model, std, add, now):
+    """ML2/OVS: the DHCP port of each network, the agents (an Open vSwitch agent per node, the DHCP and L3 agents on
+    the network node, each with its last heartbeat), which agent hosts each network and the router."""
+    ctl = model['network_node']
+    proj = next(iter(model['networks'].values()))['project_id']
+    for net in model['networks'].values():
+        dp = net['dhcp_port']
+        _port(cur, std, add, proj, dp['id'], net['id'], dp['mac'], 'network:dhcp', dp['device_id'], dp['ip'], net['subnet_id'],
+              host=ctl, vif_type='ovs', vif_details=json.dumps(VIF_DETAILS_HYBRID))
+
+    def agent(aid, atype, binary, topic, host, conf):
+        cur.execute('INSERT INTO agents (id, agent_type, `binary`, topic, host, admin_state_up, created_at, started_at,'
+                    ' heartbeat_timestamp, configurations) VALUES (%s, %s, %s, %s, %s, 1, %s, %s, %s, %s)',
+                    (aid, atype, binary, topic, host, now, now, now, json.dumps(conf, sort_keys=True)))
+        add('agents', aid)
+    for name, n in model['nodes'].items():
+        agent(n['agent_id'], 'Open vSwitch agent', 'neutron-openvswitch-agent', 'N/A', name,
+              {'bridge_mappings': {model['public']['physnet']: 'br-ex'} if name == ctl and model.get('public') else {},
+               'tunnel_types': ['vxlan'], 'tunneling_ip': n['tunnel_address'], 'datapath_type': 'netdev',
+               'integration_bridge': 'br-int', 'l2_population': False, 'firewall_driver': 'iptables_hybrid'})
+    agent(model['agents']['dhcp'], 'DHCP agent', 'neutron-dhcp-agent', 'dhcp_agent', ctl,
+          {'dhcp_driver': 'neutron.agent.linux.dhcp.Dnsmasq', 'networks': len(model['networks'])})
+    agent(model['agents']['l3'], 'L3 agent', 'neutron-l3-agent', 'l3_agent', ctl, {'agent_mode': 'legacy', 'routers': 1})
+    for net in model['networks'].values():
+        cur.execute('INSERT INTO networkdhcpagentbindings (network_id, dhcp_agent_id, binding_index) VALUES (%s, %s, 1)',
+                    (net['id'], model['agents']['dhcp']))
+    if model.get('router'):
+        cur.execute('INSERT INTO routerl3agentbindings (router_id, l3_agent_id, binding_index) VALUES (%s, %s, 1)',
+                    (model['router']['id'], model['agents']['l3']))
 
 
 def fill_nova(db, model, project_user):

@@ -46,14 +46,23 @@ TOOLS = ('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovn-northd'
          'busybox', 'ip')
 
 
-def is_ovn(path):
-    """True when the topology file at ``path`` describes a Neutron/OVN lab (``backend: ovn``)."""
+NEUTRON_BACKENDS = ('ovn', 'ml2ovs')
+
+
+def neutron_backend(path):
+    """The Neutron backend (``ovn`` or ``ml2ovs``) the topology file at ``path`` describes, None for nova-network."""
     try:
         with open(path, encoding='utf-8') as f:
             head = yaml.safe_load(f)
     except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(head, dict) and head.get('backend') == 'ovn'
+        return None
+    backend = head.get('backend') if isinstance(head, dict) else None
+    return backend if backend in NEUTRON_BACKENDS else None
+
+
+def is_ovn(path):
+    """True when the topology file at ``path`` describes a Neutron/OVN lab (``backend: ovn``)."""
+    return neutron_backend(path) == 'ovn'
 
 
 def _uuid(topo, kind, key):
@@ -65,8 +74,11 @@ def _mac(prefix, *parts):
     return '%s:%02x:%02x:%02x' % (prefix, h[0], h[1], h[2])
 
 
-def load_model(path):
-    """The full, deterministic model of an OVN topology file (names, uuids, MACs, taps derived here)."""
+def load_model(path, salt=''):
+    """The full, deterministic model of a Neutron topology file (names, uuids, MACs, taps derived here).
+
+    ``salt`` enters every uuid: the ML2/OVS lab passes its lab name, since its ``qdhcp-``/``qrouter-`` namespaces are
+    named by Neutron ids and must not collide with another lab's."""
     from lab.topology import TopologyError
     try:
         with open(path, encoding='utf-8') as f:
@@ -76,6 +88,10 @@ def load_model(path):
     name = str(t.get('name') or '')
     if not _NAME.match(name):
         raise TopologyError('topology name %r must match %s' % (name, _NAME.pattern))
+    backend = t.get('backend')
+    if backend not in NEUTRON_BACKENDS:
+        raise TopologyError('topology %s: backend %r is not one of %s' % (path, backend, ', '.join(NEUTRON_BACKENDS)))
+    seed = '%s@%s' % (name, salt) if salt else name
     tunnel = ipaddress.ip_network(str((t.get('tunnel') or {}).get('cidr') or '192.168.50.0/24'))
     nodes, networks, instances = {}, {}, {}
     for n in t.get('nodes') or []:
@@ -85,17 +101,17 @@ def load_model(path):
         if addr not in tunnel:
             raise TopologyError('node %s: tunnel address %s is outside %s' % (n['name'], addr, tunnel))
         nodes[n['name']] = {'name': n['name'], 'role': n['role'], 'tunnel_address': str(addr), 'prefixlen': tunnel.prefixlen,
-                            'system_id': _uuid(name, 'chassis', n['name'])}
+                            'system_id': _uuid(seed, 'chassis', n['name'])}
     if [n for n in nodes.values() if n['role'] == 'controller'].__len__() != 1:
         raise TopologyError('an ovn topology has exactly one controller node')
     for net in t.get('networks') or []:
         cidr = ipaddress.ip_network(str(net['cidr']))
-        nid = _uuid(name, 'network', net['name'])
+        nid = _uuid(seed, 'network', net['name'])
         networks[net['name']] = {
-            'name': net['name'], 'id': nid, 'subnet_id': _uuid(name, 'subnet', net['name']), 'cidr': str(cidr),
+            'name': net['name'], 'id': nid, 'subnet_id': _uuid(seed, 'subnet', net['name']), 'cidr': str(cidr),
             'gateway': str(net.get('gateway') or next(cidr.hosts())), 'prefixlen': cidr.prefixlen,
-            'mtu': int(net.get('mtu') or 1442), 'project_id': str(net.get('project_id') or ''),
-            'switch': 'neutron-%s' % nid, 'dhcp_mac': _mac('fa:16:3e', name, 'dhcp', net['name'])}
+            'mtu': int(net.get('mtu') or (1442 if backend == 'ovn' else 1450)), 'project_id': str(net.get('project_id') or ''),
+            'switch': 'neutron-%s' % nid, 'dhcp_mac': _mac('fa:16:3e', seed, 'dhcp', net['name'])}
     for k, i in enumerate(t.get('instances') or [], 1):
         hn = str(i.get('hostname'))
         if not _HOST.match(hn) or i.get('host') not in nodes or i.get('network') not in networks:
@@ -104,35 +120,38 @@ def load_model(path):
         ip = ipaddress.ip_address(str(i['fixed_ip']))
         if ip not in ipaddress.ip_network(net['cidr']):
             raise TopologyError('instance %s: %s is outside %s' % (hn, ip, net['cidr']))
-        port = _uuid(name, 'port', hn)
+        port = _uuid(seed, 'port', hn)
         fip = i.get('floating_ip')
-        instances[hn] = {'hostname': hn, 'uuid': _uuid(name, 'instance', hn), 'name': 'instance-%08x' % k,
+        instances[hn] = {'hostname': hn, 'uuid': _uuid(seed, 'instance', hn), 'name': 'instance-%08x' % k,
                          'host': i['host'], 'network': i['network'], 'fixed_ip': str(ip), 'port_id': port,
-                         'mac': _mac('fa:16:3e', name, 'port', hn), 'tap': 'tap' + port[:11], 'state': 'active',
+                         'mac': _mac('fa:16:3e', seed, 'port', hn), 'tap': 'tap' + port[:11], 'state': 'active',
                          'floating_ip': str(ipaddress.ip_address(str(fip))) if fip else None,
-                         'floating_ip_id': _uuid(name, 'floatingip', hn) if fip else None}
-    model = {'name': name, 'backend': 'ovn', 'file': os.path.abspath(path), 'tunnel': str(tunnel), 'nodes': nodes,
+                         'floating_ip_id': _uuid(seed, 'floatingip', hn) if fip else None}
+    model = {'name': name, 'seed': seed, 'backend': backend, 'file': os.path.abspath(path), 'tunnel': str(tunnel), 'nodes': nodes,
              'networks': networks, 'instances': instances, 'public': None, 'external': None, 'router': None}
     if t.get('router'):
         pub, ext, r = t.get('public') or {}, t.get('external') or {}, t['router']
         pcidr = ipaddress.ip_network(str(pub['cidr']))
-        model['public'] = {'name': 'public', 'id': _uuid(name, 'network', 'public'), 'subnet_id': _uuid(name, 'subnet', 'public'),
+        model['public'] = {'name': 'public', 'id': _uuid(seed, 'network', 'public'), 'subnet_id': _uuid(seed, 'subnet', 'public'),
                            'cidr': str(pcidr), 'prefixlen': pcidr.prefixlen, 'gateway': str(pub['gateway']),
-                           'physnet': str(pub.get('physical_network') or 'physnet1'), 'segment_id': _uuid(name, 'segment', 'public')}
+                           'physnet': str(pub.get('physical_network') or 'physnet1'), 'segment_id': _uuid(seed, 'segment', 'public')}
         model['public']['switch'] = 'neutron-%s' % model['public']['id']
         model['external'] = {'cidr': str(ext['cidr']), 'gateway': str(ext['gateway']),
                              'servers': [{'name': s_['name'], 'address': str(s_['address'])} for s_ in ext.get('servers') or []]}
-        rid = _uuid(name, 'router', r.get('name') or 'router1')
+        rid = _uuid(seed, 'router', r.get('name') or 'router1')
         model['router'] = {'name': r.get('name') or 'router1', 'id': rid, 'lr': 'neutron-%s' % rid,
-                           'gateway_ip': str(r['gateway_ip']), 'gw_port_id': _uuid(name, 'port', 'router-gw'),
-                           'gw_mac': _mac('fa:16:3e', name, 'router-gw'), 'interfaces': {}}
+                           'gateway_ip': str(r['gateway_ip']), 'gw_port_id': _uuid(seed, 'port', 'router-gw'),
+                           'gw_mac': _mac('fa:16:3e', seed, 'router-gw'), 'interfaces': {}}
         for net in networks.values():
-            pid = _uuid(name, 'port', 'router-if-%s' % net['name'])
-            model['router']['interfaces'][net['name']] = {'port_id': pid, 'mac': _mac('fa:16:3e', name, 'router-if', net['name']),
+            pid = _uuid(seed, 'port', 'router-if-%s' % net['name'])
+            model['router']['interfaces'][net['name']] = {'port_id': pid, 'mac': _mac('fa:16:3e', seed, 'router-if', net['name']),
                                                           'ip': net['gateway']}
         for i in instances.values():
             if i['floating_ip'] and ipaddress.ip_address(i['floating_ip']) not in pcidr:
                 raise TopologyError('instance %s: floating IP %s is outside the public network %s' % (i['hostname'], i['floating_ip'], pcidr))
+    if backend == 'ml2ovs':
+        from lab.ml2ovs import extend_model
+        extend_model(model, t, lambda kind, key: _uuid(seed, kind, key), lambda *parts: _mac('fa:16:3e', seed, *parts))
     return model
 
 
@@ -229,14 +248,14 @@ class OvnLab(object):
         import secrets
         from lab import neutrondb
         db = self.lab.mariadb()
-        self.lab.state['db']['rows'] = neutrondb.fill(db, model, lambda kind, key: _uuid(model['name'], kind, key))
+        self.lab.state['db']['rows'] = neutrondb.fill(db, model, lambda kind, key: _uuid(model.get('seed') or model['name'], kind, key))
         password = self.lab.state['db'].setdefault('neutron_password', secrets.token_urlsafe(12))
         # the collection only reads: its user has SELECT on the neutron database and nothing else
         params = db.create_user('netdiag', password, grants=('SELECT ON neutron.*', 'SELECT ON nova.*'))
         params['login_db'] = 'neutron'
         self.lab.state['db']['conn_params'] = params
         proj = next(iter(model['networks'].values()))['project_id'] if model['networks'] else ''
-        neutrondb.fill_nova(db, model, (proj, _uuid(model['name'], 'user', 'demo').replace('-', '')))
+        neutrondb.fill_nova(db, model, (proj, _uuid(model.get('seed') or model['name'], 'user', 'demo').replace('-', '')))
 
     def _underlay(self, model):
         lab = self.lab
@@ -440,6 +459,10 @@ class OvnLab(object):
             raise LabError('instance %s got no DHCP lease from OVN (%s): %s' % (guest, lease, (res.stderr or res.stdout).strip()[-300:]))
         return got
 
+    def inventory_vars(self):
+        """What the inventory tells of an OVN cloud beyond the hosts: its NB and SB databases."""
+        return {'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central()}
+
     def _write_inventory(self, model):
         lab = self.lab
         hosts = lab.state['hosts']
@@ -452,13 +475,10 @@ class OvnLab(object):
 
         def node_vars(h):
             return dict(base(h), netdiag_nova_host=h, netdiag_ovs_db='unix:%s/db.sock' % self.ovsdir(h))
+        conn = {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'}
         inv = {'all': {
-            'vars': {'netdiag_lab': lab.name, 'netdiag_lab_root': lab.root,
-                     'netdiag_ovn_nb_db': 'unix:%s/nb.sock' % self.central(), 'netdiag_ovn_sb_db': 'unix:%s/sb.sock' % self.central(),
-                     'netdiag_neutron_db': {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
-                     'netdiag_nova_db': dict({k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'},
-                                             login_db='nova'),
-                     'netdiag_report_dir': os.path.join(lab.root, 'reports')},
+            'vars': dict(self.inventory_vars(), netdiag_lab=lab.name, netdiag_lab_root=lab.root, netdiag_neutron_db=conn,
+                         netdiag_nova_db=dict(conn, login_db='nova'), netdiag_report_dir=os.path.join(lab.root, 'reports')),
             'children': {
                 'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
                 'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'compute'}},

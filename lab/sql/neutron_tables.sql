@@ -6,7 +6,7 @@
 -- dump (none changing the schema): AUTO_INCREMENT=N table options removed, plain KEY lines sorted within each
 -- table, the first "sandbox mode" line removed. Here only the tables were selected (those the collection
 -- reads and the ones their foreign keys reference: address_groups, flavors) and put in dependency order:
--- standardattributes, networks, networksegments, subnets, ports, ipallocations, ml2_port_bindings, ml2_port_binding_levels, securitygroups, address_groups, securitygrouprules, securitygroupportbindings, flavors, routers, routerports, floatingips, ovn_revision_numbers.
+-- standardattributes, networks, networksegments, subnets, ports, ipallocations, ml2_port_bindings, ml2_port_binding_levels, securitygroups, address_groups, securitygrouprules, securitygroupportbindings, flavors, routers, routerports, floatingips, ovn_revision_numbers, agents, networkdhcpagentbindings, routerl3agentbindings.
 -- Every resource row needs a standardattributes row; floatingips.fixed_port_id -> ports.id has no ON DELETE.
 
 -- MariaDB dump 10.19  Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)
@@ -409,6 +409,72 @@ CREATE TABLE `ovn_revision_numbers` (
   KEY `ix_ovn_revision_numbers_resource_uuid` (`resource_uuid`),
   KEY `standard_attr_id` (`standard_attr_id`),
   CONSTRAINT `ovn_revision_numbers_ibfk_1` FOREIGN KEY (`standard_attr_id`) REFERENCES `standardattributes` (`id`) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci;
+/*!40101 SET character_set_client = @saved_cs_client */;
+--
+-- Table structure for table `agents`
+--
+
+DROP TABLE IF EXISTS `agents`;
+/*!40101 SET @saved_cs_client     = @@character_set_client */;
+/*!40101 SET character_set_client = utf8mb4 */;
+CREATE TABLE `agents` (
+  `id` varchar(36) NOT NULL,
+  `agent_type` varchar(255) NOT NULL,
+  `binary` varchar(255) NOT NULL,
+  `topic` varchar(255) NOT NULL,
+  `host` varchar(255) NOT NULL,
+  `admin_state_up` tinyint(1) NOT NULL DEFAULT 1,
+  `created_at` datetime NOT NULL,
+  `started_at` datetime NOT NULL,
+  `heartbeat_timestamp` datetime NOT NULL,
+  `description` varchar(255) DEFAULT NULL,
+  `configurations` varchar(4095) NOT NULL,
+  `load` int(11) NOT NULL DEFAULT 0,
+  `availability_zone` varchar(255) DEFAULT NULL,
+  `resource_versions` varchar(8191) DEFAULT NULL,
+  `resources_synced` tinyint(1) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uniq_agents0agent_type0host` (`agent_type`,`host`),
+  KEY `ix_agents_host` (`host`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci;
+/*!40101 SET character_set_client = @saved_cs_client */;
+
+--
+-- Table structure for table `networkdhcpagentbindings`
+--
+
+DROP TABLE IF EXISTS `networkdhcpagentbindings`;
+/*!40101 SET @saved_cs_client     = @@character_set_client */;
+/*!40101 SET character_set_client = utf8mb4 */;
+CREATE TABLE `networkdhcpagentbindings` (
+  `network_id` varchar(36) NOT NULL,
+  `dhcp_agent_id` varchar(36) NOT NULL,
+  `binding_index` int(11) NOT NULL DEFAULT 1,
+  PRIMARY KEY (`network_id`,`dhcp_agent_id`),
+  UNIQUE KEY `uniq_network_dhcp_agent_binding0network_id0binding_index0` (`network_id`,`binding_index`),
+  KEY `dhcp_agent_id` (`dhcp_agent_id`),
+  CONSTRAINT `networkdhcpagentbindings_ibfk_1` FOREIGN KEY (`dhcp_agent_id`) REFERENCES `agents` (`id`) ON DELETE CASCADE,
+  CONSTRAINT `networkdhcpagentbindings_ibfk_2` FOREIGN KEY (`network_id`) REFERENCES `networks` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci;
+/*!40101 SET character_set_client = @saved_cs_client */;
+
+--
+-- Table structure for table `routerl3agentbindings`
+--
+
+DROP TABLE IF EXISTS `routerl3agentbindings`;
+/*!40101 SET @saved_cs_client     = @@character_set_client */;
+/*!40101 SET character_set_client = utf8mb4 */;
+CREATE TABLE `routerl3agentbindings` (
+  `router_id` varchar(36) NOT NULL,
+  `l3_agent_id` varchar(36) NOT NULL,
+  `binding_index` int(11) NOT NULL DEFAULT 1,
+  PRIMARY KEY (`router_id`,`l3_agent_id`),
+  UNIQUE KEY `uniq_router_l3_agent_binding0router_id0binding_index0` (`router_id`,`binding_index`),
+  KEY `l3_agent_id` (`l3_agent_id`),
+  CONSTRAINT `routerl3agentbindings_ibfk_1` FOREIGN KEY (`l3_agent_id`) REFERENCES `agents` (`id`) ON DELETE CASCADE,
+  CONSTRAINT `routerl3agentbindings_ibfk_2` FOREIGN KEY (`router_id`) REFERENCES `routers` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci;
 /*!40101 SET character_set_client = @saved_cs_client */;
 /*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */;
