@@ -197,12 +197,10 @@ class Ml2OvsLab(OvnLab):
     """Builds the ML2/OVS lab into a ``lab.core.Lab``; shares the switch daemons, the DB and the underlay with the OVN lab."""
 
     # ------------------------------------------------------------------ paths and commands
-    def ofctl(self, node, *args, check=True, input=None):
-        d = self.ovsdir(node)
-        argv = ['ovs-ofctl'] + list(args)
-        # the bridge's management socket, in the switch's run directory
-        argv[2] = 'unix:%s/%s.mgmt' % (d, argv[2]) if len(argv) > 2 else argv[2]
-        return nsrun(self.lab.ns(node), argv, check=check, input=input)
+    def ofctl(self, node, command, bridge, *args, check=True, input=None, options=()):
+        """``ovs-ofctl [options] command <bridge's management socket> args`` inside ``node``'s namespace."""
+        sock = 'unix:%s/%s.mgmt' % (self.ovsdir(node), bridge)
+        return nsrun(self.lab.ns(node), ['ovs-ofctl'] + list(options) + [command, sock] + list(args), check=check, input=input)
 
     def dhcp_dir(self, net):
         return self.lab.hostdir(self.lab.model['network_node'], 'var', 'lib', 'neutron', 'dhcp', net['id'])

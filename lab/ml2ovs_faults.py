@@ -6,8 +6,14 @@ each recorded with what undoes it, as lab/faults.py does for nova-network."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import signal
+import uuid
+
 from lab.faults import apply, lookup, undo_all
 from lab.ovn_faults import _inst
+from lab.sysutil import LabError, kill_pid, run
 
 FAULTS = {}
 
@@ -15,6 +21,270 @@ FAULTS = {}
 def fault(fn):
     FAULTS[fn.__name__] = fn
     return fn
+
+
+def _lab(lab):
+    from lab.ml2ovs import Ml2OvsLab
+    return Ml2OvsLab(lab)
+
+
+def _sql(lab, statements):
+    conn = lab.mariadb().connect('neutron', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            for statement, args in statements:
+                cur.execute(statement, args)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def _ipt(lab, ns, *args):
+    run(['ip', 'netns', 'exec', ns, 'iptables'] + list(args))
+
+
+def _tag(lab, inst):
+    return lab.model['nodes'][inst['host']]['lvids'][inst['network']]
+
+
+# ---------------------------------------------------------------------- the faults
+@fault
+def ovs_binding_failed(lab, target):
+    """The instance's port binding failed in the Neutron DB (vif_type binding_failed, as ML2 leaves it)."""
+    inst = _inst(lab, target)
+    _sql(lab, [("UPDATE ml2_port_bindings SET vif_type = 'binding_failed', vif_details = '' WHERE port_id = %s", (inst['port_id'],))])
+    return inst, {}
+
+
+def _heal_ovs_binding_failed(lab, rec):
+    from lab.neutrondb import VIF_DETAILS_HYBRID
+    inst = _inst(lab, rec['target'])
+    _sql(lab, [("UPDATE ml2_port_bindings SET vif_type = 'ovs', vif_details = %s WHERE port_id = %s",
+                (json.dumps(VIF_DETAILS_HYBRID), inst['port_id']))])
+
+
+@fault
+def ovs_qvo_missing(lab, target):
+    """The instance's qvo port is gone from br-int (the hybrid plug lost its OVS half): its qbr leads nowhere."""
+    inst = _inst(lab, target)
+    _lab(lab).vsctl(inst['host'], 'del-port', 'br-int', inst['qvo'])
+    return inst, {}
+
+
+def _heal_ovs_qvo_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _lab(lab).vsctl(inst['host'], '--may-exist', 'add-port', 'br-int', inst['qvo'], 'tag=%d' % _tag(lab, inst), '--', 'set', 'interface',
+                    inst['qvo'], 'external_ids:iface-id=%s' % inst['port_id'], 'external_ids:attached-mac=%s' % inst['mac'],
+                    'external_ids:iface-status=active', 'external_ids:vm-uuid=%s' % inst['uuid'])
+
+
+@fault
+def ovs_vlan_tag_missing(lab, target):
+    """The instance's qvo port on br-int lost its local VLAN tag: its frames enter br-int untagged, br-tun floods
+    only tagged ones."""
+    inst = _inst(lab, target)
+    _lab(lab).vsctl(inst['host'], 'remove', 'port', inst['qvo'], 'tag', str(_tag(lab, inst)))
+    return inst, {}
+
+
+def _heal_ovs_vlan_tag_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _lab(lab).vsctl(inst['host'], 'set', 'port', inst['qvo'], 'tag=%d' % _tag(lab, inst))
+
+
+@fault
+def ovs_dead_vlan(lab, target):
+    """The instance's qvo port is in the dead VLAN 4095 (what the agent does to a port it cannot wire): br-int drops
+    its traffic in table 0."""
+    inst = _inst(lab, target)
+    _lab(lab).vsctl(inst['host'], 'set', 'port', inst['qvo'], 'tag=4095')
+    return inst, {}
+
+
+def _heal_ovs_dead_vlan(lab, rec):
+    _heal_ovs_vlan_tag_missing(lab, rec)
+
+
+@fault
+def ovs_qbr_detached(lab, target):
+    """The instance's tap is no longer a port of its qbr bridge."""
+    inst = _inst(lab, target)
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', inst['tap'], 'nomaster'])
+    return inst, {}
+
+
+def _heal_ovs_qbr_detached(lab, rec):
+    inst = _inst(lab, rec['target'])
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', inst['tap'], 'master', inst['qbr']])
+
+
+def _icmp_rule(inst):
+    return ['neutron-openvswi-i%s' % inst['port_id'][:10], '-p', 'icmp', '-j', 'RETURN']
+
+
+@fault
+def ovs_sg_drop(lab, target):
+    """The instance's security group lost its ICMP ingress rule: the agent's chain for the port sends ping to the
+    fallback DROP."""
+    inst = _inst(lab, target)
+    _ipt(lab, lab.ns(inst['host']), '-D', *_icmp_rule(inst))
+    return inst, {}
+
+
+def _heal_ovs_sg_drop(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _ipt(lab, lab.ns(inst['host']), '-I', _icmp_rule(inst)[0], '3', *_icmp_rule(inst)[1:])
+
+
+@fault
+def ovs_tunnel_down(lab, target):
+    """The tunnel endpoint of the instance's compute node is down (br-phy, which holds its tunnel address, set down)."""
+    inst = _inst(lab, target)
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'down'])
+    return inst, {}
+
+
+def _heal_ovs_tunnel_down(lab, rec):
+    inst = _inst(lab, rec['target'])
+    node = lab.model['nodes'][inst['host']]
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'up'])
+    run(['ip', '-n', lab.ns(inst['host']), 'route', 'replace', lab.model['tunnel'], 'dev', 'br-phy', 'src', node['tunnel_address']],
+        check=False)
+
+
+@fault
+def ovs_mtu_underlay(lab, target):
+    """The underlay of the instance's compute node is set to MTU 1400: vxlan packets of full-size instance frames
+    (1450 + 50 bytes) no longer fit."""
+    inst = _inst(lab, target)
+    for dev in ('eth1', 'br-phy'):
+        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1400'])
+    return inst, {}
+
+
+def _heal_ovs_mtu_underlay(lab, rec):
+    inst = _inst(lab, rec['target'])
+    for dev in ('eth1', 'br-phy'):
+        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1500'])
+
+
+def _tun_flow(lab, inst):
+    net = lab.model['networks'][inst['network']]
+    return 'table=4,priority=1,tun_id=0x%x' % net['segmentation_id'], 'mod_vlan_vid:%d,resubmit(,10)' % _tag(lab, inst)
+
+
+@fault
+def ovs_tunnel_flow_missing(lab, target):
+    """br-tun of the instance's compute node lost the agent's flow that maps the network's vxlan id to its local VLAN
+    (table 4): traffic from the tunnels to the instance is dropped."""
+    inst = _inst(lab, target)
+    match, dummy = _tun_flow(lab, inst)
+    _lab(lab).ofctl(inst['host'], 'del-flows', 'br-tun', match, options=('--strict',))
+    return inst, {}
+
+
+def _heal_ovs_tunnel_flow_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    match, actions = _tun_flow(lab, inst)
+    _lab(lab).load_flows(inst['host'], 'br-tun', ['%s,actions=%s' % (match, actions)])
+
+
+def _dnat(inst):
+    return [['neutron-l3-agent-PREROUTING', '-d', '%s/32' % inst['floating_ip'], '-j', 'DNAT', '--to-destination', inst['fixed_ip']],
+            ['neutron-l3-agent-OUTPUT', '-d', '%s/32' % inst['floating_ip'], '-j', 'DNAT', '--to-destination', inst['fixed_ip']]]
+
+
+@fault
+def ovs_fip_nat_missing(lab, target):
+    """The DNAT rules of the instance's floating IP are gone from its router's namespace (Neutron keeps the floating IP)."""
+    inst = _inst(lab, target)
+    if not inst.get('floating_ip'):
+        raise LabError('instance %s has no floating IP' % inst['hostname'])
+    for rule in _dnat(inst):
+        _ipt(lab, lab.model['router']['qrouter'], '-t', 'nat', '-D', *rule)
+    return inst, {}
+
+
+def _heal_ovs_fip_nat_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    for rule in _dnat(inst):
+        _ipt(lab, lab.model['router']['qrouter'], '-t', 'nat', '-I', rule[0], '1', *rule[1:])
+
+
+@fault
+def ovs_dhcp_dead(lab, target):
+    """The DHCP agent's dnsmasq of the instance's network is killed (SIGKILL, its pid file left); the instance
+    reboots: no lease."""
+    inst = _inst(lab, target)
+    net = lab.model['networks'][inst['network']]
+    key = 'dnsmasq:%s' % net['qdhcp']
+    p = lab.state['processes'][key]
+    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
+    _lab(lab).dhcp(inst, expect=False, tries=2)
+    return inst, {'expect_dead': [key]}
+
+
+def _heal_ovs_dhcp_dead(lab, rec):
+    inst = _inst(lab, rec['target'])
+    o = _lab(lab)
+    o.start_dnsmasq(lab.model['networks'][inst['network']])
+    o.dhcp(inst)
+
+
+@fault
+def ovs_brex_uplink_down(lab, target):
+    """The provider uplink of br-ex on the network node (its eth0) is down: the router's gateway and the floating
+    IPs are cut from the outside."""
+    inst = _inst(lab, target)
+    run(['ip', '-n', lab.ns(lab.model['network_node']), 'link', 'set', 'eth0', 'down'])
+    return inst, {}
+
+
+def _heal_ovs_brex_uplink_down(lab, rec):
+    run(['ip', '-n', lab.ns(lab.model['network_node']), 'link', 'set', 'eth0', 'up'])
+
+
+@fault
+def ovs_stale_fip(lab, target):
+    """The instance's floating IP is associated in the Neutron DB with a port no device uses any more (left by a
+    deleted instance), and the router translates it to that port's address: the instance lost its floating IP."""
+    inst = _inst(lab, target)
+    if not inst.get('floating_ip'):
+        raise LabError('instance %s has no floating IP' % inst['hostname'])
+    net = lab.model['networks'][inst['network']]
+    orphan = str(uuid.uuid5(uuid.UUID(inst['port_id']), 'orphan'))
+    addr = str(ipaddress.ip_network(net['cidr']).network_address + 250)
+    conn = lab.mariadb().connect('neutron', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO standardattributes (resource_type, created_at, revision_number) VALUES ('ports', NOW(), 1)")
+            std = cur.lastrowid
+            cur.execute("INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,"
+                        " device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, '', %s, %s, 1, 'DOWN', '', '', %s, 'immediate')",
+                        (net['project_id'], orphan, net['id'], 'fa:16:3e:00:00:fa', std))
+            cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
+                        (orphan, addr, net['subnet_id'], net['id']))
+            cur.execute('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s',
+                        (orphan, addr, inst['floating_ip_id']))
+        conn.commit()
+    finally:
+        conn.close()
+    qr = lab.model['router']['qrouter']
+    for rule in _dnat(inst):
+        _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:-1] + [addr])
+    return inst, {'orphan': orphan, 'std': std, 'addr': addr}
+
+
+def _heal_ovs_stale_fip(lab, rec):
+    inst = _inst(lab, rec['target'])
+    u = rec['undo']
+    _sql(lab, [('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s',
+                (inst['port_id'], inst['fixed_ip'], inst['floating_ip_id'])),
+               ('DELETE FROM ipallocations WHERE port_id = %s', (u['orphan'],)), ('DELETE FROM ports WHERE id = %s', (u['orphan'],)),
+               ('DELETE FROM standardattributes WHERE id = %s', (u['std'],))])
+    qr = lab.model['router']['qrouter']
+    for rule in _dnat(inst):
+        _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:])
 
 
 def inject(lab, name, target=None):
