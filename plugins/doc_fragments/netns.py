@@ -29,6 +29,8 @@ options:
       - Network namespace(s) to read, by name (as C(ip netns list) shows them).
       - V(all) reads the namespace the module runs in plus every named namespace of the host; every item
         of the result carries its namespace in its C(netns) key.
+      - An empty name (V('')) in the list is the namespace the module runs in (its items have C(netns=null)), to read
+        it beside named ones (V(['', qrouter-<id>])) without reading all of them.
       - Omitted means the namespace the module runs in.
       - A namespace that does not exist makes the module fail, naming it. Mutually exclusive with O(src).
     type: list

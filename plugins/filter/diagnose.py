@@ -11,7 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _dhcpfacts, _model_ovn, _report, _report_html, _verdict
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _dhcpfacts, _model_ml2ovs, _model_ovn, _report, _report_html, _verdict
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._plain import plain as _plain
 
 
@@ -95,6 +95,24 @@ def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=N
         raise AnsibleFilterError('netdiag_ovn_evidence: cannot assemble the evidence: %s' % to_native(e))
 
 
+def netdiag_ml2ovs_evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, iptables_moved=None, network_host=None,
+                            network_interfaces=None, network_ovs=None, router_iptables=None, dnsmasq=None, neutron_ports=None,
+                            neutron_audit=None, probes=None, symptom=None, guest_host=None):
+    """The evidence of an instance on ML2/OVS (backend ml2ovs) from the facts modules' results."""
+    if not isinstance(instance, dict):
+        raise AnsibleFilterError('netdiag_ml2ovs_evidence: the instance must be a dict (nova_network_info.instance), got %s'
+                                 % type(instance).__name__)
+    try:
+        return _model_ml2ovs.evidence(
+            _plain(instance), compute_host, interfaces=_plain(interfaces), ovs=_plain(ovs), iptables=_plain(iptables),
+            iptables_moved=_plain(iptables_moved), network_host=network_host or None, network_interfaces=_plain(network_interfaces),
+            network_ovs=_plain(network_ovs), router_iptables=_plain(router_iptables), dnsmasq=_plain(dnsmasq),
+            neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit), probes=_plain(probes), symptom=symptom,
+            guest_host=guest_host or None)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise AnsibleFilterError('netdiag_ml2ovs_evidence: cannot assemble the evidence: %s' % to_native(e))
+
+
 def netdiag_phase_durations(marks):
     """{'start': t0, 'resolve': t1, 'facts': t2, ...} (in insertion order) -> seconds per phase and total."""
     if not isinstance(marks, dict):
@@ -130,4 +148,5 @@ class FilterModule(object):
             'netdiag_phase_durations': netdiag_phase_durations,
             'netdiag_dns_upstream': netdiag_dns_upstream,
             'netdiag_ovn_evidence': netdiag_ovn_evidence,
+            'netdiag_ml2ovs_evidence': netdiag_ml2ovs_evidence,
         }

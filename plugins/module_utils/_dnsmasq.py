@@ -501,11 +501,22 @@ def read_text_file(path, what, max_bytes=16 * 1024 * 1024):
 
 
 def bridge_from_filename(path):
-    """nova names its files ``nova-<bridge>.{pid,conf,opts,leases}``."""
+    """nova names its files ``nova-<bridge>.{pid,conf,opts,leases}``; Neutron's DHCP agent keeps ``pid``, ``host``,
+    ``opts``, ``leases`` in ``<dhcp_confs>/<network id>/``, served in the namespace ``qdhcp-<network id>`` (the label
+    returned for them)."""
     if not path:
         return None
-    m = re.match(r'^nova-(?!ra-)(.+)\.(?:pid|conf|opts|leases)$', os.path.basename(path))
-    return m.group(1) if m else None
+    base = os.path.basename(path)
+    m = re.match(r'^nova-(?!ra-)(.+)\.(?:pid|conf|opts|leases)$', base)
+    if m:
+        return m.group(1)
+    parent = os.path.basename(os.path.dirname(path))
+    if base in ('pid', 'host', 'opts', 'leases', 'addn_hosts') and _NET_ID.match(parent):
+        return 'qdhcp-%s' % parent
+    return None
+
+
+_NET_ID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
 
 
 def interfaces_by_address(ip_json):
@@ -909,6 +920,11 @@ def gather(state_dir=DEFAULT_STATE_DIR, processes=None, addr_map=None, log_path=
             by_pid_file.setdefault(path, [])
         for path in sorted(glob.glob(os.path.join(glob.escape(state_dir), 'nova-*.conf'))):
             hosts_files.setdefault(path, bridge_from_filename(path))
+        # a Neutron DHCP agent's directory of one network (<dhcp_confs>/<network id>)
+        for name in ('pid', 'host'):
+            path = os.path.join(state_dir, name)
+            if bridge_from_filename(path) and os.path.isfile(path):
+                (by_pid_file if name == 'pid' else hosts_files).setdefault(path, [] if name == 'pid' else bridge_from_filename(path))
     elif state_dir:
         warnings.append('dnsmasq state directory %s does not exist' % state_dir)
     for path in sorted(by_pid_file):

@@ -579,7 +579,8 @@ def namespaces_for(netns, run_dir='/run/netns'):
 
     ``None``/empty -> ``[None]``; a string -> that one; ``all`` -> the current namespace plus every
     named one (the current one is reported under its name when it is itself a named namespace);
-    a list -> those names.  Raises NetnsError naming a namespace that does not exist.
+    a list -> those names (an empty one: the current namespace).  Raises NetnsError naming a namespace that does
+    not exist.
     """
     if not netns:
         return [None]
@@ -591,8 +592,11 @@ def namespaces_for(netns, run_dir='/run/netns'):
         return ([] if own else [None]) + named
     out = []
     for name in netns:
-        if name not in out:
+        if not name:
+            name = None     # an empty name: the namespace the module runs in, beside named ones
+        elif name not in out:
             netns_path(name, run_dir)
+        if name not in out:
             out.append(name)
     return out
 

@@ -45,6 +45,20 @@ TERMINAL_TARGETS = frozenset(('ACCEPT', 'DROP', 'REJECT', 'DNAT', 'SNAT', 'MASQU
                               'QUEUE', 'NFQUEUE', 'TPROXY', 'CT', 'NOTRACK'))
 DROP_TARGETS = frozenset(('DROP', 'REJECT'))
 NOVA_PREFIX = 'nova-'
+# the chains of Neutron's agents: their binary name cut to 16 characters, then the chain's own name
+NEUTRON_MANAGERS = (('neutron-openvswi-', 'neutron-openvswitch-agent'), ('neutron-linuxbri-', 'neutron-linuxbridge-agent'),
+                    ('neutron-l3-agent-', 'neutron-l3-agent'), ('neutron-vpn-agen-', 'neutron-vpn-agent'), ('neutron-', 'neutron'))
+
+
+def _manager(name):
+    """Who keeps chain ``name``: nova-network, a Neutron agent, or None."""
+    if name.startswith(NOVA_PREFIX):
+        return 'nova-network'
+    if name.startswith('neutron-'):
+        for prefix, agent in NEUTRON_MANAGERS:
+            if name.startswith(prefix):
+                return agent
+    return None
 # the iptables-save of each backend (iptables_info backend, packet_capture iptables_backend)
 SAVE_BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 
@@ -314,7 +328,7 @@ def _parse_save(text, allow_empty):
                     packets, nbytes = int(pk), int(by)
             chains[name] = {'policy': policy, 'packets': packets, 'bytes': nbytes,
                             'builtin': policy is not None,
-                            'managed_by': 'nova-network' if name.startswith(NOVA_PREFIX) else None,
+                            'managed_by': _manager(name),
                             'rules': []}
         elif c == '*':
             table = line[1:].strip()
@@ -350,7 +364,7 @@ def summarize(parsed):
         out['tables'][tname] = {'chains': len(table['chains']),
                                 'rules': sum(len(c['rules']) for c in table['chains'].values())}
         for cname, chain in table['chains'].items():
-            if chain['managed_by']:
+            if chain['managed_by'] == 'nova-network':
                 out['nova_chains'].append('%s/%s' % (tname, cname))
             for rule in chain['rules']:
                 if rule['target'] in DROP_TARGETS and rule['packets']:

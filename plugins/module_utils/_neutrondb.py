@@ -78,6 +78,28 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         sph, sargs = _in(sub_ids)
         subs = {r['id']: r for r in _rows(cur, 'SELECT id, name, cidr, gateway_ip, enable_dhcp, ip_version FROM subnets'
                                                ' WHERE id IN (%s)' % sph, sargs, params, 'subnets')}
+        # the agents that serve the networks (DHCP), their routers (L3) and the ports' hosts (L2): ML2/OVS and the
+        # other agent-based backends; none on OVN
+        dhcp = _rows(cur, 'SELECT b.network_id, a.id, a.host, a.agent_type, a.admin_state_up, a.heartbeat_timestamp'
+                          ' FROM networkdhcpagentbindings b JOIN agents a ON a.id = b.dhcp_agent_id WHERE b.network_id IN (%s)'
+                          ' ORDER BY b.binding_index' % nph, nargs, params, 'networkdhcpagentbindings')
+        rifs = _rows(cur, 'SELECT rp.router_id, p.network_id, p.id AS port_id, p.mac_address, i.ip_address FROM routerports rp'
+                          ' JOIN ports p ON p.id = rp.port_id LEFT JOIN ipallocations i ON i.port_id = p.id'
+                          " WHERE rp.port_type = 'network:router_interface' AND p.network_id IN (%s) ORDER BY i.ip_address" % nph,
+                     nargs, params, 'routerports')
+        rids = sorted({r['router_id'] for r in rifs} | {f['router_id'] for f in fips if f['router_id']})
+        rph, rargs = _in(rids)
+        routers = {r['id']: r for r in _rows(cur, 'SELECT r.id, r.name, r.status, r.admin_state_up, r.gw_port_id, i.ip_address AS'
+                                                  ' gateway_ip, p.network_id AS gateway_network_id FROM routers r LEFT JOIN ports p'
+                                                  ' ON p.id = r.gw_port_id LEFT JOIN ipallocations i ON i.port_id = r.gw_port_id'
+                                                  ' WHERE r.id IN (%s)' % rph, rargs, params, 'routers')}
+        l3 = _rows(cur, 'SELECT b.router_id, a.id, a.host, a.agent_type, a.admin_state_up, a.heartbeat_timestamp'
+                        ' FROM routerl3agentbindings b JOIN agents a ON a.id = b.l3_agent_id WHERE b.router_id IN (%s)'
+                        ' ORDER BY b.binding_index' % rph, rargs, params, 'routerl3agentbindings')
+        bhosts = sorted({b['host'] for b in binds.values() if b.get('host')})
+        hph, hargs = _in(bhosts)
+        l2 = _rows(cur, 'SELECT id, host, agent_type, `binary`, admin_state_up, heartbeat_timestamp, configurations FROM agents'
+                        ' WHERE host IN (%s) ORDER BY agent_type' % hph, hargs, params, 'agents')
         sg_ids = sorted({r['id'] for r in sgb})
         gph, gargs = _in(sg_ids)
         rules = _rows(cur, 'SELECT id, security_group_id, direction, ethertype, protocol, port_range_min, port_range_max,'
@@ -87,11 +109,33 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         for k in ('admin_state_up', 'enable_dhcp'):
             if row.get(k) is not None:
                 row[k] = bool(row[k])
+    def agent(a):
+        a = {k: v for k, v in a.items() if k not in ('network_id', 'router_id')}
+        a['admin_state_up'] = bool(a['admin_state_up'])
+        if a.get('heartbeat_timestamp') is not None:
+            a['heartbeat_timestamp'] = str(a['heartbeat_timestamp'])
+        if 'configurations' in a:
+            try:
+                a['configurations'] = json.loads(a['configurations'] or '{}')
+            except ValueError:
+                pass
+        return a
+
+    def router(rid, itf=None):
+        r = dict(routers.get(rid) or {'id': rid})
+        if 'admin_state_up' in r:
+            r['admin_state_up'] = bool(r['admin_state_up'])
+        r['l3_agents'] = [agent(a) for a in l3 if a['router_id'] == rid]
+        if itf is not None:
+            r['interface'] = {'port_id': itf['port_id'], 'ip_address': itf['ip_address'], 'mac_address': itf['mac_address']}
+        return r
     out = []
     for p in prts:
         net = dict(nets.get(p['network_id']) or {'id': p['network_id']})
         net['segments'] = [{k: s[k] for k in ('id', 'network_type', 'physical_network', 'segmentation_id')}
                            for s in segs if s['network_id'] == p['network_id']]
+        net['dhcp_agents'] = [agent(a) for a in dhcp if a['network_id'] == p['network_id']]
+        net['routers'] = [router(i['router_id'], i) for i in rifs if i['network_id'] == p['network_id']]
         b = binds.get(p['id'])
         if b:
             b = dict(b)
@@ -101,6 +145,7 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
                 except ValueError:
                     pass
             b.pop('port_id', None)
+            b['agents'] = [agent(a) for a in l2 if a['host'] == b.get('host')]
         out.append({
             'id': p['id'], 'name': p['name'], 'mac_address': p['mac_address'], 'status': p['status'],
             'admin_state_up': bool(p['admin_state_up']), 'device_id': p['device_id'], 'device_owner': p['device_owner'],
@@ -113,7 +158,8 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
                                  'rules': [{k: v for k, v in r.items() if k != 'security_group_id'} for r in rules
                                            if r['security_group_id'] == g['id']]}
                                 for g in sgb if g['port_id'] == p['id']],
-            'floating_ips': [{k: v for k, v in f.items() if k != 'fixed_port_id'} for f in fips if f['fixed_port_id'] == p['id']],
+            'floating_ips': [dict({k: v for k, v in f.items() if k != 'fixed_port_id'}, router=router(f['router_id']) if f['router_id'] else None)
+                             for f in fips if f['fixed_port_id'] == p['id']],
         })
     return out
 
@@ -133,7 +179,8 @@ def audit(conn, ovn_nb=None, params=None):
         ips = _rows(cur, 'SELECT i.port_id, i.ip_address, s.enable_dhcp FROM ipallocations i LEFT JOIN subnets s ON s.id = i.subnet_id'
                          ' WHERE i.port_id IS NOT NULL', (), params, 'ipallocations')
         nets = _rows(cur, 'SELECT id, name FROM networks ORDER BY id', (), params, 'networks')
-        fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.fixed_ip_address, f.status, p.device_id, p.device_owner'
+        fips = _rows(cur, 'SELECT f.id, f.floating_ip_address, f.fixed_port_id, f.fixed_ip_address, f.status, f.router_id, p.device_id,'
+                          ' p.device_owner, p.network_id'
                           ' FROM floatingips f LEFT JOIN ports p ON p.id = f.fixed_port_id ORDER BY f.floating_ip_address',
                      (), params, 'floatingips')
     findings = []
@@ -151,7 +198,9 @@ def audit(conn, ovn_nb=None, params=None):
     for f in fips:
         if f['fixed_port_id'] and not f['device_id']:
             findings.append(_finding('floating_ip_stale', f['floating_ip_address'], 'floating IP %s is associated with port %s, '
-                                     'which no device uses any more' % (f['floating_ip_address'], f['fixed_port_id'])))
+                                     'which no device uses any more' % (f['floating_ip_address'], f['fixed_port_id']),
+                                     port_id=f['fixed_port_id'], network_id=f['network_id'], router_id=f['router_id'],
+                                     fixed_ip_address=f['fixed_ip_address']))
         elif f['status'] == 'ERROR':
             findings.append(_finding('floating_ip_error', f['floating_ip_address'], 'floating IP %s is in status ERROR'
                                      % f['floating_ip_address']))

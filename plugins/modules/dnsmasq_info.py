@@ -35,7 +35,9 @@ extends_documentation_fragment:
 options:
   state_dir:
     description:
-      - nova-network's dnsmasq state directory (C(nova-<bridge>.conf) hosts files, C(nova-<bridge>.pid)).
+      - nova-network's dnsmasq state directory (C(nova-<bridge>.conf) hosts files, C(nova-<bridge>.pid)), or one
+        network's directory of Neutron's DHCP agent (C(<dhcp_confs>/<network id>), with C(pid), C(host), C(opts),
+        C(leases)); Neutron's files are labelled C(qdhcp-<network id>) where nova's name their bridge.
       - A missing directory is not an error (a host without nova-network); it gives a warning.
     type: path
     default: /var/lib/nova/networks

@@ -162,7 +162,9 @@ iptables:
     tables:
       description: >-
         Per table, C(chains): per chain name, C(policy) (V(null) for user chains), C(packets), C(bytes),
-        C(builtin), C(managed_by) (V(nova-network) for C(nova-*) chains) and C(rules). Each rule has
+        C(builtin), C(managed_by) (V(nova-network) for C(nova-*) chains; for Neutron's, the agent that keeps
+        them: V(neutron-openvswitch-agent) for C(neutron-openvswi-*), V(neutron-l3-agent) for C(neutron-l3-agent-*),
+        V(neutron-linuxbridge-agent), V(neutron-vpn-agent), else V(neutron)) and C(rules). Each rule has
         C(index) (1-based), C(packets), C(bytes), C(target), C(rule) (text without counters), and when used
         C(source), C(destination), C(in_interface), C(out_interface), C(protocol), C(sport), C(dport),
         C(sports)/C(dports) (multiport lists), C(comment), C(modules), C(matches), C(target_args), C(goto),

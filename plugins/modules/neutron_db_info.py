@@ -78,10 +78,17 @@ RETURN = r'''
 ports:
   description:
     - The selected ports, each with C(id), C(name), C(mac_address), C(status), C(admin_state_up), C(device_id),
-      C(device_owner), C(project_id), C(network) (C(id), C(name), C(status), C(mtu), C(segments)), C(fixed_ips)
-      (C(ip_address), C(subnet) with C(cidr), C(gateway_ip), C(enable_dhcp)), C(binding) (C(host), C(vif_type),
-      C(vnic_type), C(status), C(vif_details), C(profile)), C(binding_levels), C(security_groups) (C(id), C(name),
-      C(rules)) and C(floating_ips) (C(floating_ip_address), C(router_id), C(status)).
+      C(device_owner), C(project_id), C(network) (C(id), C(name), C(status), C(mtu), C(segments), C(dhcp_agents) and
+      C(routers)), C(fixed_ips) (C(ip_address), C(subnet) with C(cidr), C(gateway_ip), C(enable_dhcp)), C(binding)
+      (C(host), C(vif_type), C(vnic_type), C(status), C(vif_details), C(profile), C(agents)), C(binding_levels),
+      C(security_groups) (C(id), C(name), C(rules)) and C(floating_ips) (C(floating_ip_address), C(router_id),
+      C(status), C(router)).
+    - Agent-based backends (ML2/OVS) only, empty lists on OVN - C(network.dhcp_agents) the DHCP agents hosting the
+      network, C(network.routers) the routers with an interface on it (C(id), C(name), C(status), C(gateway_ip),
+      C(gateway_network_id), C(interface) with C(port_id), C(ip_address), C(mac_address), and C(l3_agents)),
+      C(binding.agents) the agents of the binding host. Each agent has C(id), C(host), C(agent_type),
+      C(admin_state_up) and C(heartbeat_timestamp) (the DB's time; compare it with the server's C(agent_down_time)),
+      the L2 agents also C(binary) and C(configurations) (bridge mappings, tunnel types, tunnelling IP, firewall driver).
   returned: when a port was selected
   type: list
   elements: dict
@@ -90,7 +97,8 @@ audit:
     - With O(audit), the findings, each with C(code) (C(binding_failed), C(port_unbound), C(port_down),
       C(floating_ip_stale), C(floating_ip_error), and with O(ovn_nb_db) C(network_missing_in_ovn),
       C(network_missing_in_neutron), C(port_missing_in_ovn), C(port_missing_in_neutron), C(port_on_wrong_switch),
-      C(address_mismatch)), C(object), C(message) and C(severity).
+      C(address_mismatch)), C(object), C(message) and C(severity); C(floating_ip_stale) also has C(port_id),
+      C(network_id) (the network of the port it is associated with), C(router_id) and C(fixed_ip_address).
   returned: with O(audit)
   type: list
   elements: dict

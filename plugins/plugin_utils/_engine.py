@@ -12,17 +12,19 @@ The others are ``suspects`` (with their rule ids) so that the report shows every
 from __future__ import annotations
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import (
-    _rules_nova_dhcp, _rules_nova_dns, _rules_nova_l3, _rules_nova_link, _rules_ovn)
+    _rules_ml2ovs, _rules_nova_dhcp, _rules_nova_dns, _rules_nova_l3, _rules_nova_link, _rules_ovn)
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _first, path_mtu_note
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._hops import attach_capture, normalise_probes
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ml2ovs import Ml2OvsModel
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import OvnModel
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, rules_of
 
 # the modules whose import registers the rules of each backend
-BACKENDS = {'nova-network': (_rules_nova_link, _rules_nova_l3, _rules_nova_dhcp, _rules_nova_dns), 'ovn': (_rules_ovn,)}
+BACKENDS = {'nova-network': (_rules_nova_link, _rules_nova_l3, _rules_nova_dhcp, _rules_nova_dns), 'ovn': (_rules_ovn,),
+            'ml2ovs': (_rules_ml2ovs,)}
 # the evidence model each backend's rules read
-MODELS = {'nova-network': Model, 'ovn': OvnModel}
+MODELS = {'nova-network': Model, 'ovn': OvnModel, 'ml2ovs': Ml2OvsModel}
 DEFAULT_BACKEND = 'nova-network'
 
 
