@@ -32,7 +32,7 @@ APT_PACKAGES := iproute2 bridge-utils iptables ebtables conntrack tcpdump dnsmas
 help:
 	@echo "make demo    - install, bring the '$(TOPOLOGY)' lab up, inject a fault, diagnose it"
 	@echo "make test    - install and run the whole suite"
-	@echo "make lab-up|lab-down|lab-status|lab-heal [TOPOLOGY=seed|vlan|ovn] [LAB=prefix]"
+	@echo "make lab-up|lab-down|lab-status|lab-heal [TOPOLOGY=seed|vlan|ovn|ml2ovs] [LAB=prefix]"
 	@echo "make lab-fault FAULT=name [LAB=prefix]"
 	@echo "make bench   - run the benchmarks in bench/"
 

@@ -352,7 +352,8 @@ class Ml2OvsLab(OvnLab):
         pid = read_pidfile(pidfile)
         if not pid:
             raise LabError('dnsmasq of %s did not start' % net['qdhcp'])
-        self.lab._record_process('dnsmasq:%s' % net['qdhcp'], pid, argv, self.lab.model['network_node'], net['qdhcp'], pidfile)  # pylint: disable=protected-access
+        node = self.lab.model['network_node']
+        self.lab._record_process('dnsmasq:%s' % net['qdhcp'], pid, argv, node, net['qdhcp'], pidfile)  # pylint: disable=protected-access
         return pid
 
     def _qrouter(self, model):

@@ -26,7 +26,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--topology', default='seed')
     parser.add_argument('--lab', default='nd')
-    parser.add_argument('--fault', default=None, help='default: vnet_down (nova-network), ovn_tap_down (the ovn topology)')
+    parser.add_argument('--fault', default=None,
+                        help='default: vnet_down (nova-network), ovn_tap_down (the ovn topology), ovs_sg_drop (ml2ovs)')
     parser.add_argument('--instance', default=None, help='instance to break and diagnose (default: the first)')
     parser.add_argument('--check-dns', action='append', default=[], metavar='NAME',
                         help='also resolve NAME through the instance\'s DNS server (repeatable)')
@@ -40,8 +41,9 @@ def main():
     the_lab = Lab(args.lab)
     state = the_lab.state
     instance = args.instance or sorted(state.get('instances', {}))[0]
-    ovn = state.get('backend') == 'ovn'
-    args.fault = args.fault or ('ovn_tap_down' if ovn else 'vnet_down')
+    backend = state.get('backend') or 'nova-network'
+    neutron = backend in ('ovn', 'ml2ovs')
+    args.fault = args.fault or {'ovn': 'ovn_tap_down', 'ml2ovs': 'ovs_sg_drop'}.get(backend, 'vnet_down')
     lab(args.lab, 'fault', args.fault, '--instance', instance)
     others = [i for i in sorted(state.get('instances', {})) if i != instance]
 
@@ -50,7 +52,7 @@ def main():
     if os.path.exists(playbook):
         cmd = [os.path.join(BIN, 'ansible-playbook'), playbook, '-i', the_lab.inventory_path,
                '-e', 'instance=%s' % instance, '-e', 'netdiag_report_dir=%s' % report_dir]
-        if ovn and others:
+        if neutron and others:
             # on Neutron the guest pings a second instance: a failed ping is the symptom
             cmd += ['-e', 'second_instance=%s' % others[0]]
         if args.check_dns:

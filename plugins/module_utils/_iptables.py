@@ -59,6 +59,8 @@ def _manager(name):
             if name.startswith(prefix):
                 return agent
     return None
+
+
 # the iptables-save of each backend (iptables_info backend, packet_capture iptables_backend)
 SAVE_BINARIES = {'auto': 'iptables-save', 'nft': 'iptables-nft-save', 'legacy': 'iptables-legacy-save'}
 

@@ -109,6 +109,7 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         for k in ('admin_state_up', 'enable_dhcp'):
             if row.get(k) is not None:
                 row[k] = bool(row[k])
+
     def agent(a):
         a = {k: v for k, v in a.items() if k not in ('network_id', 'router_id')}
         a['admin_state_up'] = bool(a['admin_state_up'])

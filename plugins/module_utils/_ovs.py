@@ -126,10 +126,8 @@ def parse_flows(text):
         flow = {'table': 0, 'priority': 32768, 'cookie': None, 'n_packets': None, 'n_bytes': None, 'duration': None,
                 'match': '', 'actions': actions}
         match = []
-        for part in head.replace(', ', ',').split(','):
-            part = part.strip()
-            if not part:
-                continue
+        # fields are separated by ', ' and ','; the flow's flags (reset_counts, ...) by a space before the match
+        for part in head.replace(',', ' ').split():
             k, eq, v = part.partition('=')
             if k in _INT_FIELDS and eq:
                 try:

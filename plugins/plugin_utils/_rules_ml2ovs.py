@@ -120,7 +120,7 @@ def dead_vlan(m):
     if m.ovs_hit is None or m.ovs_hit[1].get('tag') != DEAD_VLAN:
         return None
     b = m.ovs_hit[0]
-    drop = [f for f in b.get('flows') or [] if f.get('table') == 0 and 'dl_vlan=%d' % DEAD_VLAN in (f.get('match') or '')]
+    drop = [f for f in b.get('flows') or [] if f.get('table') == 0 and _vlan(_MATCH_VLAN.search(f.get('match') or '')) == DEAD_VLAN]
     items = [ev(m.chost, 'ovs_info', 'port %s of %s: tag %d (the dead VLAN)' % (m.ovs_hit[1]['name'], b['name'], DEAD_VLAN))]
     items += [ev(m.chost, 'ovs_info', 'flow table=0 %s actions=%s: %s packets' % (f['match'], f['actions'], f.get('n_packets')))
               for f in drop]
@@ -129,21 +129,32 @@ def dead_vlan(m):
                               m.on, m.port_id, m.port_id, m.on), hop=m.qhop.get('id'))
 
 
+_MATCH_VLAN = re.compile(r'(?:dl_vlan|vlan_vid)=(0x[0-9a-f]+|\d+)|vlan_tci=(0x[0-9a-f]+)/0x1fff')
+_SET_VLAN = re.compile(r'mod_vlan_vid:(\d+)|set_field:(0x[0-9a-f]+|\d+)->vlan_vid')
+_SET_TUN = re.compile(r'load:(0x[0-9a-f]+|\d+)->NXM_NX_TUN_ID|set_tunnel:(0x[0-9a-f]+|\d+)|set_field:(0x[0-9a-f]+|\d+)->tun_id')
+
+
+def _vlan(m):
+    """The VLAN id of a match of _MATCH_VLAN or _SET_VLAN (OpenFlow 1.3 writes it with the present bit 0x1000)."""
+    if not m:
+        return None
+    return int(next(g for g in m.groups() if g), 0) & 0xfff
+
+
 def _local_vlans(flows):
-    """The local VLANs br-tun translates: {vlan: segmentation id} from table 22 (out) and the VLANs table 4 sets (in)."""
+    """The local VLANs br-tun translates: {vlan: segmentation id} from table 22 (out) and {segmentation id: vlan} from
+    table 4 (in); OpenFlow 1.0 (mod_vlan_vid, strip_vlan) and 1.3 (push_vlan, set_field) spellings alike."""
     out, inbound = {}, {}
     for f in flows or []:
         if f.get('table') == 22:
-            mv = re.search(r'dl_vlan=(\d+)', f.get('match') or '')
-            ms = re.search(r'load:(0x[0-9a-f]+)->NXM_NX_TUN_ID', f.get('actions') or '') or re.search(r'set_tunnel:(0x[0-9a-f]+|\d+)',
-                                                                                                         f.get('actions') or '')
-            if mv:
-                out[int(mv.group(1))] = int(ms.group(1), 0) if ms else None
+            vlan = _vlan(_MATCH_VLAN.search(f.get('match') or ''))
+            ms = _SET_TUN.search(f.get('actions') or '')
+            if vlan is not None:
+                out[vlan] = int(next(g for g in ms.groups() if g), 0) if ms else None
         elif f.get('table') == 4:
             mt = re.search(r'tun_id=(0x[0-9a-f]+|\d+)', f.get('match') or '')
-            mv = re.search(r'mod_vlan_vid:(\d+)', f.get('actions') or '')
             if mt:
-                inbound[int(mt.group(1), 0)] = int(mv.group(1)) if mv else None
+                inbound[int(mt.group(1), 0)] = _vlan(_SET_VLAN.search(f.get('actions') or ''))
     return out, inbound
 
 
@@ -265,6 +276,10 @@ def _port_chain(chain, port_id):
         and chain[len(OVS_CHAIN) + 1:] == port_id[:10]
 
 
+def _sg_rule_text(r):
+    return '%s %s %s' % (r.get('direction'), r.get('protocol') or 'any', r.get('remote_ip_prefix') or r.get('remote_group_id') or 'any')
+
+
 @rule(B, 'security_group_drop', 70, 'compute', ('stack', 'the security group (iptables_hybrid)'),
       title='The instance\'s security group drops its traffic',
       needs=('compute.iptables_moved', 'neutron'),
@@ -282,12 +297,10 @@ def security_group_drop(m):
     if not hits:
         return None
     groups = (m.port or {}).get('security_groups') or []
-    desc = '; '.join('%s: %s' % (g.get('name'), ', '.join('%s %s %s' % (r.get('direction'), r.get('protocol') or 'any',
-                                                                     r.get('remote_ip_prefix') or r.get('remote_group_id') or 'any')
-                                                         for r in g.get('rules') or [])) for g in groups)
-    return finding([ev(m.chost, 'iptables_info', '%s #%s %s: +%s packets during the probes' % (r.get('chain'), r.get('index'), r.get('rule'),
-                                                                                             r.get('packets'))) for r in hits]
-                   + [ev('neutron-db', 'neutron_db_info', 'security groups of port %s: %s' % (m.port_id, desc or 'none'))],
+    desc = '; '.join('%s: %s' % (g.get('name'), ', '.join(_sg_rule_text(r) for r in g.get('rules') or [])) for g in groups)
+    items = [ev(m.chost, 'iptables_info', '%s #%s %s: +%s packets during the probes' % (
+        r.get('chain'), r.get('index'), r.get('rule'), r.get('packets'))) for r in hits]
+    return finding(items + [ev('neutron-db', 'neutron_db_info', 'security groups of port %s: %s' % (m.port_id, desc or 'none'))],
                    'The security group of %s drops the probed traffic (the fallback DROP of its chain counted it): add the rule it '
                    'needs (`openstack security group rule create --ingress --protocol icmp %s` for ping) to the group of port %s.' % (
                        m.name, groups[0].get('id') if groups else '<group>', m.port_id))
@@ -316,8 +329,8 @@ def dhcp_agent_dnsmasq_down(m):
     items += [ev(m.nhost, 'dnsmasq_info', 'pid file %s: %s%s' % (p.get('path'), p.get('status'), ' (pid %s)' % p['pid'] if p.get('pid') else ''))
               for p in pfs]
     agent = m.network['dhcp_agents'][0]
-    items.append(ev('neutron-db', 'neutron_db_info', 'DHCP agent %s on %s hosts network %s' % (agent.get('id'), agent.get('host'),
-                                                                                             m.network.get('id'))))
+    items.append(ev('neutron-db', 'neutron_db_info', 'DHCP agent %s on %s hosts network %s' % (
+        agent.get('id'), agent.get('host'), m.network.get('id'))))
     return finding(items, 'No DHCP server answers on network %s: on %s `systemctl restart neutron-dhcp-agent` (it respawns '
                           'dnsmasq in qdhcp-%s), then renew DHCP in %s.' % (m.network.get('id'), agent.get('host'), m.network.get('id'),
                                                                             m.name),
@@ -402,5 +415,3 @@ def provider_uplink_down(m):
                    'On %s: %s (the uplink of %s); the router\'s gateway and floating IPs are unreachable until then.' % (
                        m.nhost, ' and '.join('`ip link set %s up`' % n for dummy, n, dummy2 in down), down[0][0]),
                    hop=(m.hop('uplink') or {}).get('id'))
-
-

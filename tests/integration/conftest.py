@@ -5,7 +5,7 @@
 
 ``lab_factory`` (function scope): ``lab_factory('seed')`` brings a topology up under a fresh
 unique prefix and returns the ``lab.Lab``; every lab it made is torn down at the end of the
-test, whatever happened. ``seed_lab`` / ``vlan_lab`` / ``ovn_lab`` (session scope): one shared lab per
+test, whatever happened. ``seed_lab`` / ``vlan_lab`` / ``ovn_lab`` / ``ml2ovs_lab`` (session scope): one shared lab per
 topology for the whole session (tests that inject a fault must heal it, e.g. with
 ``lab.heal()`` in a ``finally``). All need root; without it they skip.
 """
@@ -89,3 +89,10 @@ def ovn_lab(_session_labs):
     """The Neutron ML2/OVN topology (real Open vSwitch and OVN daemons), up for the whole session; a test that injects a
     fault or changes a database heals it."""
     return _session_labs('ovn')
+
+
+@pytest.fixture(scope='session')
+def ml2ovs_lab(_session_labs):
+    """The Neutron ML2/OVS topology (real Open vSwitch with the agents' bridges and flows, iptables_hybrid, the DHCP
+    agent's dnsmasq, the L3 agent's router), up for the whole session; a test that injects a fault heals it."""
+    return _session_labs('ml2ovs')

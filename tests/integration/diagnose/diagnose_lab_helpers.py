@@ -38,12 +38,29 @@ def _ns_run(ns, argv):
     return subprocess.run(['ip', 'netns', 'exec', ns] + argv, capture_output=True, text=True, check=True).stdout
 
 
+def _ovs_state(lab, node):
+    """A node's Open vSwitch configuration and flows (without counters, without the flows br-tun learns from
+    traffic), when the node runs a switch."""
+    d = lab.hostdir(node, 'ovs')
+    if not os.path.exists(os.path.join(d, 'db.sock')):
+        return None
+    ns = lab.ns(node)
+    show = _ns_run(ns, ['ovs-vsctl', '--db=unix:%s/db.sock' % d, 'show'])
+    flows = {}
+    for br in _ns_run(ns, ['ovs-vsctl', '--db=unix:%s/db.sock' % d, 'list-br']).split():
+        out = _ns_run(ns, ['ovs-ofctl', '-O', 'OpenFlow13', '--no-stats', 'dump-flows', 'unix:%s/%s.mgmt' % (d, br)])
+        flows[br] = sorted(ln.strip() for ln in out.splitlines()[1:] if 'hard_timeout' not in ln)
+    return {'show': show, 'flows': flows}
+
+
 def snapshot(lab):
-    """What a diagnosis must not change: per lab namespace the links (state, master, mtu), addresses,
-    routes, iptables and ebtables rules (without counters) and sysctl ip_forward; the lab's processes."""
+    """What a diagnosis must not change: per lab namespace (the hosts' and those the lab names after Neutron ids,
+    qdhcp-/qrouter-) the links (state, master, mtu), addresses, routes, iptables and ebtables rules (without
+    counters) and sysctl ip_forward; each node's Open vSwitch configuration and flows; the lab's processes."""
     out = {}
-    for host, info in sorted(lab.state['hosts'].items()):
-        ns = info['netns']
+    names = {info['netns']: host for host, info in lab.state['hosts'].items()}
+    for ns in sorted(lab.state.get('namespaces') or names):
+        host = names.get(ns, ns)
         links = json.loads(subprocess.run(['ip', '-n', ns, '-j', 'addr', 'show'], capture_output=True, text=True,
                                           check=True).stdout)
         out[host] = {
@@ -59,6 +76,8 @@ def snapshot(lab):
             # bridge filter rules without counters (a namespace without any ebtables table prints nothing)
             'ebtables': '\n'.join(ln for ln in _ns_run(ns, ['ebtables-save']).splitlines() if not ln.startswith('#')),
         }
+        if host in lab.state['hosts']:
+            out[host]['ovs'] = _ovs_state(lab, host)
     procs = {}
     for key, proc in sorted(lab.state.get('processes', {}).items()):
         pid = proc['pid']

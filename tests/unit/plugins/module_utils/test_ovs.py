@@ -71,6 +71,20 @@ def test_flows_of_br_phy_openflow10():
     assert (f['table'], f['priority'], f['n_packets'], f['actions']) == (0, 0, 60, 'NORMAL')
 
 
+def test_flows_of_the_openvswitch_agents_bridges_openflow13():
+    # real dumps of the ML2/OVS lab: OpenFlow 1.3 prints the flow's flags (reset_counts) before the match, space-separated
+    tun = _ovs.parse_flows(_read('br-tun.ml2ovs.dump-flows.of13.txt'))
+    t4 = [f for f in tun if f['table'] == 4]
+    assert sorted((f['priority'], f['match'], f['actions'].split(',')[0]) for f in t4) == [
+        (0, '', 'drop'), (1, 'tun_id=0x435', 'push_vlan:0x8100')]
+    assert all('reset_counts' not in f['match'] for f in tun)
+    learn = next(f for f in tun if f['table'] == 10)
+    assert learn['actions'].startswith('learn(table=20,hard_timeout=300,priority=1,') and learn['actions'].endswith('output:1')
+    integ = _ovs.parse_flows(_read('br-int.ml2ovs.dump-flows.of13.txt'))
+    dead = next(f for f in integ if f['priority'] == 65535)
+    assert (dead['table'], dead['match'], dead['actions']) == (0, 'dl_vlan=4095', 'drop')
+
+
 def test_bad_flow_dump_is_named():
     with pytest.raises(_ovs.OvsError, match='line 2 is not a flow'):
         _ovs.parse_flows('NXST_FLOW reply (xid=0x4):\n this is not a flow\n')
