@@ -94,14 +94,18 @@ def _heal_ovs_vlan_tag_missing(lab, rec):
 
 @fault
 def ovs_dead_vlan(lab, target):
-    """The instance's qvo port is in the dead VLAN 4095 (what the agent does to a port it cannot wire): br-int drops
-    its traffic in table 0."""
+    """The instance's qvo port is marked dead, as the openvswitch agent does to a port it cannot wire: tag 4095 and a
+    drop flow for its OpenFlow port in br-int's table 0."""
     inst = _inst(lab, target)
-    _lab(lab).vsctl(inst['host'], 'set', 'port', inst['qvo'], 'tag=4095')
+    o = _lab(lab)
+    o.vsctl(inst['host'], 'set', 'port', inst['qvo'], 'tag=4095')
+    o.load_flows(inst['host'], 'br-int', ['table=0,priority=2,in_port=%s,actions=drop' % inst['qvo']])
     return inst, {}
 
 
 def _heal_ovs_dead_vlan(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _lab(lab).ofctl(inst['host'], 'del-flows', 'br-int', 'table=0,priority=2,in_port=%s' % inst['qvo'], options=('--strict',))
     _heal_ovs_vlan_tag_missing(lab, rec)
 
 

@@ -82,7 +82,7 @@ def netdiag_dns_upstream(dnsmasq, bridge, nova_conf=None):
 
 
 def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
-                         probes=None, symptom=None, guest_host=None):
+                         probes=None, symptom=None, guest_host=None, traces=None):
     """The evidence of an instance on ML2/OVN (backend ovn) from the facts modules' results."""
     if not isinstance(instance, dict):
         raise AnsibleFilterError('netdiag_ovn_evidence: the instance must be a dict (nova_network_info.instance), got %s'
@@ -90,7 +90,7 @@ def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=N
     try:
         return _model_ovn.evidence(_plain(instance), compute_host, interfaces=_plain(interfaces), ovs=_plain(ovs), nb=_plain(nb),
                                    sb=_plain(sb), neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit),
-                                   probes=_plain(probes), symptom=symptom, guest_host=guest_host or None)
+                                   probes=_plain(probes), symptom=symptom, guest_host=guest_host or None, traces=_plain(traces))
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise AnsibleFilterError('netdiag_ovn_evidence: cannot assemble the evidence: %s' % to_native(e))
 

@@ -80,13 +80,16 @@ SPECS = {
         bridges=dict(type='list', elements='str'),
         flows=dict(type='bool', default=False),
         statistics=dict(type='bool', default=False),
+        trace=dict(type='list', elements='dict', options=dict(bridge=dict(type='str', required=True), flow=dict(type='str', required=True))),
         timeout=dict(type='float', default=10),
     )),
     'ovn_info': dict(argument_spec=dict(
         nb_db=dict(type='str'),
         sb_db=dict(type='str'),
+        trace=dict(type='list', elements='dict', options=dict(datapath=dict(type='str', required=True),
+                                                              microflow=dict(type='str', required=True))),
         timeout=dict(type='float', default=10),
-    ), required_one_of=[('nb_db', 'sb_db')]),
+    ), required_one_of=[('nb_db', 'sb_db')], required_by={'trace': 'sb_db'}),
     'console_log_info': dict(argument_spec=dict(
         path=dict(type='path'),
         instance_uuid=dict(type='str'),
@@ -336,6 +339,38 @@ def libvirt(module, p):
     return gather_domains(module, p)
 
 
+def _ovs_traces(module, p):
+    """``ovs-appctl ofproto/trace`` of each packet of ``p['trace']``; a trace the switch refuses (an unknown port, a
+    bad flow) carries the switch's ``error`` instead of failing the other facts."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import OvsError, appctl_target, parse_trace
+    appctl = module.get_bin_path('ovs-appctl')
+    if not appctl:
+        module.fail_json(msg='trace needs ovs-appctl (package openvswitch-common), which is not installed')
+    target = appctl_target(_ovs_rundir(p))
+    if target is None:
+        module.fail_json(msg='trace: no control socket of ovs-vswitchd in %s (ovs-vswitchd.<pid>.ctl or ovs-vswitchd.ctl); give rundir'
+                             % _ovs_rundir(p))
+    out = []
+    for t in p['trace']:
+        item = {'bridge': t['bridge'], 'flow': t['flow']}
+        rc, text, err = module.run_command([appctl, '-t', target, '--timeout=%d' % max(1, int(p['timeout'])), 'ofproto/trace',
+                                            t['bridge'], t['flow']], environ_update={'LC_ALL': 'C'})
+        if rc != 0:
+            item['error'] = ' '.join((text.strip() + ' ' + err.strip()).split())[:500]
+        else:
+            try:
+                item.update(parse_trace(text))
+            except OvsError as exc:
+                item['error'] = str(exc)
+        out.append(item)
+    return out
+
+
+def _ovs_rundir(p):
+    db_path = p['db'][5:] if p['db'].startswith('unix:') else p['db']
+    return p['rundir'] or (os.path.dirname(db_path) if db_path.startswith('/') else '/var/run/openvswitch')
+
+
 def ovs(module, p):
     from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import OvsError, daemons, parse_flows, problems, read
     if not 0 < p['timeout'] <= 600:
@@ -352,8 +387,7 @@ def ovs(module, p):
         ofctl = module.get_bin_path('ovs-ofctl')
         if not ofctl:
             module.fail_json(msg='flows need ovs-ofctl (package openvswitch-common), which is not installed')
-        db_path = p['db'][5:] if p['db'].startswith('unix:') else p['db']
-        rundir = p['rundir'] or (os.path.dirname(db_path) if db_path.startswith('/') else '/var/run/openvswitch')
+        rundir = _ovs_rundir(p)
         versions = 'OpenFlow10,OpenFlow11,OpenFlow12,OpenFlow13,OpenFlow14,OpenFlow15'
         for br in facts['bridges']:
             target = 'unix:%s/%s.mgmt' % (rundir, br['name'])
@@ -365,6 +399,8 @@ def ovs(module, p):
                 br['flows'] = parse_flows(out)
             except OvsError as exc:
                 module.fail_json(msg='cannot parse the flows of %s: %s' % (br['name'], exc))
+    if p['trace']:
+        facts['traces'] = _ovs_traces(module, p)
     facts['daemons'] = daemons()
     found = problems(facts)
     if facts['open_vswitch'].get('ovn') and not facts['daemons'].get('ovn-controller'):
@@ -393,13 +429,44 @@ def ovn(module, p):
     except OvnError as exc:
         module.fail_json(msg='cannot read the OVN %s database: %s' % (which, exc))
     found = problems(nb, sb)
+    traces = _ovn_traces(module, p) if p['trace'] else None
     summary = {'problems': len(found)}
     if nb is not None:
         summary.update(logical_switches=len(nb['logical_switches']), logical_routers=len(nb['logical_routers']),
                        logical_switch_ports=sum(len(ls['ports']) for ls in nb['logical_switches']))
     if sb is not None:
         summary.update(chassis=len(sb['chassis']), port_bindings=len(sb['port_bindings']))
-    return dict(nb=nb, sb=sb, problems=found, summary=summary)
+    res = dict(nb=nb, sb=sb, problems=found, summary=summary)
+    if traces is not None:
+        res['traces'] = traces
+    return res
+
+
+def _ovn_traces(module, p):
+    """``ovn-trace`` of each packet of ``p['trace']`` against the SB DB (read-only: a simulation, nothing is sent), with
+    the full names of ports and datapaths; a packet ovn-trace refuses (an unknown datapath, bad syntax) has its error."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._ovn import OvnError, parse_trace
+    binary = module.get_bin_path('ovn-trace')
+    if not binary:
+        module.fail_json(msg='trace needs ovn-trace (package ovn-host or ovn-central), which is not installed')
+    # ovn-trace has no timeout of its own: coreutils' timeout bounds it (a DB that does not answer)
+    bound = module.get_bin_path('timeout')
+    prefix = [bound, '%d' % max(1, int(p['timeout']))] if bound else []
+    out = []
+    for t in p['trace']:
+        item = {'datapath': t['datapath'], 'microflow': t['microflow']}
+        rc, text, err = module.run_command(prefix + [binary, '--db=%s' % p['sb_db'], '--no-friendly-names', t['datapath'], t['microflow']],
+                                           environ_update={'LC_ALL': 'C'})
+        if rc != 0 or not text.strip().startswith('#'):
+            item['error'] = ' '.join((text.strip() + ' ' + err.strip()).split())[:500] or 'ovn-trace exited with %d' % rc
+        else:
+            try:
+                parsed = parse_trace(text)
+                item.update({k: v for k, v in parsed.items() if k != 'microflow'}, parsed_microflow=parsed['microflow'])
+            except OvnError as exc:
+                item['error'] = str(exc)
+        out.append(item)
+    return out
 
 
 GATHER = {

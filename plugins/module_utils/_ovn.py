@@ -12,6 +12,8 @@ the requested one, chassis without an encapsulation.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ovsdb import OvsdbError, select
 
 
@@ -141,4 +143,50 @@ def problems(nb, sb):
         if not c['encaps']:
             out.append({'code': 'chassis_without_encap', 'object': c['name'],
                         'message': 'chassis %s (%s) has no tunnel encapsulation' % (c['name'], c.get('hostname'))})
+    return out
+
+
+_PIPELINE = re.compile(r'^(ingress|egress)\((.*)\)$')
+_STAGE = re.compile(r'^\s*(\d+)\. (\S+) \(([^)]*)\): (.*), priority (\d+), uuid (\S+)$')
+
+
+def parse_trace(text):
+    """``ovn-trace`` output (the default detailed form) -> {microflow, pipelines: [{pipeline, datapath, inport, outport,
+    stages: [{table, stage, source, match, priority, uuid, actions}]}], outputs, dropped, drop}: every logical stage the
+    packet went through, datapath after datapath, the ports it was output to (``outputs``), and the stage that dropped
+    it (``drop``: its table, stage - ``ls_out_acl``, ``ls_in_port_sec_l2``... - match and priority; the ACL's own match
+    when the stage is an ACL's)."""
+    out = {'microflow': None, 'pipelines': [], 'outputs': [], 'dropped': False, 'drop': None}
+    pipe = stage = None
+    for line in (text or '').splitlines():
+        s = line.strip()
+        if not s or set(s) == {'-'}:
+            continue
+        if s.startswith('# ') and out['microflow'] is None:
+            out['microflow'] = s[2:]
+            continue
+        m = _PIPELINE.match(s)
+        if m:
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+            pipe = {'pipeline': m.group(1), 'datapath': attrs.get('dp'), 'inport': attrs.get('inport'), 'outport': attrs.get('outport'),
+                    'stages': []}
+            out['pipelines'].append(pipe)
+            stage = None
+            continue
+        m = _STAGE.match(line)
+        if m and pipe is not None:
+            stage = {'table': int(m.group(1)), 'stage': m.group(2), 'source': m.group(3), 'match': m.group(4),
+                     'priority': int(m.group(5)), 'uuid': m.group(6), 'actions': []}
+            pipe['stages'].append(stage)
+            continue
+        if stage is not None:
+            stage['actions'].append(s)
+            o = re.match(r'^/\* output to "([^"]+)"', s)
+            if o:
+                out['outputs'].append(o.group(1))
+            if s == 'drop;' and out['drop'] is None:
+                out['dropped'] = True
+                out['drop'] = dict(stage, datapath=pipe['datapath'], pipeline=pipe['pipeline'])
+    if not out['pipelines']:
+        raise OvnError('not ovn-trace output: %s' % (text or '').strip()[:200])
     return out

@@ -6,7 +6,8 @@
 ``read(remote)`` reads the Open_vSwitch, Bridge, Port and Interface tables in one transaction (``_ovsdb``) and
 joins them: bridges with their ports, ports with their interfaces (ofport, type, MAC, MTU, states, ``error``,
 ``external_ids`` such as ``iface-id``), the switch's own ``external_ids`` (``system-id``, the ``ovn-*`` settings).
-``parse_flows(text)`` reads ``ovs-ofctl dump-flows`` output. ``problems(facts)`` names what is wrong.
+``parse_flows(text)`` reads ``ovs-ofctl dump-flows`` output, ``parse_trace(text)`` ``ovs-appctl ofproto/trace`` output.
+``problems(facts)`` names what is wrong.
 """
 
 from __future__ import annotations
@@ -145,6 +146,70 @@ def parse_flows(text):
         flow['match'] = ','.join(match)
         flows.append(flow)
     return flows
+
+
+_TRACE_STEP = re.compile(r'^\s*(\d+)\.\s+(.*?)(?:,?\s*priority (\d+))?(?:, cookie (\S+))?$')
+_TRACE_BRIDGE = re.compile(r'^bridge\("([^"]+)"\)$')
+
+
+def parse_trace(text):
+    """``ovs-appctl ofproto/trace`` output -> {input_flow, bridges: [{bridge, steps: [{table, match, priority, actions,
+    notes}]}], final_flow, megaflow, datapath_actions, dropped, drops} (``input_flow``: the packet as the switch read
+    it): every table the packet went through in every bridge (patch ports lead to the next bridge), what each rule did, and where it was dropped (``drops``: the steps
+    whose only action is drop; ``dropped``: the datapath does nothing with the packet)."""
+    out = {'input_flow': None, 'bridges': [], 'final_flow': None, 'megaflow': None, 'datapath_actions': None}
+    bridge, step = None, None
+    for line in (text or '').splitlines():
+        if not line.strip() or set(line.strip()) == {'-'}:
+            continue
+        m = _TRACE_BRIDGE.match(line.strip())
+        if m:
+            bridge = {'bridge': m.group(1), 'steps': []}
+            out['bridges'].append(bridge)
+            step = None
+            continue
+        for key, prefix in (('input_flow', 'Flow: '), ('final_flow', 'Final flow: '), ('megaflow', 'Megaflow: '),
+                            ('datapath_actions', 'Datapath actions: ')):
+            if line.startswith(prefix):
+                out[key] = line[len(prefix):].strip()
+                bridge = step = None
+                break
+        else:
+            if bridge is None:
+                continue
+            m = _TRACE_STEP.match(line)
+            if m and not line.startswith('     '):
+                step = {'table': int(m.group(1)), 'match': m.group(2).rstrip(',').strip(),
+                        'priority': int(m.group(3)) if m.group(3) else None, 'actions': [], 'notes': []}
+                if step['match'].startswith('priority '):      # a rule matching everything: "priority 0"
+                    step['priority'], step['match'] = int(step['match'].split()[1]), ''
+                bridge['steps'].append(step)
+            elif step is not None:
+                item = line.strip()
+                if item.startswith(('->', '>>')):
+                    step['notes'].append(item[2:].strip())     # what the switch did with the action
+                else:
+                    step['actions'].append(item)
+    if out['datapath_actions'] is None:
+        raise OvsError('not ofproto/trace output (no "Datapath actions" line): %s' % (text or '').strip()[:200])
+    out['drops'] = [dict(s_, bridge=b['bridge']) for b in out['bridges'] for s_ in b['steps'] if s_['actions'] == ['drop']]
+    out['dropped'] = out['datapath_actions'] == 'drop'
+    return out
+
+
+def appctl_target(rundir):
+    """The control socket of ovs-vswitchd in ``rundir``: ``ovs-vswitchd.<pid>.ctl`` (the daemon's default, the pid from
+    ``ovs-vswitchd.pid``) or ``ovs-vswitchd.ctl``; None when neither is there."""
+    try:
+        with open(os.path.join(rundir, 'ovs-vswitchd.pid'), encoding='ascii') as f:
+            pid = f.read().strip()
+    except (OSError, ValueError):
+        pid = ''
+    for name in (['ovs-vswitchd.%s.ctl' % pid] if pid.isdigit() else []) + ['ovs-vswitchd.ctl']:
+        path = os.path.join(rundir, name)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 def drops(flows, min_packets=1):

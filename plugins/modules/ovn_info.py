@@ -18,7 +18,9 @@ description:
     with C(neutron:device_id) and C(neutron:device_owner) in its C(external_ids).
   - Names what is wrong in RV(problems) - a port claimed by no chassis, bound elsewhere than requested, down,
     disabled, without a port binding; a chassis without an encapsulation.
-  - Read-only; only C(select) operations are sent. Give O(nb_db), O(sb_db) or both.
+  - With O(trace), simulates packets through OVN's logical pipelines with C(ovn-trace) against the southbound
+    database and says which logical stage (an ACL, port security, a lookup) drops each one.
+  - Read-only; only C(select) operations are sent, and C(ovn-trace) only reads. Give O(nb_db), O(sb_db) or both.
 author:
   - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
@@ -33,9 +35,28 @@ options:
     description:
       - The southbound database, C(unix:PATH) or C(tcp:HOST:PORT) (as in C(ovn-sbctl --db)).
     type: str
+  trace:
+    description:
+      - Packets to simulate with C(ovn-trace --no-friendly-names) (needs O(sb_db) and the C(ovn-trace) binary; bounded
+        by O(timeout) with coreutils' C(timeout)). A packet ovn-trace refuses (an unknown datapath, a bad
+        expression) has its C(error).
+    type: list
+    elements: dict
+    suboptions:
+      datapath:
+        description: The logical switch or router the packet enters, by name (V(neutron-<network id>)) or uuid.
+        type: str
+        required: true
+      microflow:
+        description:
+          - The packet, in ovn-trace's expression syntax
+            (V(inport == "<port id>" && eth.src == fa:16:3e:12:74:6a && eth.dst == fa:16:3e:06:10:f7 && ip4.src == 10.1.0.12 &&
+            ip4.dst == 10.1.0.11 && ip.ttl == 64 && icmp4.type == 8)).
+        type: str
+        required: true
   timeout:
     description:
-      - Seconds to wait for each database.
+      - Seconds to wait for each database (and for each trace).
     type: float
     default: 10
 seealso:
@@ -52,6 +73,16 @@ EXAMPLES = r'''
 - name: Where the port of an instance is bound
   ansible.builtin.debug:
     msg: "{{ ovn.sb.port_bindings | selectattr('logical_port', 'equalto', port_id) | map(attribute='chassis_hostname') | list }}"
+
+- name: Which logical stage drops a ping to the instance
+  cloudops.netdiag.ovn_info:
+    sb_db: tcp:192.0.2.10:6642
+    trace:
+      - datapath: neutron-73da234e-1d87-5fe6-9abf-fa358f314f49
+        microflow: >-
+          inport == "de89aa7e-eb8c-512a-93aa-2a1d52d620fb" && eth.src == fa:16:3e:12:74:6a && eth.dst == fa:16:3e:06:10:f7
+          && ip4.src == 10.1.0.12 && ip4.dst == 10.1.0.11 && ip.ttl == 64 && icmp4.type == 8
+  register: trace
 '''
 
 RETURN = r'''
@@ -78,6 +109,21 @@ problems:
   returned: success
   type: list
   elements: dict
+traces:
+  description:
+    - With O(trace), per packet C(datapath), C(microflow) (as given) and C(error), or C(parsed_microflow) (the packet as
+      ovn-trace read it), C(pipelines) (each C(pipeline) V(ingress) or V(egress), C(datapath), C(inport), C(outport),
+      C(stages) with C(table), C(stage), C(source), C(match), C(priority), C(uuid) of the logical flow and its
+      C(actions)), C(outputs) (the ports it was output to), C(dropped) and C(drop) (the stage that dropped it, with its
+      C(pipeline) and C(datapath)).
+  returned: when O(trace) is set
+  type: list
+  elements: dict
+  sample:
+    - datapath: neutron-73da234e-1d87-5fe6-9abf-fa358f314f49
+      dropped: true
+      drop: {pipeline: egress, table: 4, stage: ls_out_acl, match: 'outport == "ff65dfea-ddfa-5810-865a-7c55f2c253c6" && ip4',
+             priority: 2001, actions: ['drop;']}
 summary:
   description: Counts of what was read and of the problems.
   returned: success

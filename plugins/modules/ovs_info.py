@@ -51,9 +51,30 @@ options:
       - Also return each interface's C(statistics) (packet, byte, error and drop counters).
     type: bool
     default: false
+  trace:
+    description:
+      - Packets to trace through the switch's OpenFlow tables (C(ovs-appctl ofproto/trace), read-only, nothing is
+        sent). Each names where the packet enters and what it is; the result says every table and rule it went
+        through, bridge after bridge (patch ports lead on), what the datapath would do with it and where it was
+        dropped.
+      - Needs C(ovs-appctl) and ovs-vswitchd's control socket in O(rundir) (C(ovs-vswitchd.<pid>.ctl) or
+        C(ovs-vswitchd.ctl)). A packet the switch refuses to trace (an unknown port, bad syntax) has its C(error).
+    type: list
+    elements: dict
+    suboptions:
+      bridge:
+        description: The bridge the packet enters.
+        type: str
+        required: true
+      flow:
+        description:
+          - The packet in C(ofproto/trace)'s syntax, port names allowed
+            (V(in_port=qvo1ed653fc-0f,icmp,dl_src=fa:16:3e:eb:7e:52,dl_dst=fa:16:3e:6b:b0:ae,nw_src=10.2.0.11,nw_dst=10.2.0.1)).
+        type: str
+        required: true
   timeout:
     description:
-      - Seconds to wait for the database (and for each flow dump).
+      - Seconds to wait for the database (and for each flow dump or trace).
     type: float
     default: 10
 seealso:
@@ -76,6 +97,13 @@ EXAMPLES = r'''
   cloudops.netdiag.ovs_info:
     bridges: [br-int]
     flows: true
+
+- name: Where does the instance's ping to its gateway go (every table, every bridge, and where it is dropped)
+  cloudops.netdiag.ovs_info:
+    trace:
+      - bridge: br-int
+        flow: in_port=qvo1ed653fc-0f,icmp,dl_src=fa:16:3e:eb:7e:52,dl_dst=fa:16:3e:6b:b0:ae,nw_src=10.2.0.11,nw_dst=10.2.0.1
+  register: trace
 '''
 
 RETURN = r'''
@@ -88,6 +116,11 @@ ovs:
       C(options), C(external_ids), C(other_config), C(status)) and, with O(flows), C(flows) (C(table), C(priority),
       C(cookie), C(n_packets), C(n_bytes), C(duration), C(match), C(actions)); C(daemons), the pids of
       C(ovs-vswitchd), C(ovsdb-server) and C(ovn-controller) running in the module's network namespace.
+    - With O(trace), C(traces) - per packet C(bridge), C(flow) (as given) and C(error), or C(input_flow) (the packet as
+      the switch read it, ports by number), C(bridges) (each C(bridge)
+      with its C(steps) - C(table), C(match), C(priority), C(actions), C(notes), what the switch did), C(final_flow),
+      C(megaflow), C(datapath_actions), C(dropped) (the datapath does nothing with it) and C(drops) (the steps whose
+      only action is drop, with their C(bridge)).
   returned: success
   type: dict
   sample:

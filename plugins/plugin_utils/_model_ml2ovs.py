@@ -231,3 +231,19 @@ class Ml2OvsModel(Model):
     def br_tun_flows(self):
         b = bridge(self.ovs, 'br-tun')
         return (b or {}).get('flows')
+
+    def traces(self):
+        """The ofproto/trace results of the instance's packets (ovs_info trace), those that could be traced."""
+        return [t for t in (self.ovs or {}).get('traces') or [] if isinstance(t, dict) and not t.get('error') and 'drops' in t]
+
+    def trace_drops(self):
+        """Evidence lines of where the traced packets were dropped: (bridge, table, priority, match) per drop."""
+        out = []
+        for t in self.traces():
+            for d in t.get('drops') or []:
+                out.append('ofproto/trace %s %s: dropped in %s table %s (priority %s%s)' % (
+                    t.get('bridge'), t.get('flow'), d.get('bridge'), d.get('table'), d.get('priority'),
+                    ', ' + d['match'] if d.get('match') else ''))
+            if t.get('dropped') and not t.get('drops'):
+                out.append('ofproto/trace %s %s: datapath actions drop' % (t.get('bridge'), t.get('flow')))
+        return out

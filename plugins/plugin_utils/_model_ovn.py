@@ -74,7 +74,7 @@ def encap_device(interfaces, address):
 
 
 def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
-             probes=None, symptom=None, guest_host=None):
+             probes=None, symptom=None, guest_host=None, traces=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
     ports = [p for p in neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')] or list(neutron_ports or [])
     port = ports[0] if ports else None
@@ -87,7 +87,7 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None
     return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host,
             'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host),
             'hosts': {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {},
-            'ovn': {'nb': nb, 'sb': sb}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
+            'ovn': {'nb': nb, 'sb': sb, 'traces': traces}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
             'probes': probes or [], 'reported_symptom': symptom}
 
 
@@ -102,6 +102,8 @@ class OvnModel(Model):
         self.neutron_audit = neu.get('audit')
         self.nb = ovn.get('nb')
         self.sb = ovn.get('sb')
+        # ovn-trace of the instance's packets (ovn_info trace), those ovn-trace could run
+        self.traces = [t for t in ovn.get('traces') or [] if isinstance(t, dict) and 'pipelines' in t]
         ports = [p for p in self.neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')]
         self.port = ports[0] if ports else ((self.neutron_ports or [None])[0])
         self.port_id = (self.port or {}).get('id')

@@ -120,10 +120,15 @@ def dead_vlan(m):
     if m.ovs_hit is None or m.ovs_hit[1].get('tag') != DEAD_VLAN:
         return None
     b = m.ovs_hit[0]
-    drop = [f for f in b.get('flows') or [] if f.get('table') == 0 and _vlan(_MATCH_VLAN.search(f.get('match') or '')) == DEAD_VLAN]
+    ofport = m.ovs_hit[2].get('ofport')
+    # the agent's drop of the port (table 0, in_port=its OpenFlow port) and of the dead VLAN
+    drop = [f for f in b.get('flows') or [] if f.get('table') == 0 and f.get('actions') == 'drop' and (
+        _vlan(_MATCH_VLAN.search(f.get('match') or '')) == DEAD_VLAN or (ofport is not None and re.search(
+            r'(?:^|,)in_port=(?:%s|"?%s"?)(?:,|$)' % (ofport, re.escape(m.ovs_hit[2]['name'])), f.get('match') or '')))]
     items = [ev(m.chost, 'ovs_info', 'port %s of %s: tag %d (the dead VLAN)' % (m.ovs_hit[1]['name'], b['name'], DEAD_VLAN))]
-    items += [ev(m.chost, 'ovs_info', 'flow table=0 %s actions=%s: %s packets' % (f['match'], f['actions'], f.get('n_packets')))
-              for f in drop]
+    items += [ev(m.chost, 'ovs_info', 'flow table=0 priority=%s %s actions=%s: %s packets' % (
+        f.get('priority'), f['match'], f['actions'], f.get('n_packets'))) for f in drop]
+    items += [ev(m.chost, 'ovs_info', x) for x in m.trace_drops()]
     return finding(items, 'The openvswitch agent of %s parked port %s in the dead VLAN: read its log for the port, fix the '
                           'binding (`openstack port show %s`), then `systemctl restart neutron-openvswitch-agent` on %s.' % (
                               m.on, m.port_id, m.port_id, m.on), hop=m.qhop.get('id'))
@@ -177,14 +182,15 @@ def local_vlan_tag_missing(m):
     seg = m.segment.get('segmentation_id')
     want = inbound.get(seg) if seg is not None else None
     name = m.ovs_hit[1]['name']
+    traced = [ev(m.chost, 'ovs_info', x) for x in m.trace_drops()]
     if tag is None:
         return finding([ev(m.chost, 'ovs_info', 'port %s of %s: no tag (trunk %s)' % (name, m.ovs_hit[0]['name'], m.ovs_hit[1].get('trunks') or 'all'))]
-                       + ([ev(m.chost, 'ovs_info', 'br-tun translates segment %s to local VLAN %s' % (seg, want))] if want else []),
+                       + ([ev(m.chost, 'ovs_info', 'br-tun translates segment %s to local VLAN %s' % (seg, want))] if want else []) + traced,
                        'On %s: `ovs-vsctl set port %s tag=%s` (the local VLAN of network %s there), or restart the '
                        'openvswitch agent.' % (m.on, name, want if want else '<local VLAN>', m.network.get('id')), hop=m.qhop.get('id'))
     if out and tag not in out and (want is None or want != tag):
         return finding([ev(m.chost, 'ovs_info', 'port %s: tag %s; br-tun table 22 floods only VLANs %s' % (
-            name, tag, ', '.join(str(v) for v in sorted(out))))],
+            name, tag, ', '.join(str(v) for v in sorted(out))))] + traced,
             'On %s: `ovs-vsctl set port %s tag=%s`, or restart the openvswitch agent.' % (m.on, name, want or '<local VLAN>'),
             hop=m.qhop.get('id'))
     return None
@@ -269,6 +275,29 @@ def tunnel_flow_missing(m):
            for f in drop],
         'On %s: `systemctl restart neutron-openvswitch-agent` (it reinstalls br-tun\'s flows), then '
         '`ovs-ofctl dump-flows br-tun table=4` shows tun_id=0x%x again.' % (m.on, int(seg)), hop=m.tunhop.get('id'))
+
+
+@rule(B, 'switch_drops_instance_traffic', 68, 'compute', ('stack', 'the compute node\'s switch (OpenFlow tables)'),
+      title='The compute node\'s switch drops the instance\'s packets',
+      needs=('compute.ovs', 'neutron'), certainty='likely',
+      explained_by=('ovs_port_missing', 'dead_vlan', 'local_vlan_tag_missing', 'tunnel_flow_missing', 'tunnel_endpoint_down'),
+      detects='ovs-appctl ofproto/trace of the instance\'s ping to its gateway (else its second instance), from its port on '
+              'br-int, ends in a drop - a rule the agent did not write, or a table it left empty - and no more precise cause '
+              'explains it.',
+      cites='ovs_info with trace (every table the packet went through, bridge after bridge, and the rule that dropped it).',
+      advice='`ovs-ofctl dump-flows <bridge> table=<n>` on the node; find who installed the dropping flow (its cookie: the '
+             'agent\'s own cookies are in `ovs-ofctl dump-flows br-int | grep cookie`), remove it (`ovs-ofctl del-flows`) or '
+             'restart the openvswitch agent, which reinstalls its flows.',
+      tests=(UNIT + 'test_switch_drops_instance_traffic',))
+def switch_drops_instance_traffic(m):
+    drops = m.trace_drops()
+    if not drops:
+        return None
+    first = next(d for t in m.traces() for d in (t.get('drops') or [{'bridge': t.get('bridge'), 'table': '?'}]) if t.get('dropped') or t.get('drops'))
+    return finding([ev(m.chost, 'ovs_info', x) for x in drops],
+                   'On %s: `ovs-ofctl dump-flows %s table=%s` shows the flow that drops the packets of %s; remove it '
+                   '(`ovs-ofctl del-flows`) or restart the openvswitch agent, which reinstalls its own.' % (
+                       m.on, first.get('bridge'), first.get('table'), m.name))
 
 
 def _port_chain(chain, port_id):

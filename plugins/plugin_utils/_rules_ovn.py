@@ -260,8 +260,37 @@ def acl_drop(m):
         dels.append('`ovn-nbctl acl-del %s %s %s \'%s\'`' % (owner, a.get('direction'), a.get('priority'), a.get('match')))
     if not items:
         return None
-    return finding(items, 'An OVN ACL drops the traffic of %s: confirm with `ovn-trace` of its packet, then remove it (%s) or '
-                          'fix the security group it came from.' % (m.name, ' and '.join(dels)))
+    # ovn-trace of the instance's packets: an ACL stage that drops one confirms it
+    traced = [t for t in m.traces if t.get('dropped') and 'acl' in str((t.get('drop') or {}).get('stage'))]
+    items += [ev('ovn-sb', 'ovn_info', 'ovn-trace %s: dropped in %s %s (table %s, priority %s, match %s)' % (
+        t.get('microflow'), (t['drop'].get('pipeline')), t['drop'].get('stage'), t['drop'].get('table'), t['drop'].get('priority'),
+        t['drop'].get('match'))) for t in traced]
+    return finding(items, 'An OVN ACL drops the traffic of %s%s: remove it (%s) or fix the security group it came from.' % (
+        m.name, ' (ovn-trace of its ping stops in that ACL\'s stage)' if traced else ', confirm with `ovn-trace` of its packet',
+        ' and '.join(dels)), confirmed=True if traced else None)
+
+
+@rule(B, 'logical_pipeline_drop', 75, 'compute', ('stack', 'OVN logical pipeline'),
+      title='OVN\'s logical pipeline drops the instance\'s packets',
+      needs=('ovn.sb', 'neutron'), certainty='likely',
+      explained_by=('ovn_port_missing', 'port_disabled', 'acl_drop', 'port_not_bound', 'tap_missing'),
+      detects='ovn-trace of the instance\'s ping to or from its second instance ends in a drop in a logical stage (port '
+              'security, a lookup, an ACL no NB row explains) and no more precise cause explains it.',
+      cites='ovn_info with trace (the logical stages, the dropping stage with its match and priority).',
+      advice='`ovn-sbctl lflow-list <datapath> | grep <stage>` for the dropping logical flow; port security '
+             '(`ovn-nbctl lsp-get-port-security <port>` against the instance\'s MAC and IP) is the usual one.',
+      tests=(UNIT + 'test_logical_pipeline_drop',))
+def logical_pipeline_drop(m):
+    traced = [t for t in m.traces if t.get('dropped')]
+    if not traced:
+        return None
+    d = traced[0]['drop']
+    return finding([ev('ovn-sb', 'ovn_info', 'ovn-trace %s: dropped in %s %s (table %s, priority %s, match %s)' % (
+        t.get('microflow'), t['drop'].get('pipeline'), t['drop'].get('stage'), t['drop'].get('table'), t['drop'].get('priority'),
+        t['drop'].get('match'))) for t in traced],
+        'OVN drops the packets of %s in %s (%s): `ovn-sbctl lflow-list %s` shows the logical flow (match %s); check the port\'s '
+        'port security (`ovn-nbctl lsp-get-port-security %s`) and the ACLs.' % (
+            m.name, d.get('stage'), d.get('pipeline'), traced[0].get('datapath'), d.get('match'), m.port_id))
 
 
 @rule(B, 'dhcp_options_missing', 80, 'control_plane', ('db', 'OVN NB DHCP options'),

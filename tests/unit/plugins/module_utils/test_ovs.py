@@ -85,6 +85,30 @@ def test_flows_of_the_openvswitch_agents_bridges_openflow13():
     assert (dead['table'], dead['match'], dead['actions']) == (0, 'dl_vlan=4095', 'drop')
 
 
+def test_trace_of_a_forwarded_packet():
+    # real ofproto/trace of the ML2/OVS lab: vm1's ping to its gateway, from its qvo port through br-int and br-tun
+    t = _ovs.parse_trace(_read('trace.ml2ovs.healthy.txt'))
+    assert [b['bridge'] for b in t['bridges']] == ['br-int', 'br-tun', 'br-phy']
+    assert [(s['table'], s['priority']) for s in t['bridges'][0]['steps']] == [(0, 0), (58, 0), (59, 0), (60, 3)]
+    out = t['bridges'][1]['steps'][-1]
+    assert (out['table'], out['priority'], out['match']) == (20, 1, 'vlan_tci=0x0001/0x0fff,dl_dst=fa:16:3e:6b:b0:ae')
+    assert out['actions'][-1] == 'output:2' and out['notes'][0] == 'output to native tunnel'
+    assert t['datapath_actions'].startswith('tnl_push(') and not t['dropped'] and t['drops'] == []
+    assert t['input_flow'].startswith('icmp,in_port=4,')
+
+
+def test_trace_names_the_dropping_table():
+    # the same packet with the port in the dead VLAN: flooded in VLAN 4095, which br-tun's table 22 drops
+    t = _ovs.parse_trace(_read('trace.ml2ovs.dead_vlan.txt'))
+    assert not t['dropped'] and [(d['bridge'], d['table'], d['priority']) for d in t['drops']] == [('br-tun', 22, 0)]
+    # vm2's answer from the tunnel, br-tun without the table 4 flow of the network's vxlan id: dropped there
+    t = _ovs.parse_trace(_read('trace.ml2ovs.tunnel_flow_missing.txt'))
+    assert t['dropped'] and t['datapath_actions'] == 'drop'
+    assert [(d['bridge'], d['table'], d['match']) for d in t['drops']] == [('br-tun', 4, '')]
+    with pytest.raises(_ovs.OvsError, match='not ofproto/trace output'):
+        _ovs.parse_trace('Bad openflow flow syntax: in_port=nope')
+
+
 def test_bad_flow_dump_is_named():
     with pytest.raises(_ovs.OvsError, match='line 2 is not a flow'):
         _ovs.parse_flows('NXST_FLOW reply (xid=0x4):\n this is not a flow\n')

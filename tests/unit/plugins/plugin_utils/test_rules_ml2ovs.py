@@ -174,6 +174,27 @@ def test_tunnel_flow_missing():
     assert cause(e) == 'none'
 
 
+def test_switch_drops_instance_traffic():
+    e = ev()
+    t = compute(e)['ovs']['traces'][0]
+    assert t['drops'] == [] and not t['dropped']
+    # a drop flow nobody explains (another tool's, a stray one) in br-int's table 0, as ofproto/trace reports it
+    t['bridges'][0]['steps'][0].update(priority=90, match='icmp', actions=['drop'])
+    t['bridges'][0]['steps'] = t['bridges'][0]['steps'][:1]
+    t['drops'] = [dict(t['bridges'][0]['steps'][0], bridge='br-int')]
+    t['dropped'] = True
+    # "likely": named when the instance is seen unreachable, not on the trace alone
+    assert verdict(e)['cause'] == 'none'
+    e['reported_symptom'] = 'unreachable'
+    v = verdict(e)
+    assert v['cause'] == 'switch_drops_instance_traffic' and 'table=0' in v['advice']
+    assert 'dropped in br-int table 0 (priority 90, icmp)' in v['evidence'][0]['excerpt']
+    # near miss: the port in the dead VLAN explains the same drop
+    ovs_port(e, qvo(e))['tag'] = 4095
+    v = verdict(e)
+    assert v['cause'] == 'dead_vlan' and any('dropped in br-int table 0' in x['excerpt'] for x in v['evidence'])
+
+
 def test_security_group_drop():
     e = ev()
     e['probes'] = SG_DROP['probes']

@@ -30,7 +30,7 @@ def facts():
 
 def evaluate(f, symptom=None):
     ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=f['ovs'], nb=f['nb'], sb=f['sb'],
-                             neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom)
+                             neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom, traces=f.get('traces'))
     return _engine.evaluate(ev)
 
 
@@ -194,6 +194,37 @@ def test_acl_drop():
     _add_acl(f, 'outport == "other-port" && ip4')
     _add_acl(f, 'outport == "%s" && ip4' % port(f)['id'], action='allow-related')
     assert causes(f, symptom='unreachable') == ('unknown', [])
+
+
+def _trace(name):
+    from ansible_collections.cloudops.netdiag.plugins.module_utils import _ovn
+    with open(os.path.join(FIX, 'trace.%s.txt' % name), encoding='utf-8') as f:
+        return dict(_ovn.parse_trace(f.read()), datapath='neutron-x', microflow='inport == "second" && icmp4')
+
+
+def test_acl_drop_confirmed_by_ovn_trace():
+    # the real ovn-trace of vm2's ping to vm1 on the OVN lab with the ACL fault: dropped in ls_out_acl
+    f = facts()
+    t = _trace('acl_drop')
+    assert t['dropped'] and t['drop']['stage'] == 'ls_out_acl' and t['drop']['pipeline'] == 'egress'
+    _add_acl(f, t['drop']['match'])
+    f['traces'] = [t]
+    v = evaluate(f)                       # no symptom needed: the trace confirms it
+    assert v['cause'] == 'acl_drop' and any('dropped in egress ls_out_acl' in e['excerpt'] for e in v['evidence'])
+    # the healthy trace of the same packet outputs it to vm1's port
+    f = facts()
+    f['traces'] = [_trace('healthy')]
+    assert f['traces'][0]['outputs'] and not f['traces'][0]['dropped']
+    assert evaluate(f)['cause'] == 'none'
+
+
+def test_logical_pipeline_drop():
+    f = facts()
+    t = _trace('acl_drop')
+    t['drop'].update(stage='ls_in_check_port_sec', pipeline='ingress', table=0, match='1')
+    f['traces'] = [t]
+    assert causes(f, symptom='unreachable')[0] == 'logical_pipeline_drop'
+    assert causes(f)[0] == 'none'         # likely: named with a symptom
 
 
 def test_dhcp_options_missing():
