@@ -6,10 +6,8 @@ each recorded with what undoes it, as lab/faults.py does for nova-network."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import signal
-import uuid
 
 from lab.faults import apply, lookup, undo_all
 from lab.ovn_faults import _inst
@@ -252,40 +250,19 @@ def _heal_ovs_brex_uplink_down(lab, rec):
 def ovs_stale_fip(lab, target):
     """The instance's floating IP is associated in the Neutron DB with a port no device uses any more (left by a
     deleted instance), and the router translates it to that port's address: the instance lost its floating IP."""
+    from lab.neutrondb import strand_floating_ip
     inst = _inst(lab, target)
-    if not inst.get('floating_ip'):
-        raise LabError('instance %s has no floating IP' % inst['hostname'])
-    net = lab.model['networks'][inst['network']]
-    orphan = str(uuid.uuid5(uuid.UUID(inst['port_id']), 'orphan'))
-    addr = str(ipaddress.ip_network(net['cidr']).network_address + 250)
-    conn = lab.mariadb().connect('neutron', autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("INSERT INTO standardattributes (resource_type, created_at, revision_number) VALUES ('ports', NOW(), 1)")
-            std = cur.lastrowid
-            cur.execute("INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,"
-                        " device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, '', %s, %s, 1, 'DOWN', '', '', %s, 'immediate')",
-                        (net['project_id'], orphan, net['id'], 'fa:16:3e:00:00:fa', std))
-            cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
-                        (orphan, addr, net['subnet_id'], net['id']))
-            cur.execute('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s',
-                        (orphan, addr, inst['floating_ip_id']))
-        conn.commit()
-    finally:
-        conn.close()
+    undo = strand_floating_ip(lab, inst)
     qr = lab.model['router']['qrouter']
     for rule in _dnat(inst):
-        _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:-1] + [addr])
-    return inst, {'orphan': orphan, 'std': std, 'addr': addr}
+        _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:-1] + [undo['addr']])
+    return inst, undo
 
 
 def _heal_ovs_stale_fip(lab, rec):
+    from lab.neutrondb import restore_floating_ip
     inst = _inst(lab, rec['target'])
-    u = rec['undo']
-    _sql(lab, [('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s',
-                (inst['port_id'], inst['fixed_ip'], inst['floating_ip_id'])),
-               ('DELETE FROM ipallocations WHERE port_id = %s', (u['orphan'],)), ('DELETE FROM ports WHERE id = %s', (u['orphan'],)),
-               ('DELETE FROM standardattributes WHERE id = %s', (u['std'],))])
+    restore_floating_ip(lab, inst, rec['undo'])
     qr = lab.model['router']['qrouter']
     for rule in _dnat(inst):
         _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:])

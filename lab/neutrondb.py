@@ -210,3 +210,52 @@ def fill_nova(db, model, project_user):
         raise
     finally:
         conn.close()
+
+
+def strand_floating_ip(lab, inst):
+    """Fault helper: a port no device uses (left by a deleted instance) on the instance's network, and the instance's
+    floating IP associated with it instead. Returns what ``restore_floating_ip`` undoes."""
+    import ipaddress
+    import uuid
+    from lab.sysutil import LabError
+    if not inst.get('floating_ip'):
+        raise LabError('instance %s has no floating IP' % inst['hostname'])
+    net = lab.model['networks'][inst['network']]
+    orphan = str(uuid.uuid5(uuid.UUID(inst['port_id']), 'orphan'))
+    addr = str(ipaddress.ip_network(net['cidr']).network_address + 250)
+    conn = lab.mariadb().connect('neutron', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO standardattributes (resource_type, created_at, revision_number) VALUES ('ports', NOW(), 1)")
+            std = cur.lastrowid
+            cur.execute("INSERT INTO ports (project_id, id, name, network_id, mac_address, admin_state_up, status, device_id,"
+                        " device_owner, standard_attr_id, ip_allocation) VALUES (%s, %s, '', %s, %s, 1, 'DOWN', '', '', %s, 'immediate')",
+                        (net['project_id'], orphan, net['id'], 'fa:16:3e:00:00:fa', std))
+            cur.execute('INSERT INTO ipallocations (port_id, ip_address, subnet_id, network_id) VALUES (%s, %s, %s, %s)',
+                        (orphan, addr, net['subnet_id'], net['id']))
+            cur.execute('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s', (orphan, addr, inst['floating_ip_id']))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+    return {'orphan': orphan, 'std': std, 'addr': addr}
+
+
+def restore_floating_ip(lab, inst, undo):
+    """Undo ``strand_floating_ip``."""
+    conn = lab.mariadb().connect('neutron', autocommit=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('UPDATE floatingips SET fixed_port_id = %s, fixed_ip_address = %s WHERE id = %s',
+                        (inst['port_id'], inst['fixed_ip'], inst['floating_ip_id']))
+            cur.execute('DELETE FROM ipallocations WHERE port_id = %s', (undo['orphan'],))
+            cur.execute('DELETE FROM ports WHERE id = %s', (undo['orphan'],))
+            cur.execute('DELETE FROM standardattributes WHERE id = %s', (undo['std'],))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

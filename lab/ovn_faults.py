@@ -211,6 +211,41 @@ def _heal_ovn_fip_nat_missing(lab, rec):
     _ovn(lab).nat(lab.model, _inst(lab, rec['target']))
 
 
+@fault
+def ovn_brex_uplink_down(lab, target):
+    """The provider uplink of br-ex on the gateway chassis (its eth0) is down: the router's gateway and the floating
+    IPs are cut from the outside."""
+    inst = _inst(lab, target)
+    ctl = next(n for n, v in lab.model['nodes'].items() if v['role'] == 'controller')
+    run(['ip', '-n', lab.ns(ctl), 'link', 'set', 'eth0', 'down'])
+    return inst, {'node': ctl}
+
+
+def _heal_ovn_brex_uplink_down(lab, rec):
+    run(['ip', '-n', lab.ns(rec['undo']['node']), 'link', 'set', 'eth0', 'up'])
+
+
+@fault
+def ovn_stale_fip(lab, target):
+    """The instance's floating IP is associated in the Neutron DB with a port no device uses any more (left by a
+    deleted instance), and OVN translates it to that port's address (what the OVN driver writes for it)."""
+    from lab.neutrondb import strand_floating_ip
+    inst = _inst(lab, target)
+    undo = strand_floating_ip(lab, inst)
+    o = _ovn(lab)
+    o.nbctl('lr-nat-del', lab.model['router']['lr'], 'dnat_and_snat', inst['floating_ip'])
+    o.nbctl('lr-nat-add', lab.model['router']['lr'], 'dnat_and_snat', inst['floating_ip'], undo['addr'])
+    return inst, undo
+
+
+def _heal_ovn_stale_fip(lab, rec):
+    from lab.neutrondb import restore_floating_ip
+    inst = _inst(lab, rec['target'])
+    restore_floating_ip(lab, inst, rec['undo'])
+    _ovn(lab).nbctl('lr-nat-del', lab.model['router']['lr'], 'dnat_and_snat', inst['floating_ip'])
+    _ovn(lab).nat(lab.model, inst)
+
+
 def inject(lab, name, target=None):
     return apply(lab, lookup(lab, FAULTS, name), _inst(lab, target))
 

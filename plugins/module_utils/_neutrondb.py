@@ -90,8 +90,9 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         rids = sorted({r['router_id'] for r in rifs} | {f['router_id'] for f in fips if f['router_id']})
         rph, rargs = _in(rids)
         routers = {r['id']: r for r in _rows(cur, 'SELECT r.id, r.name, r.status, r.admin_state_up, r.gw_port_id, i.ip_address AS'
-                                                  ' gateway_ip, p.network_id AS gateway_network_id FROM routers r LEFT JOIN ports p'
-                                                  ' ON p.id = r.gw_port_id LEFT JOIN ipallocations i ON i.port_id = r.gw_port_id'
+                                                  ' gateway_ip, p.network_id AS gateway_network_id, gb.host AS gateway_host FROM routers r'
+                                                  ' LEFT JOIN ports p ON p.id = r.gw_port_id LEFT JOIN ipallocations i ON i.port_id = r.gw_port_id'
+                                                  ' LEFT JOIN ml2_port_bindings gb ON gb.port_id = r.gw_port_id'
                                                   ' WHERE r.id IN (%s)' % rph, rargs, params, 'routers')}
         l3 = _rows(cur, 'SELECT b.router_id, a.id, a.host, a.agent_type, a.admin_state_up, a.heartbeat_timestamp'
                         ' FROM routerl3agentbindings b JOIN agents a ON a.id = b.l3_agent_id WHERE b.router_id IN (%s)'

@@ -83,12 +83,13 @@ ports:
       (C(host), C(vif_type), C(vnic_type), C(status), C(vif_details), C(profile), C(agents)), C(binding_levels),
       C(security_groups) (C(id), C(name), C(rules)) and C(floating_ips) (C(floating_ip_address), C(router_id),
       C(status), C(router)).
-    - Agent-based backends (ML2/OVS) only, empty lists on OVN - C(network.dhcp_agents) the DHCP agents hosting the
-      network, C(network.routers) the routers with an interface on it (C(id), C(name), C(status), C(gateway_ip),
-      C(gateway_network_id), C(interface) with C(port_id), C(ip_address), C(mac_address), and C(l3_agents)),
-      C(binding.agents) the agents of the binding host. Each agent has C(id), C(host), C(agent_type),
-      C(admin_state_up) and C(heartbeat_timestamp) (the DB's time; compare it with the server's C(agent_down_time)),
-      the L2 agents also C(binary) and C(configurations) (bridge mappings, tunnel types, tunnelling IP, firewall driver).
+    - C(network.dhcp_agents) the DHCP agents hosting the network and C(network.routers) the routers with an interface
+      on it (C(id), C(name), C(status), C(gateway_ip), C(gateway_network_id), C(gateway_host) - the host its gateway
+      port is bound to, the L3 agent's or on OVN the gateway chassis' -, C(interface) with C(port_id), C(ip_address),
+      C(mac_address), and C(l3_agents)); C(binding.agents) the agents of the binding host. The agent lists are empty on
+      OVN, which has no such agents. Each agent has C(id), C(host), C(agent_type), C(admin_state_up) and
+      C(heartbeat_timestamp) (the DB's time; compare it with the server's C(agent_down_time)), the L2 agents also
+      C(binary) and C(configurations) (bridge mappings, tunnel types, tunnelling IP, firewall driver).
   returned: when a port was selected
   type: list
   elements: dict

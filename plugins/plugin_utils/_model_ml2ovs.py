@@ -74,13 +74,6 @@ def ns_interfaces(interfaces, netns):
     return [i for i in interfaces or [] if isinstance(i, dict) and i.get('netns') == netns]
 
 
-def uplinks(ovs, bridge_name):
-    """The physical ports of a bridge: neither patch nor internal nor tunnel."""
-    b = bridge(ovs, bridge_name)
-    return [i for p in (b or {}).get('ports') or [] for i in p.get('interfaces') or []
-            if i.get('type') in (None, '', 'system') and i.get('name') != bridge_name]
-
-
 def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, nifs, router):
     """The hops of an instance's path on ML2/OVS, in the order a packet leaves it."""
     hops = []

@@ -41,7 +41,7 @@ def find_tap(ovs, port_id):
     return None, None
 
 
-def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None):
+def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None, network_host=None):
     """The hops of an instance's path on ML2/OVN, in the order a packet leaves it."""
     hops = []
 
@@ -60,6 +60,12 @@ def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None):
     dev = encap_device(interfaces, encap.get('encap_ip'))
     add('tunnel', compute, dev, 'tunnel endpoint %s (%s)' % (encap.get('encap_ip') or '?', encap.get('encap_type') or 'geneve'),
         'compute_to_gateway', address=encap.get('encap_ip'))
+    routers = ((port or {}).get('network') or {}).get('routers') or []
+    if routers and network_host:
+        r = routers[0]
+        add('router_gateway', network_host, None, 'router %s gateway %s on the gateway chassis %s' % (
+            r.get('name') or r.get('id'), r.get('gateway_ip'), network_host), 'beyond_gateway', address=r.get('gateway_ip'))
+        add('uplink', network_host, None, 'provider bridge uplink of %s' % network_host, 'beyond_gateway')
     return hops
 
 
@@ -74,7 +80,7 @@ def encap_device(interfaces, address):
 
 
 def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
-             probes=None, symptom=None, guest_host=None, traces=None):
+             probes=None, symptom=None, guest_host=None, traces=None, network_host=None, network_interfaces=None, network_ovs=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
     ports = [p for p in neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')] or list(neutron_ports or [])
     port = ports[0] if ports else None
@@ -84,9 +90,12 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None
         # on Neutron the instance's addresses are its port's (nova knows none of them)
         inst['fixed_ips'] = [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []]
         inst['floating_ips'] = [f.get('floating_ip_address') for f in port.get('floating_ips') or [] if f.get('floating_ip_address')]
+    hosts = {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {}
+    if network_host:
+        hosts.setdefault(network_host, {}).update({'network_interfaces': network_interfaces, 'network_ovs': network_ovs})
     return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host,
-            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host),
-            'hosts': {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {},
+            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host, network_host),
+            'hosts': hosts, 'network_host': network_host,
             'ovn': {'nb': nb, 'sb': sb, 'traces': traces}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
             'probes': probes or [], 'reported_symptom': symptom}
 
@@ -121,6 +130,15 @@ class OvnModel(Model):
         self.encap_dev = encap_device(self.cf.get('interfaces'), self.encap.get('encap_ip'))
         self.thop = self.hop('tap')
         self.tunhop = self.hop('tunnel')
+        self.network = (self.port or {}).get('network') or {}
+        routers = self.network.get('routers') or []
+        self.router = routers[0] if routers else None
+        # the gateway chassis of the instance's router (the host its gateway port is bound to)
+        self.nhost = inputs.get('network_host')
+        self.nf = ((inputs.get('hosts') or {}).get(self.nhost) or {}) if self.nhost else {}
+        self.novs = self.nf.get('network_ovs')
+        self.nifs_all = self.nf.get('network_interfaces')
+        self.nifs = interfaces_by_name([i for i in self.nifs_all or [] if isinstance(i, dict) and i.get('netns') is None])
 
     def has(self, need):
         if '|' in need:
@@ -133,6 +151,10 @@ class OvnModel(Model):
             return (self.nb if need == 'ovn.nb' else self.sb) is not None
         if need == 'compute.ovs':
             return self.ovs is not None
+        if need == 'network.ovs':
+            return self.novs is not None
+        if need == 'network.interfaces':
+            return self.nifs_all is not None
         return super(OvnModel, self).has(need)
 
     def why_missing(self, need):
@@ -145,6 +167,11 @@ class OvnModel(Model):
             return 'OVN\'s %s DB was not read (ovn_info)' % ('northbound' if need == 'ovn.nb' else 'southbound')
         if need == 'compute.ovs':
             return 'the switch of %s was not read (ovs_info)' % (self.chost or 'the compute node')
+        if need in ('network.ovs', 'network.interfaces'):
+            if not self.nhost:
+                return 'no gateway chassis known (the router\'s gateway port is bound to no host in the inventory)'
+            return '%s of the gateway chassis %s was not read' % ('its switch (ovs_info)' if need == 'network.ovs' else
+                                                                   'its interfaces (interface_info)', self.nhost)
         return super(OvnModel, self).why_missing(need)
 
     def encap_iface(self):

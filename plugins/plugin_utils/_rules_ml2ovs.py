@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ml2ovs import DEAD_VLAN, OVERHEAD, VXLAN_OVERHEAD, uplinks
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ml2ovs import DEAD_VLAN, OVERHEAD, VXLAN_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._netfilter import nat_for_floating
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import stale_floating_ip, uplink_down
 
 B = 'ml2ovs'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ml2ovs.py::'
@@ -410,16 +411,7 @@ def floating_ip_nat_missing(m):
              'delete the orphan port (`openstack port delete <port>`).',
       tests=(UNIT + 'test_floating_ip_stale', LAB + '[ovs_stale_fip]'))
 def floating_ip_stale(m):
-    stale = [f for f in m.neutron_audit or [] if f.get('code') == 'floating_ip_stale' and f.get('network_id') == m.network.get('id')]
-    if not stale:
-        return None
-    f = stale[0]
-    return finding([ev('neutron-db', 'neutron_db_info', x['message']) for x in stale]
-                   + [ev('neutron-db', 'neutron_db_info', 'port %s of %s: no floating IP' % (m.port_id, m.name))],
-                   'Floating IP %s is held by port %s, which no device uses: `openstack floating ip unset --port %s`, then '
-                   '`openstack server add floating ip %s %s`, and `openstack port delete %s`.' % (
-                       f['object'], f.get('port_id'), f['object'], m.inst['uuid'] or m.name, f['object'], f.get('port_id')),
-                   summary='%s: floating IP %s is held by a stale port' % (m.name, f['object']))
+    return stale_floating_ip(m)
 
 
 @rule(B, 'provider_uplink_down', 90, 'beyond_gateway', ('hop', 'br-ex uplink'),
@@ -432,15 +424,8 @@ def floating_ip_stale(m):
       advice='`ip link set <uplink> up` on the network node; check the cable/switch port (`ethtool <uplink>`).',
       tests=(UNIT + 'test_provider_uplink_down', LAB + '[ovs_brex_uplink_down]'))
 def provider_uplink_down(m):
-    maps = {}
-    for b in (m.novs or {}).get('bridges') or []:
-        if b.get('name') == 'br-ex' or any(i.get('name', '').startswith('phy-') for p in b.get('ports') or [] for i in p.get('interfaces') or []):
-            maps[b['name']] = uplinks(m.novs, b['name'])
-    down = [(br, i['name'], m.nifs[i['name']]) for br, ups in sorted(maps.items()) for i in ups
-            if m.nifs.get(i['name']) is not None and not m.iface_up(m.nifs[i['name']])]
-    if not down:
-        return None
-    return finding([ev(m.nhost, 'interface_info', '%s (port of %s): %s' % (n, br, link_state_text(n, i))) for br, n, i in down],
-                   'On %s: %s (the uplink of %s); the router\'s gateway and floating IPs are unreachable until then.' % (
-                       m.nhost, ' and '.join('`ip link set %s up`' % n for dummy, n, dummy2 in down), down[0][0]),
-                   hop=(m.hop('uplink') or {}).get('id'))
+    # the provider bridges: br-ex, and any bridge patched to br-int by the agent (phy-<bridge>)
+    bridges = [b['name'] for b in (m.novs or {}).get('bridges') or []
+               if b.get('name') == 'br-ex' or any(str(i.get('name', '')).startswith('phy-') for p in b.get('ports') or []
+                                                  for i in p.get('interfaces') or [])]
+    return uplink_down(m, bridges, hop=(m.hop('uplink') or {}).get('id'))

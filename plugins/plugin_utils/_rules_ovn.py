@@ -16,6 +16,7 @@ import re
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import GENEVE_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import stale_floating_ip, uplink_down
 
 B = 'ovn'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ovn.py::'
@@ -347,3 +348,33 @@ def floating_ip_nat_missing(m):
                           'then `repair`; or `openstack server remove floating ip %s %s` and add it again.' % (
                               m.name, m.inst['uuid'] or m.name, fips[0]['floating_ip_address']),
                    summary='%s: floating IP %s not translated by OVN' % (m.name, fips[0]['floating_ip_address']))
+
+
+@rule(B, 'floating_ip_stale', 85, 'control_plane', ('db', 'Neutron DB floatingips'),
+      title='A floating IP of the instance\'s network is held by a port no device uses',
+      needs=('neutron.audit', 'neutron'),
+      when=lambda m: not any(f.get('floating_ip_address') for f in (m.port or {}).get('floating_ips') or []),
+      detects='The instance\'s port has no floating IP, and the audit finds a floating IP associated with a port of the same '
+              'network that no device uses any more (left by a deleted instance): the address the instance was reached by.',
+      cites='neutron_db_info (the instance\'s port, the audit\'s floating_ip_stale findings).',
+      advice='`openstack floating ip unset --port <floating ip>`, then `openstack server add floating ip <server> <floating ip>`; '
+             'delete the orphan port (`openstack port delete <port>`).',
+      tests=(UNIT + 'test_floating_ip_stale', LAB + '[ovn_stale_fip]'))
+def floating_ip_stale(m):
+    return stale_floating_ip(m)
+
+
+@rule(B, 'provider_uplink_down', 90, 'beyond_gateway', ('hop', 'the gateway chassis\' provider uplink'),
+      title='The provider uplink of the gateway chassis is down',
+      needs=('network.ovs', 'network.interfaces'),
+      when=lambda m: m.router is not None,
+      detects='A physical port of a bridge the gateway chassis maps to a provider network (its ovn-bridge-mappings, such as '
+              'physnet1:br-ex) is down: the router\'s gateway and the floating IPs are cut from the outside.',
+      cites='ovs_info of the gateway chassis (ovn-bridge-mappings, the bridge\'s ports), interface_info (their state).',
+      advice='`ip link set <uplink> up` on the gateway chassis; check the cable/switch port (`ethtool <uplink>`), or move the '
+             'router\'s gateway to another chassis (`ovn-nbctl lrp-set-gateway-chassis`).',
+      tests=(UNIT + 'test_provider_uplink_down', LAB + '[ovn_brex_uplink_down]'))
+def provider_uplink_down(m):
+    maps = (((m.novs or {}).get('open_vswitch') or {}).get('ovn') or {}).get('bridge_mappings') or ''
+    bridges = [x.split(':', 1)[1] for x in maps.split(',') if ':' in x]
+    return uplink_down(m, bridges, hop=(m.hop('uplink') or {}).get('id'))

@@ -35,7 +35,12 @@ CAUSES = {
     'ovn_acl_drop': 'acl_drop',
     'ovn_dhcp_options_missing': 'dhcp_options_missing',
     'ovn_fip_nat_missing': 'floating_ip_nat_missing',
+    'ovn_brex_uplink_down': 'provider_uplink_down',
+    'ovn_stale_fip': 'floating_ip_stale',
 }
+# the OVN path of vm1: its NIC, its tap, the logical switch, the tunnel endpoint, its router's gateway on the gateway
+# chassis, that chassis' provider uplink
+HOPS = ['guest_nic', 'tap', 'logical_switch', 'tunnel', 'router_gateway', 'uplink']
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def test_ovn_fault_names_its_cause(lab, fault, tmp_path):
     v = report['verdict']
     assert (v['status'], v['cause']) == ('fault', CAUSES[fault]), v
     assert v['backend'] == 'ovn' and any(e['kind'] == 'cause' for e in v['evidence']) and v['advice']
-    assert [h['kind'] for h in report['hops']] == ['guest_nic', 'tap', 'logical_switch', 'tunnel']
+    assert [h['kind'] for h in report['hops']] == HOPS
     print('%s -> %s in %.1f s' % (fault, v['cause'], took))
 
 
@@ -104,6 +109,12 @@ def test_ovn_playbook_healthy_changes_nothing(lab, tmp_path):
     rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
     assert rc == 0 and report, out[-3000:]
     assert (report['verdict']['status'], report['verdict']['cause']) == ('ok', 'none'), report['verdict']
-    assert report['probes'] and report['probes'][0]['ok'] is True
+    assert report['probes'] and all(p['ok'] is True for p in report['probes'])
+    # the guest to its second instance and its gateway, the second instance back, the outside to the floating IP
+    assert {p['step'] for p in report['probes']} == {'guest_second_instance', 'guest_gateway', 'second_instance_to_instance',
+                                                      'external_floating_ip'}
+    assert [h['kind'] for h in report['hops']] == HOPS
+    # every rule could be checked: the gateway chassis' facts and the traces were read
+    assert report['verdict']['unchecked'] == []
     assert snapshot(lab) == before
     print('healthy in %.1f s' % took)

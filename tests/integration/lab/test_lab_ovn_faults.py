@@ -33,6 +33,8 @@ EXPECT = {
     'ovn_mtu_underlay': (True, False, None),
     'ovn_controller_dead': (True, True, ('ovs_info', 'ovn_controller_down')),
     'ovn_fip_nat_missing': (True, True, ('neutron_db_info', 'floating_ip_nat_missing')),
+    'ovn_brex_uplink_down': (True, True, None),
+    'ovn_stale_fip': (True, True, ('neutron_db_info', 'floating_ip_stale')),
 }
 
 

@@ -30,7 +30,9 @@ def facts():
 
 def evaluate(f, symptom=None):
     ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=f['ovs'], nb=f['nb'], sb=f['sb'],
-                             neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom, traces=f.get('traces'))
+                             neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom, traces=f.get('traces'),
+                             network_host=f.get('network_host'), network_interfaces=f.get('network_interfaces'),
+                             network_ovs=f.get('network_ovs'))
     return _engine.evaluate(ev)
 
 
@@ -225,6 +227,45 @@ def test_logical_pipeline_drop():
     f['traces'] = [t]
     assert causes(f, symptom='unreachable')[0] == 'logical_pipeline_drop'
     assert causes(f)[0] == 'none'         # likely: named with a symptom
+
+
+def with_gateway(f):
+    """The healthy facts plus the gateway chassis' (real interface_info and ovs_info of the OVN lab's controller,
+    tests/unit/fixtures/ovn/gateway_chassis.json) and the router Neutron has on the network."""
+    with open(os.path.join(FIX, 'gateway_chassis.json'), encoding='utf-8') as fh:
+        gw = json.load(fh)
+    port(f)['network']['routers'] = gw['routers']
+    f.update(network_host=gw['network_host'], network_interfaces=gw['network_interfaces'], network_ovs=gw['network_ovs'])
+    return f
+
+
+def test_provider_uplink_down():
+    f = with_gateway(facts())
+    assert evaluate(f)['cause'] == 'none'
+    ev = _model_ovn.evidence(f['instance'], f['compute_host'], ovs=f['ovs'], neutron_ports=f['neutron_ports'],
+                             network_host=f['network_host'])
+    assert [h['kind'] for h in ev['hops']][-2:] == ['router_gateway', 'uplink']
+    up = next(i for i in f['network_interfaces'] if i['name'] == 'eth0' and i.get('netns') is None)
+    up['flags'] = [x for x in up['flags'] if x not in ('UP', 'LOWER_UP')]
+    up['operstate'], up['carrier'] = 'DOWN', False
+    v = evaluate(f)
+    assert v['cause'] == 'provider_uplink_down' and 'ip link set eth0 up' in v['advice'] and 'br-ex' in v['evidence'][0]['excerpt']
+    # near miss: a chassis without bridge mappings has no provider uplink to judge
+    f['network_ovs']['open_vswitch']['ovn'].pop('bridge_mappings')
+    assert evaluate(f)['cause'] == 'none'
+
+
+def test_floating_ip_stale():
+    f = with_gateway(facts())
+    fip = port(f)['floating_ips'][0]['floating_ip_address']
+    port(f)['floating_ips'] = []
+    f['neutron_audit'] = [{'code': 'floating_ip_stale', 'object': fip, 'severity': 'error', 'port_id': 'an-orphan',
+                           'network_id': port(f)['network']['id'], 'router_id': None, 'fixed_ip_address': '10.1.0.250',
+                           'message': 'floating IP %s is associated with port an-orphan, which no device uses any more' % fip}]
+    v = evaluate(f)
+    assert v['cause'] == 'floating_ip_stale' and fip in v['summary']
+    f['neutron_audit'][0]['network_id'] = 'another'
+    assert evaluate(f)['cause'] == 'none'
 
 
 def test_dhcp_options_missing():
