@@ -189,8 +189,15 @@ def nat_table(router, floating):
     rules += ['-A %s-snat -m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT --to-source %s --random-fully'
               % (c, router['gateway_ip'])]
     rules += ['-A neutron-postrouting-bottom -m comment --comment "Perform source NAT on outgoing traffic." -j %s-snat' % c]
-    return '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n%s\n%s\nCOMMIT\n' % (
+    nat = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n%s\n%s\nCOMMIT\n' % (
         '\n'.join(':%s - [0:0]' % x for x in chains), '\n'.join(rules))
+    # the mark of traffic that came in from the external network (0x2): the SNAT of DNATed traffic above spares it, so
+    # the outside's packets reach the instance with their own source
+    mangle = ('*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n'
+              ':POSTROUTING ACCEPT [0:0]\n:%(c)s-PREROUTING - [0:0]\n:%(c)s-mark - [0:0]\n-A PREROUTING -j %(c)s-PREROUTING\n'
+              '-A %(c)s-PREROUTING -j %(c)s-mark\n-A %(c)s-mark -i %(qg)s -j MARK --set-xmark 0x2/0xffff\nCOMMIT\n'
+              % {'c': c, 'qg': router['qg']})
+    return mangle + nat
 
 
 class Ml2OvsLab(OvnLab):

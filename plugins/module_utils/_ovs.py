@@ -99,6 +99,13 @@ def problems(facts):
     return out
 
 
+def physical_ports(facts, bridge_name):
+    """The physical interfaces of bridge ``bridge_name`` (an uplink): neither patch nor internal nor tunnel."""
+    b = next((x for x in (facts or {}).get('bridges') or [] if x.get('name') == bridge_name), None)
+    return [i for p in (b or {}).get('ports') or [] for i in p.get('interfaces') or []
+            if i.get('type') in (None, '', 'system') and i.get('name') != bridge_name]
+
+
 def find_iface_id(facts, iface_id):
     """(bridge, port, interface) whose ``external_ids:iface-id`` is ``iface_id`` (a Neutron port id), else None."""
     for b, p, i in interfaces(facts):

@@ -15,7 +15,7 @@ rules read. Every name comes from the facts and the Neutron DB, none from the la
 
 from __future__ import annotations
 
-from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces, physical_ports
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
 
@@ -74,13 +74,15 @@ def ns_interfaces(interfaces, netns):
     return [i for i in interfaces or [] if isinstance(i, dict) and i.get('netns') == netns]
 
 
-def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, nifs, router):
-    """The hops of an instance's path on ML2/OVS, in the order a packet leaves it."""
+def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, novs, router):
+    """The hops of an instance's path on ML2/OVS, in the order a packet leaves it; the router's ports carry the
+    namespace they are in (``netns``: qrouter-<router id>)."""
     hops = []
 
-    def add(kind, host, interface, label, segment, address=None, mac=None, notes=None):
+    def add(kind, host, interface, label, segment, address=None, mac=None, notes=None, netns=None):
         hops.append({'index': len(hops), 'id': '%02d-%s' % (len(hops), kind), 'kind': kind, 'host': host, 'interface': interface,
-                     'address': address, 'mac': mac, 'label': label, 'segment': segment, 'notes': notes or [], 'on_path': True})
+                     'netns': netns, 'address': address, 'mac': mac, 'label': label, 'segment': segment, 'notes': notes or [],
+                     'on_path': True})
     pid = (port or {}).get('id')
     mac = (port or {}).get('mac_address')
     fixed = [f.get('ip_address') for f in (port or {}).get('fixed_ips') or []]
@@ -105,13 +107,15 @@ def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, nifs, router):
         'compute_to_gateway', address=local)
     if network_node and router:
         itf = router.get('interface') or {}
+        qr = 'qrouter-%s' % router.get('id')
         add('router_interface', network_node, dev('qr-', itf.get('port_id')) if itf.get('port_id') else None,
-            'qrouter-%s %s (%s)' % (router.get('id'), dev('qr-', itf.get('port_id')), itf.get('ip_address')), 'compute_to_gateway',
-            address=itf.get('ip_address'), mac=itf.get('mac_address'))
+            '%s %s (%s)' % (qr, dev('qr-', itf.get('port_id')), itf.get('ip_address')), 'compute_to_gateway',
+            address=itf.get('ip_address'), mac=itf.get('mac_address'), netns=qr)
         add('router_gateway', network_node, dev('qg-', router.get('gw_port_id')) if router.get('gw_port_id') else None,
-            'qrouter-%s %s (%s)' % (router.get('id'), dev('qg-', router.get('gw_port_id')), router.get('gateway_ip')),
-            'beyond_gateway', address=router.get('gateway_ip'))
-        add('uplink', network_node, None, 'br-ex uplink of %s' % network_node, 'beyond_gateway')
+            '%s %s (%s)' % (qr, dev('qg-', router.get('gw_port_id')), router.get('gateway_ip')),
+            'beyond_gateway', address=router.get('gateway_ip'), netns=qr)
+        up = [i['name'] for i in physical_ports(novs, 'br-ex')]
+        add('uplink', network_node, up[0] if up else None, 'br-ex uplink %s of %s' % (up[0] if up else '?', network_node), 'beyond_gateway')
     return hops
 
 
@@ -126,7 +130,7 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, i
         inst['fixed_ips'] = [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []]
         inst['floating_ips'] = [f.get('floating_ip_address') for f in port.get('floating_ips') or [] if f.get('floating_ip_address')]
     routers = ((port or {}).get('network') or {}).get('routers') or []
-    hops = ml2ovs_hops(dict(inst, guest_host=guest_host), port, compute_host, network_host, interfaces, ovs, network_interfaces,
+    hops = ml2ovs_hops(dict(inst, guest_host=guest_host), port, compute_host, network_host, interfaces, ovs, network_ovs,
                        routers[0] if routers else None)
     hosts = {}
     if compute_host:

@@ -12,7 +12,7 @@ the rules read. Every name comes from the facts, none from the lab.
 
 from __future__ import annotations
 
-from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces, physical_ports
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
 
@@ -41,7 +41,7 @@ def find_tap(ovs, port_id):
     return None, None
 
 
-def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None, network_host=None):
+def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None, network_host=None, network_ovs=None):
     """The hops of an instance's path on ML2/OVN, in the order a packet leaves it."""
     hops = []
 
@@ -65,7 +65,10 @@ def ovn_hops(inst, port, compute, ovs, interfaces, ls_name, guest_host=None, net
         r = routers[0]
         add('router_gateway', network_host, None, 'router %s gateway %s on the gateway chassis %s' % (
             r.get('name') or r.get('id'), r.get('gateway_ip'), network_host), 'beyond_gateway', address=r.get('gateway_ip'))
-        add('uplink', network_host, None, 'provider bridge uplink of %s' % network_host, 'beyond_gateway')
+        maps = (((network_ovs or {}).get('open_vswitch') or {}).get('ovn') or {}).get('bridge_mappings') or ''
+        up = [i['name'] for m in maps.split(',') if ':' in m for i in physical_ports(network_ovs, m.split(':', 1)[1])]
+        add('uplink', network_host, up[0] if up else None, 'provider uplink %s of %s' % (up[0] if up else '?', network_host),
+            'beyond_gateway')
     return hops
 
 
@@ -94,7 +97,7 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None
     if network_host:
         hosts.setdefault(network_host, {}).update({'network_interfaces': network_interfaces, 'network_ovs': network_ovs})
     return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host,
-            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host, network_host),
+            'hops': ovn_hops(inst, port, compute_host, ovs, interfaces, ls_name, guest_host, network_host, network_ovs),
             'hosts': hosts, 'network_host': network_host,
             'ovn': {'nb': nb, 'sb': sb, 'traces': traces}, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
             'probes': probes or [], 'reported_symptom': symptom}

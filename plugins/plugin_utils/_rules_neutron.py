@@ -8,15 +8,9 @@ instance's Neutron ``port``, ``network``, ``neutron_audit`` and the network node
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import physical_ports
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import admin_up, has_carrier, link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding
-
-
-def physical_ports(ovs, bridge_name):
-    """The physical ports of a bridge: neither patch nor internal nor tunnel."""
-    b = next((x for x in (ovs or {}).get('bridges') or [] if x.get('name') == bridge_name), None)
-    return [i for p in (b or {}).get('ports') or [] for i in p.get('interfaces') or []
-            if i.get('type') in (None, '', 'system') and i.get('name') != bridge_name]
 
 
 def uplink_down(m, bridges, hop=None):

@@ -100,3 +100,22 @@ def test_ml2ovs_playbook_healthy_changes_nothing(lab, tmp_path):
     assert v['unchecked'] == []
     assert snapshot(lab) == before
     print('healthy in %.1f s' % took)
+
+
+def test_ml2ovs_capture_locates_the_drop(lab, tmp_path):
+    """With the capture asked for, the outside's marked ping to vm1's floating IP is captured on every hop of its path at
+    once (br-ex's uplink and the router's qg-/qr- in qrouter-<router> on the network node, qvo, qbr and the tap on the
+    compute node): the security group drops it between qbr (the iptables_hybrid bridge, where the request is seen) and
+    the tap (where it is not)."""
+    lab.fault('ovs_sg_drop', 'vm1')
+    try:
+        rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2', 'diagnose_capture': 'always'})
+    finally:
+        lab.heal()
+    assert rc == 0 and report, out[-3000:]
+    assert report['verdict']['cause'] == 'security_group_drop'
+    seen = {h['kind']: (h.get('capture') or {}).get('request_seen') for h in report['hops']}
+    assert seen == {'guest_nic': None, 'tap': False, 'qbr': True, 'qvo': True, 'tunnel': None, 'router_interface': True,
+                    'router_gateway': True, 'uplink': True}, report['hops']
+    assert any(e['kind'] == 'capture' for e in report['verdict']['evidence'])
+    print('captured in %.1f s' % took)
