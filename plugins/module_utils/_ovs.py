@@ -162,8 +162,9 @@ _TRACE_BRIDGE = re.compile(r'^bridge\("([^"]+)"\)$')
 def parse_trace(text):
     """``ovs-appctl ofproto/trace`` output -> {input_flow, bridges: [{bridge, steps: [{table, match, priority, actions,
     notes}]}], final_flow, megaflow, datapath_actions, dropped, drops} (``input_flow``: the packet as the switch read
-    it): every table the packet went through in every bridge (patch ports lead to the next bridge), what each rule did, and where it was dropped (``drops``: the steps
-    whose only action is drop; ``dropped``: the datapath does nothing with the packet)."""
+    it): every table the packet went through in every bridge (patch ports lead to the next bridge), what each rule did,
+    and where it was dropped (``drops``: the steps whose only action is drop; ``dropped``: the datapath does nothing with
+    the packet)."""
     out = {'input_flow': None, 'bridges': [], 'final_flow': None, 'megaflow': None, 'datapath_actions': None}
     bridge, step = None, None
     for line in (text or '').splitlines():

@@ -173,8 +173,8 @@ class OvnModel(Model):
         if need in ('network.ovs', 'network.interfaces'):
             if not self.nhost:
                 return 'no gateway chassis known (the router\'s gateway port is bound to no host in the inventory)'
-            return '%s of the gateway chassis %s was not read' % ('its switch (ovs_info)' if need == 'network.ovs' else
-                                                                   'its interfaces (interface_info)', self.nhost)
+            what = 'its switch (ovs_info)' if need == 'network.ovs' else 'its interfaces (interface_info)'
+            return '%s of the gateway chassis %s was not read' % (what, self.nhost)
         return super(OvnModel, self).why_missing(need)
 
     def encap_iface(self):

@@ -111,8 +111,8 @@ def test_ovn_playbook_healthy_changes_nothing(lab, tmp_path):
     assert (report['verdict']['status'], report['verdict']['cause']) == ('ok', 'none'), report['verdict']
     assert report['probes'] and all(p['ok'] is True for p in report['probes'])
     # the guest to its second instance and its gateway, the second instance back, the outside to the floating IP
-    assert {p['step'] for p in report['probes']} == {'guest_second_instance', 'guest_gateway', 'second_instance_to_instance',
-                                                      'external_floating_ip'}
+    steps = {p['step'] for p in report['probes']}
+    assert steps == {'guest_second_instance', 'guest_gateway', 'second_instance_to_instance', 'external_floating_ip'}
     assert [h['kind'] for h in report['hops']] == HOPS
     # every rule could be checked: the gateway chassis' facts and the traces were read
     assert report['verdict']['unchecked'] == []
