@@ -172,14 +172,25 @@ class MariaDB(object):
         argv = [self._which('install_db'), '--no-defaults', '--datadir=%s' % self.datadir,
                 '--auth-root-authentication-method=normal', '--skip-test-db', '--user=root']
         log = os.path.join(self.base_dir, 'install.log')
-        with open(log, 'wb') as out:
-            try:
-                rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
-            except subprocess.TimeoutExpired:
-                raise MariaDBError('mariadb-install-db did not finish within 120 s (see %s)' % log)
-        if rc != 0:
-            raise MariaDBError('mariadb-install-db failed with exit code %d (see %s)' % (rc, log))
-        return True
+        # once more after a failure, from an empty datadir: a bootstrap that lost a race for a shared resource with
+        # another lab's install (two labs built at the same time) succeeds on its second try
+        for attempt in (1, 2):
+            with open(log, 'wb') as out:
+                try:
+                    rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=120)
+                except subprocess.TimeoutExpired:
+                    raise MariaDBError('mariadb-install-db did not finish within 120 s (see %s)' % log)
+            if rc == 0:
+                return True
+            if attempt == 1:
+                shutil.rmtree(self.datadir, ignore_errors=True)
+                time.sleep(0.5)
+        try:
+            with open(log, encoding='utf-8', errors='replace') as f:
+                tail = ' | '.join(f.read().strip().splitlines()[-5:])
+        except OSError:
+            tail = ''
+        raise MariaDBError('mariadb-install-db failed with exit code %d twice (%s): %s' % (rc, log, tail[-600:]))
 
     def start(self, timeout=START_TIMEOUT):
         """Install if needed, start mariadbd in the background, wait until it accepts connections."""

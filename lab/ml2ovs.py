@@ -43,6 +43,8 @@ DEAD_VLAN = 4095
 # the agent's prefix for its iptables chains: the binary name (neutron-openvswitch-agent) cut to 16 characters
 OVS_CHAIN = 'neutron-openvswi'
 L3_CHAIN = 'neutron-l3-agent'
+# where the L3 agent's metadata proxy (haproxy on a real node) listens in the router's namespace
+METADATA_PROXY_PORT = 9697
 
 
 def extend_model(model, topo, uuid_of, mac_of):
@@ -179,6 +181,9 @@ def nat_table(router, floating):
     chains = ['%s-%s' % (c, x) for x in ('OUTPUT', 'POSTROUTING', 'PREROUTING', 'float-snat', 'snat')] + ['neutron-postrouting-bottom']
     rules = ['-A PREROUTING -j %s-PREROUTING' % c, '-A OUTPUT -j %s-OUTPUT' % c, '-A POSTROUTING -j %s-POSTROUTING' % c,
              '-A POSTROUTING -j neutron-postrouting-bottom']
+    # the metadata proxy: the instances' requests to 169.254.169.254:80 go to the proxy listening in the namespace
+    rules.append('-A %s-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports %d'
+                 % (c, METADATA_PROXY_PORT))
     for fip, fixed in floating:
         rules += ['-A %s-OUTPUT -d %s/32 -j DNAT --to-destination %s' % (c, fip, fixed),
                   '-A %s-PREROUTING -d %s/32 -j DNAT --to-destination %s' % (c, fip, fixed),
@@ -381,9 +386,40 @@ class Ml2OvsLab(OvnLab):
         ip_batch(ns, cmds)
         nsrun(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
         nsrun(ns, ['iptables-restore'], input=nat_table(r, floating))
+        self.start_metadata_proxy(model)
         # the provider network's gateway learns where the floating IPs are (what the agent's gratuitous ARP does)
         for fip, dummy in floating:
             nsrun(ns, ['ping', '-c', '1', '-W', '1', '-I', fip, pub['gateway']], check=False, timeout=5)
+
+    def start_metadata_proxy(self, model):
+        """The L3 agent's metadata proxy of the router, in its qrouter namespace on port 9697 (played by the lab's
+        metadata server, which also answers as the metadata agent and nova would: the instance found by its fixed IP),
+        its pid file where the agent keeps it (``<state_path>/external/pids/<router id>.pid``)."""
+        import json
+        import subprocess
+        import sys
+        r = model['router']
+        state = self.lab.hostdir(model['network_node'], 'var', 'lib', 'neutron')
+        pidfile = os.path.join(state, 'external', 'pids', '%s.pid' % r['id'])
+        os.makedirs(os.path.dirname(pidfile), mode=0o755, exist_ok=True)
+        try:
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+        mfile = os.path.join(state, 'ns-metadata-proxy', '%s.json' % r['id'])
+        os.makedirs(os.path.dirname(mfile), mode=0o755, exist_ok=True)
+        write_file(mfile, json.dumps({i['fixed_ip']: {'instance-id': i['name'], 'hostname': i['hostname'], 'local-ipv4': i['fixed_ip'],
+                                                      'public-ipv4': i['floating_ip'] or '', 'local-hostname': i['hostname']}
+                                      for i in model['instances'].values()}))
+        argv = [sys.executable, '-m', 'lab.metadata', '--pidfile', pidfile, '--listen', '0.0.0.0:%d' % METADATA_PROXY_PORT, '--map', mfile]
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        subprocess.run(['ip', 'netns', 'exec', r['qrouter']] + argv, cwd=repo, check=True, timeout=15, stdin=subprocess.DEVNULL)
+        pid = read_pidfile(pidfile)
+        if not pid:
+            raise LabError('the metadata proxy of %s did not start' % r['qrouter'])
+        node = model['network_node']
+        self.lab._record_process('metadata-proxy:%s' % r['qrouter'], pid, argv, node, r['qrouter'], pidfile)  # pylint: disable=protected-access
+        return pid
 
     # ------------------------------------------------------------------ instances
     def _plug(self, model, i):

@@ -268,6 +268,21 @@ def _heal_ovs_stale_fip(lab, rec):
         _ipt(lab, qr, '-t', 'nat', '-R', rule[0], '1', *rule[1:])
 
 
+@fault
+def ovs_metadata_proxy_dead(lab, target):
+    """The L3 agent's metadata proxy of the instance's router is killed (SIGKILL, its pid file left): the instances'
+    requests to 169.254.169.254 are redirected to a port nothing listens on."""
+    inst = _inst(lab, target)
+    key = 'metadata-proxy:%s' % lab.model['router']['qrouter']
+    p = lab.state['processes'][key]
+    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
+    return inst, {'expect_dead': [key]}
+
+
+def _heal_ovs_metadata_proxy_dead(lab, rec):
+    _lab(lab).start_metadata_proxy(lab.model)
+
+
 def inject(lab, name, target=None):
     return apply(lab, lookup(lab, FAULTS, name), _inst(lab, target))
 

@@ -4,15 +4,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: one diagnosis of one instance on a lab, healthy and faulted, against the floor measured in the same run.
 
-Brings up its own lab (prefix ``bdg`` + random; ``--topology seed|vlan``), runs ``playbooks/diagnose_instance.yml``
-on the healthy lab and with each fault of ``--fault`` injected (default ``vnet_down,forward_drop``: the ladder fails
-and the capture runs), and prints for each run the wall time, the time per phase (from the report's ``timings``),
-the floor and the ratio to it, and the slowest tasks (a callback of this directory records every task).
+Brings up its own lab (prefix ``bdg`` + random; ``--topology seed|vlan|ovn|ml2ovs``), runs
+``playbooks/diagnose_instance.yml`` on the healthy lab and with each fault of ``--fault`` injected (default per topology:
+``vnet_down,forward_drop`` on nova-network, where the ladder fails and the capture runs; ``ovn_acl_drop,ovn_tap_down``
+on OVN; ``ovs_sg_drop,ovs_dead_vlan`` on ML2/OVS; on Neutron the second instance is given, as an operator would), and
+prints for each run the wall time, the time per phase (from the report's ``timings``), the floor and the ratio to it,
+and the slowest tasks (a callback of this directory records every task).
 
 The floor, measured in the same run because the machine is shared and noisy: ``ansible-playbook`` of one play with
 one no-op task (``ansible.builtin.ping``) on the hosts the diagnosis reaches (the controller, the compute node, the
-guest, the external host), median of 3; for a faulty instance plus the capture window (the ladder's, the time the
-failing probes are waited for). Targets (issue 13): healthy <= 5 s, any fault <= 8 s, within 2x the floor.
+guest, the external host; on Neutron also the network node and the second instance), median of 3; for a faulty
+instance plus the capture window (the ladder's, the time the failing probes are waited for). Targets (issue 13):
+healthy <= 5 s, any fault <= 8 s, within 2x the floor.
 Usage: run.py [--fault A,B] [--runs N] [--topology T] [--tasks K] [--keep].
 """
 
@@ -48,11 +51,14 @@ def timed(argv, times_file=None):
     return time.monotonic() - start, res
 
 
-def diagnose(lab, instance, report_dir):
+def diagnose(lab, instance, report_dir, second=None):
     os.makedirs(report_dir, exist_ok=True)
     times_file = os.path.join(report_dir, 'tasks.json')
+    extra = {'instance': instance, 'netdiag_report_dir': report_dir}
+    if second:
+        extra['second_instance'] = second
     took, res = timed([os.path.join(VENV_BIN, 'ansible-playbook'), 'playbooks/diagnose_instance.yml', '-i', lab.inventory_path,
-                       '-e', json.dumps({'instance': instance, 'netdiag_report_dir': report_dir})], times_file)
+                       '-e', json.dumps(extra)], times_file)
     if res.returncode != 0:
         raise SystemExit('diagnosis failed:\n%s' % (res.stdout + res.stderr)[-3000:])
     with open(os.path.join(report_dir, instance + '.json'), encoding='utf-8') as f:
@@ -78,10 +84,10 @@ def capture_window(ping_count=2, interval=0.2, timeout=1.0):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--fault', default='vnet_down,forward_drop')
+    parser.add_argument('--fault', default=None, help='comma-separated lab faults (default: two per backend)')
     parser.add_argument('--instance', default=None)
     parser.add_argument('--runs', type=int, default=2)
-    parser.add_argument('--topology', default='seed', choices=['seed', 'vlan'])
+    parser.add_argument('--topology', default='seed', choices=['seed', 'vlan', 'ovn', 'ml2ovs'])
     parser.add_argument('--tasks', type=int, default=6, help='slowest tasks shown per run')
     parser.add_argument('--keep', action='store_true', help='leave the lab up')
     args = parser.parse_args()
@@ -93,8 +99,15 @@ def main():
         t0 = time.monotonic()
         lab.up(args.topology)
         print('lab %s (%s) up in %.1f s' % (lab.name, args.topology, time.monotonic() - t0))
-        inst = args.instance or sorted(n for n, i in lab.state['model']['instances'].items() if i['state'] == 'active')[0]
-        hosts = ['localhost'] + sorted(h for h, i in lab.state['hosts'].items() if i.get('role') in ('compute', 'external')) + [inst]
+        active = sorted(n for n, i in lab.state['model']['instances'].items() if i['state'] == 'active')
+        inst = args.instance or active[0]
+        neutron = lab.state.get('backend') in ('ovn', 'ml2ovs')
+        faults = args.fault if args.fault is not None else {'ovn': 'ovn_acl_drop,ovn_tap_down', 'ml2ovs': 'ovs_sg_drop,ovs_dead_vlan'}.get(
+            lab.state.get('backend'), 'vnet_down,forward_drop')
+        second = next((n for n in active if n != inst), None) if neutron else None
+        roles = ('compute', 'external', 'controller') if neutron else ('compute', 'external')
+        hosts = ['localhost'] + sorted(h for h, i in lab.state['hosts'].items() if i.get('role') in roles) + [inst] + (
+            [second] if second else [])
         argv = floor_playbook(lab, hosts, os.path.join(out_dir, 'floor.yml'))
         floors = []
         for dummy in range(3):
@@ -108,12 +121,12 @@ def main():
         with open('/proc/loadavg', encoding='utf-8') as f:
             print('load average: %s' % ' '.join(f.read().split()[:3]))
         rows = []
-        for label in ['healthy'] + [f for f in args.fault.split(',') if f]:
+        for label in ['healthy'] + [f for f in faults.split(',') if f]:
             if label != 'healthy':
                 lab.fault(label, inst)
             try:
                 for n in range(args.runs):
-                    took, rep, tasks = diagnose(lab, inst, os.path.join(out_dir, '%s-%d' % (label, n)))
+                    took, rep, tasks = diagnose(lab, inst, os.path.join(out_dir, '%s-%d' % (label, n)), second)
                     rows.append((label, took, rep, tasks))
             finally:
                 if label != 'healthy':

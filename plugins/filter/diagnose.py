@@ -100,7 +100,7 @@ def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=N
 
 def netdiag_ml2ovs_evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, iptables_moved=None, network_host=None,
                             network_interfaces=None, network_ovs=None, router_iptables=None, dnsmasq=None, neutron_ports=None,
-                            neutron_audit=None, probes=None, symptom=None, guest_host=None):
+                            neutron_audit=None, probes=None, symptom=None, guest_host=None, router_sockets=None):
     """The evidence of an instance on ML2/OVS (backend ml2ovs) from the facts modules' results."""
     if not isinstance(instance, dict):
         raise AnsibleFilterError('netdiag_ml2ovs_evidence: the instance must be a dict (nova_network_info.instance), got %s'
@@ -110,6 +110,7 @@ def netdiag_ml2ovs_evidence(instance, compute_host, interfaces=None, ovs=None, i
             _plain(instance), compute_host, interfaces=_plain(interfaces), ovs=_plain(ovs), iptables=_plain(iptables),
             iptables_moved=_plain(iptables_moved), network_host=network_host or None, network_interfaces=_plain(network_interfaces),
             network_ovs=_plain(network_ovs), router_iptables=_plain(router_iptables), dnsmasq=_plain(dnsmasq),
+            router_sockets=_plain(router_sockets),
             neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit), probes=_plain(probes), symptom=symptom,
             guest_host=guest_host or None)
     except (TypeError, ValueError, KeyError, AttributeError) as e:

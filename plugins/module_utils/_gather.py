@@ -90,6 +90,12 @@ SPECS = {
                                                               microflow=dict(type='str', required=True))),
         timeout=dict(type='float', default=10),
     ), required_one_of=[('nb_db', 'sb_db')], required_by={'trace': 'sb_db'}),
+    'socket_info': dict(argument_spec=dict(
+        netns=dict(type='str'),
+        protocol=dict(type='list', elements='str', choices=['tcp', 'udp'], default=['tcp', 'udp']),
+        port=dict(type='list', elements='int'),
+        processes=dict(type='bool', default=True),
+    )),
     'console_log_info': dict(argument_spec=dict(
         path=dict(type='path'),
         instance_uuid=dict(type='str'),
@@ -469,8 +475,34 @@ def _ovn_traces(module, p):
     return out
 
 
+def sockets(module, p):
+    """Listening TCP and bound UDP sockets of the namespace, with the processes that hold them."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns, netns_path
+    from ansible_collections.cloudops.netdiag.plugins.module_utils._sockets import SocketError, listening, owners, read_tables
+    try:
+        inode = os.stat(netns_path(p['netns']) if p['netns'] else '/proc/thread-self/ns/net').st_ino
+        with enter_netns(p['netns']):
+            found = listening(read_tables(tuple(p['protocol'])))
+    except (NetnsError, SocketError) as exc:
+        module.fail_json(msg='cannot read the sockets%s: %s' % (' of network namespace %s' % p['netns'] if p['netns'] else '', exc))
+    except OSError as exc:
+        module.fail_json(msg='cannot read the sockets: %s' % exc)
+    if p['port']:
+        found = [s for s in found if s['port'] in p['port']]
+    if p['processes']:
+        held = owners([s['inode'] for s in found], netns_inode=inode)
+        for s in found:
+            s['processes'] = held.get(s['inode'], [])
+    for s in found:
+        s.pop('state', None)
+    found.sort(key=lambda s: (s['protocol'], s['port'], s['family'], s['address']))
+    return dict(sockets=found, summary={'tcp': len([s for s in found if s['protocol'] == 'tcp']),
+                                        'udp': len([s for s in found if s['protocol'] == 'udp'])})
+
+
 GATHER = {
     'ovs_info': ovs,
+    'socket_info': sockets,
     'ovn_info': ovn,
     'interface_info': interfaces,
     'iptables_info': iptables,

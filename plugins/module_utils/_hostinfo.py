@@ -20,7 +20,7 @@ from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule impor
 from ansible_collections.cloudops.netdiag.plugins.module_utils._gather import GATHER, SPECS
 
 # the sections that have a network namespace option, and its type
-NETNS_OPTION = {'interface_info': 'list', 'iptables_info': 'str', 'ebtables_info': 'str', 'dnsmasq_info': 'str'}
+NETNS_OPTION = {'interface_info': 'list', 'iptables_info': 'str', 'ebtables_info': 'str', 'dnsmasq_info': 'str', 'socket_info': 'str'}
 
 
 class SectionFailed(Exception):

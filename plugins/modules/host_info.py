@@ -30,7 +30,7 @@ options:
   netns:
     description:
       - Named network namespace to read the namespace-aware sections in (interfaces, iptables, ebtables, dnsmasq,
-        routing), unless a section's own options name one.
+        sockets, routing), unless a section's own options name one.
       - Omitted means the namespace the module runs in.
     type: str
   interface_info:
@@ -61,6 +61,9 @@ options:
     type: dict
   ovn_info:
     description: Options of M(cloudops.netdiag.ovn_info) (O(cloudops.netdiag.ovn_info#module:nb_db), ...).
+    type: dict
+  socket_info:
+    description: Options of M(cloudops.netdiag.socket_info) (O(cloudops.netdiag.socket_info#module:port), ...).
     type: dict
   routing:
     description:

@@ -121,7 +121,7 @@ def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, novs, router):
 
 def evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, iptables_moved=None, network_host=None,
              network_interfaces=None, network_ovs=None, router_iptables=None, dnsmasq=None, neutron_ports=None, neutron_audit=None,
-             probes=None, symptom=None, guest_host=None):
+             probes=None, symptom=None, guest_host=None, router_sockets=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVS (backend ``ml2ovs``)."""
     port = instance_port(neutron_ports)
     inst = dict(instance or {})
@@ -137,7 +137,8 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, i
         hosts[compute_host] = {'interfaces': interfaces, 'ovs': ovs, 'iptables': iptables, 'iptables_moved': iptables_moved}
     if network_host:
         hosts.setdefault(network_host, {}).update({'network_interfaces': network_interfaces, 'network_ovs': network_ovs,
-                                                   'router_iptables': router_iptables, 'dnsmasq': dnsmasq})
+                                                   'router_iptables': router_iptables, 'dnsmasq': dnsmasq,
+                                                   'router_sockets': router_sockets})
     return {'backend': 'ml2ovs', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host, 'network_host': network_host,
             'hops': hops, 'hosts': hosts, 'neutron': {'ports': neutron_ports, 'audit': neutron_audit},
             'probes': probes or [], 'reported_symptom': symptom}
@@ -198,6 +199,8 @@ class Ml2OvsModel(Model):
             return self.nf.get('router_iptables') is not None
         if need == 'network.dnsmasq':
             return self.nf.get('dnsmasq') is not None
+        if need == 'network.router_sockets':
+            return self.nf.get('router_sockets') is not None
         return super(Ml2OvsModel, self).has(need)
 
     def why_missing(self, need):
@@ -214,7 +217,8 @@ class Ml2OvsModel(Model):
         if need.startswith('network.'):
             what = {'network.ovs': 'its switch (ovs_info)', 'network.interfaces': 'its interfaces (interface_info)',
                     'network.router_iptables': 'the router\'s NAT (iptables_info in qrouter-)',
-                    'network.dnsmasq': 'the DHCP agent\'s dnsmasq (dnsmasq_info in qdhcp-)'}[need]
+                    'network.dnsmasq': 'the DHCP agent\'s dnsmasq (dnsmasq_info in qdhcp-)',
+                    'network.router_sockets': 'the router namespace\'s listening sockets (socket_info in qrouter-)'}[need]
             if not self.nhost:
                 return 'no network node known (no DHCP or L3 agent of the instance\'s network in the Neutron DB, or its host is ' \
                        'not in the inventory)'

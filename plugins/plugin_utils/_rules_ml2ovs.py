@@ -400,6 +400,42 @@ def floating_ip_nat_missing(m):
                    summary='%s: floating IP %s not translated by its router' % (m.name, fip.get('floating_ip_address')))
 
 
+@rule(B, 'metadata_proxy_down', 82, 'compute_to_gateway', ('stack', 'the router\'s metadata proxy'),
+      title='Nothing listens where the router sends the instances\' metadata requests',
+      needs=('network.router_iptables', 'network.router_sockets'),
+      when=lambda m: m.router is not None,
+      detects='The router\'s nat table redirects 169.254.169.254:80 to a local port (the L3 agent\'s metadata proxy, 9697), '
+              'and no socket listens on that port in its qrouter namespace: the instances get no metadata (no ssh key, no '
+              'user data).',
+      cites='iptables_info in qrouter-<router> (the REDIRECT rule), socket_info in qrouter-<router> (what listens).',
+      advice='Restart the L3 agent (`systemctl restart neutron-l3-agent`), which respawns the router\'s metadata proxy '
+             '(haproxy, its pid file under <state_path>/external/pids/<router id>.pid); check neutron-metadata-agent too.',
+      tests=(UNIT + 'test_metadata_proxy_down', LAB + '[ovs_metadata_proxy_dead]'))
+def metadata_proxy_down(m):
+    ipt = m.nf.get('router_iptables') or {}
+    redirects = []
+    for chain, c in ((ipt.get('tables') or {}).get('nat') or {}).get('chains', {}).items():
+        for r in c.get('rules') or []:
+            if r.get('target') == 'REDIRECT' and '169.254.169.254' in str(r.get('destination') or '') and \
+                    (r.get('target_args') or {}).get('to-ports'):
+                redirects.append(r)
+    if not redirects:
+        return None
+    ports = sorted({int(str(r['target_args']['to-ports']).split('-')[0]) for r in redirects})
+    listening = sorted({s.get('port') for s in m.nf.get('router_sockets') or [] if s.get('protocol') == 'tcp'})
+    missing = [p for p in ports if p not in listening]
+    if not missing:
+        return None
+    qr = 'qrouter-%s' % m.router.get('id')
+    return finding([ev(m.nhost, 'iptables_info', '%s nat: %s' % (qr, r.get('rule'))) for r in redirects]
+                   + [ev(m.nhost, 'socket_info', 'nothing listens on tcp port %s in %s (listening there: %s)' % (
+                       ', '.join(str(p) for p in missing), qr, ', '.join(str(p) for p in listening) or 'nothing'))],
+                   'The metadata proxy of router %s is down: on %s `systemctl restart neutron-l3-agent` (it respawns the proxy in '
+                   '%s), then check `neutron-metadata-agent`; the instances get their metadata again at their next request.' % (
+                       m.router.get('id'), m.nhost, qr),
+                   summary='%s: the metadata proxy of its router is down' % m.name)
+
+
 @rule(B, 'floating_ip_stale', 85, 'control_plane', ('db', 'Neutron DB floatingips'),
       title='A floating IP of the instance\'s network is held by a port no device uses',
       needs=('neutron.audit', 'neutron'),

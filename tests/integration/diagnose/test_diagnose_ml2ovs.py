@@ -36,6 +36,8 @@ FAULTS = {
     'ovs_dhcp_dead': ('dhcp_agent_dnsmasq_down', (False, False, False)),
     'ovs_brex_uplink_down': ('provider_uplink_down', (True, False, True)),
     'ovs_stale_fip': ('floating_ip_stale', (True, False, True)),
+    # pings pass; the instance's metadata requests are refused (checked in the lab test)
+    'ovs_metadata_proxy_dead': ('metadata_proxy_down', (True, True, True)),
 }
 
 

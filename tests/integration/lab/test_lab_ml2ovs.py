@@ -84,6 +84,18 @@ def test_ml2ovs_lab_up_real_path_and_down(lab_factory):
     assert ping(lab, 'external', vm1['floating_ip'], count=3, wait=2)
     nat = _ns(router['qrouter'], 'iptables-save', '-t', 'nat')
     assert '-A neutron-l3-agent-PREROUTING -d %s/32 -j DNAT --to-destination %s' % (vm1['floating_ip'], vm1['fixed_ip']) in nat
+    # the router's metadata proxy answers the instances' requests to 169.254.169.254 (the L3 agent's REDIRECT to 9697)
+    from lab.core import Lab as _Lab
+    ok, text = _Lab._metadata_request(lab.ns('vm1'))    # pylint: disable=protected-access
+    assert ok and text == vm1['name'], text
+    assert '-A neutron-l3-agent-PREROUTING -d 169.254.169.254/32 -i qr-+ -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 9697' in nat
+    lab.fault('ovs_metadata_proxy_dead', 'vm1')
+    try:
+        ok, text = _Lab._metadata_request(lab.ns('vm1'))    # pylint: disable=protected-access
+        assert not ok and 'refused' in text, text
+    finally:
+        lab.heal()
+    assert _Lab._metadata_request(lab.ns('vm1'))[0]   # pylint: disable=protected-access
     # the Neutron DB (real schema) says what the data plane does
     conn = lab.mariadb().connect('neutron')
     try:

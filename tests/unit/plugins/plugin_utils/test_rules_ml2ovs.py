@@ -231,6 +231,21 @@ def test_floating_ip_nat_missing():
     assert cause(e) == 'none'
 
 
+def test_metadata_proxy_down():
+    e = ev()
+    socks = network(e)['router_sockets']
+    assert [(s['protocol'], s['port']) for s in socks] == [('tcp', 9697)]        # the lab's proxy, found by socket_info
+    network(e)['router_sockets'] = []
+    v = verdict(e)
+    assert v['cause'] == 'metadata_proxy_down' and 'neutron-l3-agent' in v['advice']
+    assert any('REDIRECT --to-ports 9697' in x['excerpt'] for x in v['evidence'])
+    # near miss: a router without the metadata redirect has no proxy to miss
+    nat = network(e)['router_iptables']['tables']['nat']['chains']
+    for c in nat.values():
+        c['rules'] = [r for r in c['rules'] if r['target'] != 'REDIRECT']
+    assert cause(e) == 'none'
+
+
 def test_floating_ip_stale():
     e = ev()
     fip = port(e)['floating_ips'][0]['floating_ip_address']
