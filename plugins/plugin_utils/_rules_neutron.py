@@ -13,6 +13,18 @@ from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import adm
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding
 
 
+# the catalog entry of the stale floating IP cause, the same on every Neutron backend (``@rule(..., **STALE_FIP)``)
+STALE_FIP = dict(
+    title='A floating IP of the instance\'s network is held by a port no device uses',
+    needs=('neutron.audit', 'neutron'),
+    when=lambda m: not any(f.get('floating_ip_address') for f in (m.port or {}).get('floating_ips') or []),
+    detects='The instance\'s port has no floating IP, and the audit finds a floating IP associated with a port of the same '
+            'network that no device uses any more (left by a deleted instance): the address the instance was reached by.',
+    cites='neutron_db_info (the instance\'s port, the audit\'s floating_ip_stale findings).',
+    advice='`openstack floating ip unset --port <floating ip>`, then `openstack server add floating ip <server> <floating ip>`; '
+           'delete the orphan port (`openstack port delete <port>`).')
+
+
 def uplink_down(m, bridges, hop=None):
     """A physical port of one of ``bridges`` (the provider bridges of the network node) is down."""
     down = []

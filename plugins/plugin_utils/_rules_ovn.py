@@ -16,7 +16,7 @@ import re
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import GENEVE_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import stale_floating_ip, uplink_down
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, stale_floating_ip, uplink_down
 
 B = 'ovn'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ovn.py::'
@@ -351,15 +351,7 @@ def floating_ip_nat_missing(m):
 
 
 @rule(B, 'floating_ip_stale', 85, 'control_plane', ('db', 'Neutron DB floatingips'),
-      title='A floating IP of the instance\'s network is held by a port no device uses',
-      needs=('neutron.audit', 'neutron'),
-      when=lambda m: not any(f.get('floating_ip_address') for f in (m.port or {}).get('floating_ips') or []),
-      detects='The instance\'s port has no floating IP, and the audit finds a floating IP associated with a port of the same '
-              'network that no device uses any more (left by a deleted instance): the address the instance was reached by.',
-      cites='neutron_db_info (the instance\'s port, the audit\'s floating_ip_stale findings).',
-      advice='`openstack floating ip unset --port <floating ip>`, then `openstack server add floating ip <server> <floating ip>`; '
-             'delete the orphan port (`openstack port delete <port>`).',
-      tests=(UNIT + 'test_floating_ip_stale', LAB + '[ovn_stale_fip]'))
+      tests=(UNIT + 'test_floating_ip_stale', LAB + '[ovn_stale_fip]'), **STALE_FIP)
 def floating_ip_stale(m):
     return stale_floating_ip(m)
 
