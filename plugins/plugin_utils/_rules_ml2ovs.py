@@ -421,7 +421,7 @@ def metadata_proxy_down(m):
                 redirects.append(r)
     if not redirects:
         return None
-    ports = sorted({int(str(r['target_args']['to-ports']).split('-')[0]) for r in redirects})
+    ports = sorted({int(str(r['target_args']['to-ports']).split('-', maxsplit=1)[0]) for r in redirects})
     listening = sorted({s.get('port') for s in m.nf.get('router_sockets') or [] if s.get('protocol') == 'tcp'})
     missing = [p for p in ports if p not in listening]
     if not missing:
