@@ -30,12 +30,11 @@ are recorded in the lab state and removed by ``lab down``.
 from __future__ import annotations
 
 import binascii
-import concurrent.futures
 import ipaddress
 import os
 import socket
 
-from lab.ovn import OvnLab
+from lab.ovn import OvnLab, parallel
 from lab.sysutil import LabError, ip_batch, netns_list, nsrun, read_pidfile, run, which, write_file
 
 TOOLS = ('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl', 'dnsmasq', 'iptables-restore', 'busybox', 'ip')
@@ -208,6 +207,8 @@ def nat_table(router, floating):
 class Ml2OvsLab(OvnLab):
     """Builds the ML2/OVS lab into a ``lab.core.Lab``; shares the switch daemons, the DB and the underlay with the OVN lab."""
 
+    DHCP_SERVER = 'the DHCP agent\'s dnsmasq'
+
     # ------------------------------------------------------------------ paths and commands
     def ofctl(self, node, command, bridge, *args, check=True, input=None, options=()):
         """``ovs-ofctl [options] command <bridge's management socket> args`` inside ``node``'s namespace."""
@@ -226,23 +227,8 @@ class Ml2OvsLab(OvnLab):
         clash = [n for n in extra if n in netns_list()]
         if clash:
             raise LabError('namespaces %s exist already (another lab, or one left behind): remove them first' % ', '.join(clash))
-        hosts = {'switch': {'role': 'switch'}}
-        for n in model['nodes'].values():
-            hosts[n['name']] = {'role': n['role']}
-        for i in model['instances'].values():
-            hosts[i['hostname']] = {'role': 'instance'}
-        if model.get('router'):
-            hosts['gateway'] = {'role': 'gateway'}
-            for srv in model['external']['servers']:
-                hosts[srv['name']] = {'role': 'external'}
-        from lab.ovn import OVS_SCHEMA
-        self.versions = (run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1],
-                         run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip())
-
-        def parallel(jobs):
-            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-                for f in [ex.submit(*j) for j in jobs]:
-                    f.result()
+        hosts = self.plan_hosts(model)
+        self.read_versions()
 
         def underlay():
             self._underlay(model)
@@ -307,7 +293,7 @@ class Ml2OvsLab(OvnLab):
     def load_flows(self, node, bridge, flows):
         self.ofctl(node, 'add-flows', bridge, '-', input='\n'.join(flows) + '\n')
 
-    def _veth_port(self, node, ns, ns_dev, tap, mac, mtu, tag, port_id, owner_mac=None):
+    def _veth_port(self, node, ns, ns_dev, tap, mac, mtu, tag, port_id):
         """A port of an agent (DHCP, router) in ``ns``: the veth ``ns_dev`` there, its peer ``tap`` an access port of br-int
         on ``node`` (the agents' ``ovs_use_veth`` mode; offloads off on both ends, as Neutron does on the netdev datapath)."""
         lab = self.lab
@@ -317,7 +303,7 @@ class Ml2OvsLab(OvnLab):
         for target, dev in ((lab.ns(node), tap), (ns, ns_dev)):
             nsrun(target, ['ethtool', '-K', dev, 'rx', 'off', 'tx', 'off'], check=False)
         self.vsctl(node, '--may-exist', 'add-port', 'br-int', tap, 'tag=%d' % tag, '--', 'set', 'interface', tap,
-                   'external_ids:iface-id=%s' % port_id, 'external_ids:attached-mac=%s' % (owner_mac or mac),
+                   'external_ids:iface-id=%s' % port_id, 'external_ids:attached-mac=%s' % mac,
                    'external_ids:iface-status=active')
 
     def _qdhcp(self, model, net):
@@ -456,12 +442,6 @@ class Ml2OvsLab(OvnLab):
     def _boot(self, i):
         self.dhcp(i)
         self.lab.state['instances'][i['hostname']] = {'lease': i['fixed_ip']}
-
-    def dhcp(self, i, expect=True, tries=5):
-        got = super(Ml2OvsLab, self).dhcp(i, expect=False, tries=tries)
-        if expect and not got:
-            raise LabError('instance %s got no DHCP lease from the DHCP agent\'s dnsmasq (%s)' % (i['hostname'], self.lab.lease(i['hostname'])))
-        return got
 
     # ------------------------------------------------------------------ inventory
     def inventory_vars(self):

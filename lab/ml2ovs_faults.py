@@ -7,11 +7,10 @@ each recorded with what undoes it, as lab/faults.py does for nova-network."""
 from __future__ import annotations
 
 import json
-import signal
 
 from lab.faults import apply, lookup, undo_all
-from lab.ovn_faults import _inst
-from lab.sysutil import LabError, kill_pid, run
+from lab.ovn_faults import _inst, kill_recorded, provider_uplink, set_binding, underlay_down, underlay_mtu, underlay_up
+from lab.sysutil import LabError, run
 
 FAULTS = {}
 
@@ -24,17 +23,6 @@ def fault(fn):
 def _lab(lab):
     from lab.ml2ovs import Ml2OvsLab
     return Ml2OvsLab(lab)
-
-
-def _sql(lab, statements):
-    conn = lab.mariadb().connect('neutron', autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            for statement, args in statements:
-                cur.execute(statement, args)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def _ipt(lab, ns, *args):
@@ -50,15 +38,13 @@ def _tag(lab, inst):
 def ovs_binding_failed(lab, target):
     """The instance's port binding failed in the Neutron DB (vif_type binding_failed, as ML2 leaves it)."""
     inst = _inst(lab, target)
-    _sql(lab, [("UPDATE ml2_port_bindings SET vif_type = 'binding_failed', vif_details = '' WHERE port_id = %s", (inst['port_id'],))])
+    set_binding(lab, inst, 'binding_failed')
     return inst, {}
 
 
 def _heal_ovs_binding_failed(lab, rec):
-    from lab.neutrondb import VIF_DETAILS_HYBRID
-    inst = _inst(lab, rec['target'])
-    _sql(lab, [("UPDATE ml2_port_bindings SET vif_type = 'ovs', vif_details = %s WHERE port_id = %s",
-                (json.dumps(VIF_DETAILS_HYBRID), inst['port_id']))])
+    from lab.neutrondb import vif_details
+    set_binding(lab, _inst(lab, rec['target']), 'ovs', json.dumps(vif_details(lab.model)))
 
 
 @fault
@@ -142,16 +128,12 @@ def _heal_ovs_sg_drop(lab, rec):
 def ovs_tunnel_down(lab, target):
     """The tunnel endpoint of the instance's compute node is down (br-phy, which holds its tunnel address, set down)."""
     inst = _inst(lab, target)
-    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'down'])
+    underlay_down(lab, inst)
     return inst, {}
 
 
 def _heal_ovs_tunnel_down(lab, rec):
-    inst = _inst(lab, rec['target'])
-    node = lab.model['nodes'][inst['host']]
-    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'up'])
-    run(['ip', '-n', lab.ns(inst['host']), 'route', 'replace', lab.model['tunnel'], 'dev', 'br-phy', 'src', node['tunnel_address']],
-        check=False)
+    underlay_up(lab, _inst(lab, rec['target']))
 
 
 @fault
@@ -159,15 +141,12 @@ def ovs_mtu_underlay(lab, target):
     """The underlay of the instance's compute node is set to MTU 1400: vxlan packets of full-size instance frames
     (1450 + 50 bytes) no longer fit."""
     inst = _inst(lab, target)
-    for dev in ('eth1', 'br-phy'):
-        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1400'])
+    underlay_mtu(lab, inst, 1400)
     return inst, {}
 
 
 def _heal_ovs_mtu_underlay(lab, rec):
-    inst = _inst(lab, rec['target'])
-    for dev in ('eth1', 'br-phy'):
-        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1500'])
+    underlay_mtu(lab, _inst(lab, rec['target']), 1500)
 
 
 def _tun_flow(lab, inst):
@@ -218,12 +197,9 @@ def ovs_dhcp_dead(lab, target):
     """The DHCP agent's dnsmasq of the instance's network is killed (SIGKILL, its pid file left); the instance
     reboots: no lease."""
     inst = _inst(lab, target)
-    net = lab.model['networks'][inst['network']]
-    key = 'dnsmasq:%s' % net['qdhcp']
-    p = lab.state['processes'][key]
-    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
+    undo = kill_recorded(lab, 'dnsmasq:%s' % lab.model['networks'][inst['network']]['qdhcp'])
     _lab(lab).dhcp(inst, expect=False, tries=2)
-    return inst, {'expect_dead': [key]}
+    return inst, undo
 
 
 def _heal_ovs_dhcp_dead(lab, rec):
@@ -238,12 +214,12 @@ def ovs_brex_uplink_down(lab, target):
     """The provider uplink of br-ex on the network node (its eth0) is down: the router's gateway and the floating
     IPs are cut from the outside."""
     inst = _inst(lab, target)
-    run(['ip', '-n', lab.ns(lab.model['network_node']), 'link', 'set', 'eth0', 'down'])
+    provider_uplink(lab, 'down')
     return inst, {}
 
 
 def _heal_ovs_brex_uplink_down(lab, rec):
-    run(['ip', '-n', lab.ns(lab.model['network_node']), 'link', 'set', 'eth0', 'up'])
+    provider_uplink(lab, 'up')
 
 
 @fault
@@ -273,10 +249,7 @@ def ovs_metadata_proxy_dead(lab, target):
     """The L3 agent's metadata proxy of the instance's router is killed (SIGKILL, its pid file left): the instances'
     requests to 169.254.169.254 are redirected to a port nothing listens on."""
     inst = _inst(lab, target)
-    key = 'metadata-proxy:%s' % lab.model['router']['qrouter']
-    p = lab.state['processes'][key]
-    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
-    return inst, {'expect_dead': [key]}
+    return inst, kill_recorded(lab, 'metadata-proxy:%s' % lab.model['router']['qrouter'])
 
 
 def _heal_ovs_metadata_proxy_dead(lab, rec):

@@ -155,8 +155,18 @@ def load_model(path, salt=''):
     return model
 
 
+def parallel(jobs):
+    """Run ``jobs`` [(fn, *args)] in threads; the first failure is raised."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        for f in [ex.submit(*j) for j in jobs]:
+            f.result()
+
+
 class OvnLab(object):
     """Builds the OVN lab into a ``lab.core.Lab`` (its state, namespaces and process records)."""
+
+    # who answers the instances' DHCP, for the lab's error messages
+    DHCP_SERVER = 'OVN'
 
     def __init__(self, lab):
         self.lab = lab
@@ -199,23 +209,8 @@ class OvnLab(object):
         for schema in (OVS_SCHEMA, NB_SCHEMA, SB_SCHEMA):
             if not os.path.exists(schema):
                 raise LabError('%s is missing (Debian packages openvswitch-switch, ovn-central, ovn-host)' % schema)
-        hosts = {'switch': {'role': 'switch'}}
-        for n in model['nodes'].values():
-            hosts[n['name']] = {'role': n['role']}
-        for i in model['instances'].values():
-            hosts[i['hostname']] = {'role': 'instance'}
-        if model.get('router'):
-            hosts['gateway'] = {'role': 'gateway'}
-            for srv in model['external']['servers']:
-                hosts[srv['name']] = {'role': 'external'}
-        # what ovs-ctl records in each switch at start: the versions of the switch and of its schema
-        self.versions = (run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1],
-                         run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip())
-
-        def parallel(jobs):
-            with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
-                for f in [ex.submit(*j) for j in jobs]:
-                    f.result()
+        hosts = self.plan_hosts(model)
+        self.read_versions()
 
         def switches():
             parallel([(self._start_ovs, n) for n in model['nodes']] + [(self._start_central, model)])
@@ -230,6 +225,25 @@ class OvnLab(object):
                          [lambda: self._underlay(model), switches, logical,
                           lambda: parallel([(self._instance, model, i) for i in model['instances'].values()])],
                          [lambda: self._db_fill(model), lambda: self._write_inventory(model)], backend='ovn')
+
+    def plan_hosts(self, model):
+        """The lab hosts of a Neutron topology: the switch, the nodes, the instances, the provider gateway and the external
+        servers."""
+        hosts = {'switch': {'role': 'switch'}}
+        for n in model['nodes'].values():
+            hosts[n['name']] = {'role': n['role']}
+        for i in model['instances'].values():
+            hosts[i['hostname']] = {'role': 'instance'}
+        if model.get('router'):
+            hosts['gateway'] = {'role': 'gateway'}
+            for srv in model['external']['servers']:
+                hosts[srv['name']] = {'role': 'external'}
+        return hosts
+
+    def read_versions(self):
+        """What ovs-ctl records in each switch at start: the versions of the switch and of its schema."""
+        self.versions = (run(['ovs-vswitchd', '--version']).stdout.split('\n')[0].rsplit(' ', 1)[-1],
+                         run(['ovsdb-tool', 'schema-version', OVS_SCHEMA]).stdout.strip())
 
     def _db_start(self):
         from lab.mariadb import MariaDB
@@ -456,7 +470,8 @@ class OvnLab(object):
         lease = self.lab.lease(guest)
         got = res.returncode == 0 and bool(lease) and lease.get('ip') == i['fixed_ip']
         if expect and not got:
-            raise LabError('instance %s got no DHCP lease from OVN (%s): %s' % (guest, lease, (res.stderr or res.stdout).strip()[-300:]))
+            why = (res.stderr or res.stdout).strip()[-300:]
+            raise LabError('instance %s got no DHCP lease from %s (%s): %s' % (guest, self.DHCP_SERVER, lease, why))
         return got
 
     def inventory_vars(self):

@@ -6,6 +6,7 @@ with what undoes it, as lab/faults.py does for nova-network. Nothing leaves a fl
 
 from __future__ import annotations
 
+import json
 import signal
 
 from lab.faults import apply, lookup, undo_all
@@ -44,6 +45,46 @@ def _sql(lab, statement, args):
         conn.close()
 
 
+# ---------------------------------------------------------------------- what the OVN and ML2/OVS faults share
+def kill_recorded(lab, key):
+    """SIGKILL the lab's process ``key`` (by its recorded pid); its pid file stays, as after a crash. Returns the undo
+    record's ``expect_dead``."""
+    p = lab.state['processes'][key]
+    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
+    return {'expect_dead': [key]}
+
+
+def underlay_down(lab, inst):
+    """The tunnel endpoint of the instance's node down: br-phy, which holds its tunnel address."""
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'down'])
+
+
+def underlay_up(lab, inst):
+    node = lab.model['nodes'][inst['host']]
+    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'up'])
+    # an interface set down loses its routes; the address stays
+    run(['ip', '-n', lab.ns(inst['host']), 'route', 'replace', lab.model['tunnel'], 'dev', 'br-phy', 'src', node['tunnel_address']],
+        check=False)
+
+
+def underlay_mtu(lab, inst, mtu):
+    """The MTU of the instance's node's underlay (eth1 and br-phy on it)."""
+    for dev in ('eth1', 'br-phy'):
+        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', str(mtu)])
+
+
+def set_binding(lab, inst, vif_type, vif_details=''):
+    """The ML2 binding of the instance's port in the Neutron DB."""
+    _sql(lab, 'UPDATE ml2_port_bindings SET vif_type = %s, vif_details = %s WHERE port_id = %s', (vif_type, vif_details, inst['port_id']))
+
+
+def provider_uplink(lab, state):
+    """The network node's (gateway chassis') provider uplink eth0 set ``state``; returns the node."""
+    node = next(n for n, v in lab.model['nodes'].items() if v['role'] == 'controller')
+    run(['ip', '-n', lab.ns(node), 'link', 'set', 'eth0', state])
+    return node
+
+
 # ---------------------------------------------------------------------- the faults
 @fault
 def ovn_port_unbound(lab, target):
@@ -65,10 +106,7 @@ def ovn_controller_dead(lab, target):
     """ovn-controller of the instance's chassis is killed (SIGKILL): its flows stay, nothing new is programmed, the
     chassis stops answering the SB DB."""
     inst = _inst(lab, target)
-    key = '%s-ovn-controller' % inst['host']
-    p = lab.state['processes'][key]
-    kill_pid(p['pid'], p['match'], sig=signal.SIGKILL, wait=3)
-    return inst, {'expect_dead': [key]}
+    return inst, kill_recorded(lab, '%s-ovn-controller' % inst['host'])
 
 
 def _heal_ovn_controller_dead(lab, rec):
@@ -95,17 +133,12 @@ def _heal_ovn_tap_down(lab, rec):
 def ovn_tunnel_down(lab, target):
     """The tunnel endpoint of the instance's chassis is down (br-phy, which holds its tunnel address, set down)."""
     inst = _inst(lab, target)
-    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'down'])
+    underlay_down(lab, inst)
     return inst, {}
 
 
 def _heal_ovn_tunnel_down(lab, rec):
-    inst = _inst(lab, rec['target'])
-    node = lab.model['nodes'][inst['host']]
-    run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', 'br-phy', 'up'])
-    # an interface set down loses its routes; the address stays
-    run(['ip', '-n', lab.ns(inst['host']), 'route', 'replace', lab.model['tunnel'], 'dev', 'br-phy', 'src', node['tunnel_address']],
-        check=False)
+    underlay_up(lab, _inst(lab, rec['target']))
 
 
 @fault
@@ -113,15 +146,12 @@ def ovn_mtu_underlay(lab, target):
     """The underlay of the instance's chassis is set to MTU 1400: geneve packets of full-size instance frames (1442 +
     58 bytes) no longer fit."""
     inst = _inst(lab, target)
-    for dev in ('eth1', 'br-phy'):
-        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1400'])
+    underlay_mtu(lab, inst, 1400)
     return inst, {}
 
 
 def _heal_ovn_mtu_underlay(lab, rec):
-    inst = _inst(lab, rec['target'])
-    for dev in ('eth1', 'br-phy'):
-        run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', '1500'])
+    underlay_mtu(lab, _inst(lab, rec['target']), 1500)
 
 
 @fault
@@ -171,16 +201,13 @@ def _heal_ovn_dhcp_options_missing(lab, rec):
 def ovn_binding_failed(lab, target):
     """The instance's port binding failed in the Neutron DB (vif_type binding_failed, as ML2 leaves it)."""
     inst = _inst(lab, target)
-    _sql(lab, "UPDATE ml2_port_bindings SET vif_type = 'binding_failed', vif_details = '' WHERE port_id = %s", (inst['port_id'],))
+    set_binding(lab, inst, 'binding_failed')
     return inst, {}
 
 
 def _heal_ovn_binding_failed(lab, rec):
-    from lab.neutrondb import VIF_DETAILS
-    import json
-    inst = _inst(lab, rec['target'])
-    _sql(lab, "UPDATE ml2_port_bindings SET vif_type = 'ovs', vif_details = %s WHERE port_id = %s",
-         (json.dumps(VIF_DETAILS), inst['port_id']))
+    from lab.neutrondb import vif_details
+    set_binding(lab, _inst(lab, rec['target']), 'ovs', json.dumps(vif_details(lab.model)))
 
 
 @fault
@@ -216,13 +243,12 @@ def ovn_brex_uplink_down(lab, target):
     """The provider uplink of br-ex on the gateway chassis (its eth0) is down: the router's gateway and the floating
     IPs are cut from the outside."""
     inst = _inst(lab, target)
-    ctl = next(n for n, v in lab.model['nodes'].items() if v['role'] == 'controller')
-    run(['ip', '-n', lab.ns(ctl), 'link', 'set', 'eth0', 'down'])
-    return inst, {'node': ctl}
+    provider_uplink(lab, 'down')
+    return inst, {}
 
 
 def _heal_ovn_brex_uplink_down(lab, rec):
-    run(['ip', '-n', lab.ns(rec['undo']['node']), 'link', 'set', 'eth0', 'up'])
+    provider_uplink(lab, 'up')
 
 
 @fault

@@ -16,8 +16,8 @@ rules read. Every name comes from the facts and the Neutron DB, none from the la
 from __future__ import annotations
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces, physical_ports
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, interfaces_by_name
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_neutron import NeutronModel, instance_port, with_port_addresses
 
 # what vxlan adds to an instance frame on an IPv4 underlay, as Neutron counts it (outer IPv4 20 + UDP 8 + vxlan 8
 # + the inner Ethernet header 14): a vxlan network's MTU is the underlay's minus this
@@ -30,11 +30,6 @@ OVERHEAD = {'vxlan': VXLAN_OVERHEAD, 'gre': GRE_OVERHEAD, 'geneve': 58}
 def dev(prefix, port_id):
     """The name of a Neutron device of port ``port_id``: ``prefix`` + the first 11 characters of its id."""
     return '%s%s' % (prefix, str(port_id)[:11])
-
-
-def instance_port(ports):
-    ports = list(ports or [])
-    return next((p for p in ports if str(p.get('device_owner') or '').startswith('compute:')), ports[0] if ports else None)
 
 
 def find_port(ovs, port_id, name):
@@ -67,11 +62,6 @@ def holder(interfaces, address):
         if address in _addresses(i):
             return name, i
     return None, None
-
-
-def ns_interfaces(interfaces, netns):
-    """The interfaces of namespace ``netns`` (None: the host's own) in an ``interface_info`` result of several."""
-    return [i for i in interfaces or [] if isinstance(i, dict) and i.get('netns') == netns]
 
 
 def ml2ovs_hops(inst, port, compute, network_node, cifs, covs, novs, router):
@@ -124,11 +114,7 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, i
              probes=None, symptom=None, guest_host=None, router_sockets=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVS (backend ``ml2ovs``)."""
     port = instance_port(neutron_ports)
-    inst = dict(instance or {})
-    if port and not inst.get('fixed_ips'):
-        # on Neutron the instance's addresses are its port's (nova knows none of them)
-        inst['fixed_ips'] = [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []]
-        inst['floating_ips'] = [f.get('floating_ip_address') for f in port.get('floating_ips') or [] if f.get('floating_ip_address')]
+    inst = with_port_addresses(instance, port)
     routers = ((port or {}).get('network') or {}).get('routers') or []
     hops = ml2ovs_hops(dict(inst, guest_host=guest_host), port, compute_host, network_host, interfaces, ovs, network_ovs,
                        routers[0] if routers else None)
@@ -144,29 +130,22 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, iptables=None, i
             'probes': probes or [], 'reported_symptom': symptom}
 
 
-class Ml2OvsModel(Model):
+class Ml2OvsModel(NeutronModel):
     """What the ``ml2ovs`` rules see of one instance's evidence."""
+
+    NETWORK_FACTS = dict(NeutronModel.NETWORK_FACTS, **{
+        'network.router_iptables': ('router_iptables', 'the router\'s NAT (iptables_info in qrouter-)'),
+        'network.dnsmasq': ('dnsmasq', 'the DHCP agent\'s dnsmasq (dnsmasq_info in qdhcp-)'),
+        'network.router_sockets': ('router_sockets', 'the router namespace\'s listening sockets (socket_info in qrouter-)')})
+    NO_NODE = ('no network node known (no DHCP or L3 agent of the instance\'s network in the Neutron DB, or its host is not in the '
+               'inventory)')
 
     def __init__(self, inputs):
         super(Ml2OvsModel, self).__init__(inputs)
-        neu = inputs.get('neutron') or {}
-        self.neutron_ports = neu.get('ports')
-        self.neutron_audit = neu.get('audit')
-        self.port = instance_port(self.neutron_ports)
-        self.port_id = (self.port or {}).get('id')
-        self.binding = (self.port or {}).get('binding') or {}
-        self.network = (self.port or {}).get('network') or {}
-        self.net_mtu = self.network.get('mtu')
         self.segment = next(iter(self.network.get('segments') or []), {}) or {}
         self.hybrid = (self.binding.get('vif_details') or {}).get('ovs_hybrid_plug')
-        self.ovs = self.cf.get('ovs')
         self.iptables = self.cf.get('iptables')
         self.moved = self.cf.get('iptables_moved')
-        self.nhost = inputs.get('network_host')
-        self.nf = ((inputs.get('hosts') or {}).get(self.nhost) or {}) if self.nhost else {}
-        self.novs = self.nf.get('network_ovs')
-        self.nifs_all = self.nf.get('network_interfaces')
-        self.nifs = interfaces_by_name(ns_interfaces(self.nifs_all, None)) if self.nifs_all is not None else {}
         pid = self.port_id
         self.tap, self.qbr, self.qvb, self.qvo = (dev(p, pid) if pid else None for p in ('tap', 'qbr', 'qvb', 'qvo'))
         self.ovs_dev = self.qvo if self.hybrid is not False else self.tap
@@ -174,60 +153,21 @@ class Ml2OvsModel(Model):
         self.tunnels = tunnel_ports(self.ovs)
         self.local_ip = (self.tunnels[0][2].get('options') or {}).get('local_ip') if self.tunnels else None
         self.tun_dev, self.tun_iface = holder(self.cf.get('interfaces'), self.local_ip)
-        routers = self.network.get('routers') or []
-        self.router = routers[0] if routers else None
         self.thop = self.hop('tap')
         self.qhop = self.hop('qvo') or self.thop
         self.tunhop = self.hop('tunnel')
 
     def has(self, need):
-        if '|' in need:
-            return any(self.has(n) for n in need.split('|'))
-        if need == 'neutron':
-            return self.neutron_ports is not None
-        if need == 'neutron.audit':
-            return self.neutron_audit is not None
-        if need == 'compute.ovs':
-            return self.ovs is not None
         if need == 'compute.iptables_moved':
             return self.moved is not None
-        if need == 'network.ovs':
-            return self.novs is not None
-        if need == 'network.interfaces':
-            return self.nifs_all is not None
-        if need == 'network.router_iptables':
-            return self.nf.get('router_iptables') is not None
-        if need == 'network.dnsmasq':
-            return self.nf.get('dnsmasq') is not None
-        if need == 'network.router_sockets':
-            return self.nf.get('router_sockets') is not None
         return super(Ml2OvsModel, self).has(need)
 
     def why_missing(self, need):
         need = need.split('|')[0]
-        if need == 'neutron':
-            return 'the Neutron DB was not read (neutron_db_info)'
-        if need == 'neutron.audit':
-            return 'the Neutron DB audit was not run (neutron_db_info audit=true)'
-        if need == 'compute.ovs':
-            return 'the switch of %s was not read (ovs_info)' % (self.chost or 'the compute node')
         if need == 'compute.iptables_moved':
             return 'the firewall counters of %s were not compared around a probe (iptables_info compare_to)' % (
                 self.chost or 'the compute node')
-        if need.startswith('network.'):
-            what = {'network.ovs': 'its switch (ovs_info)', 'network.interfaces': 'its interfaces (interface_info)',
-                    'network.router_iptables': 'the router\'s NAT (iptables_info in qrouter-)',
-                    'network.dnsmasq': 'the DHCP agent\'s dnsmasq (dnsmasq_info in qdhcp-)',
-                    'network.router_sockets': 'the router namespace\'s listening sockets (socket_info in qrouter-)'}[need]
-            if not self.nhost:
-                return 'no network node known (no DHCP or L3 agent of the instance\'s network in the Neutron DB, or its host is ' \
-                       'not in the inventory)'
-            return '%s of the network node %s was not read' % (what, self.nhost)
         return super(Ml2OvsModel, self).why_missing(need)
-
-    @staticmethod
-    def iface_up(i):
-        return admin_up(i) and has_carrier(i)
 
     def br_tun_flows(self):
         b = bridge(self.ovs, 'br-tun')

@@ -13,8 +13,8 @@ the rules read. Every name comes from the facts, none from the lab.
 from __future__ import annotations
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ovs import find_iface_id, interfaces as ovs_interfaces, physical_ports
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, admin_up, has_carrier, interfaces_by_name
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model import Model
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import _addresses, interfaces_by_name
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_neutron import NeutronModel, instance_port, with_port_addresses
 
 # what geneve adds to an instance frame on an IPv4 underlay, as Neutron counts it (outer IPv4 20 + the largest
 # geneve header OVN uses, 38): a tenant network's MTU is the underlay's minus this
@@ -85,14 +85,9 @@ def encap_device(interfaces, address):
 def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
              probes=None, symptom=None, guest_host=None, traces=None, network_host=None, network_interfaces=None, network_ovs=None):
     """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
-    ports = [p for p in neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')] or list(neutron_ports or [])
-    port = ports[0] if ports else None
+    port = instance_port(neutron_ports)
     ls_name = 'neutron-%s' % port['network']['id'] if port and port.get('network') else None
-    inst = dict(instance or {})
-    if port and not inst.get('fixed_ips'):
-        # on Neutron the instance's addresses are its port's (nova knows none of them)
-        inst['fixed_ips'] = [{'address': f.get('ip_address'), 'mac': port.get('mac_address')} for f in port.get('fixed_ips') or []]
-        inst['floating_ips'] = [f.get('floating_ip_address') for f in port.get('floating_ips') or [] if f.get('floating_ip_address')]
+    inst = with_port_addresses(instance, port)
     hosts = {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {}
     if network_host:
         hosts.setdefault(network_host, {}).update({'network_interfaces': network_interfaces, 'network_ovs': network_ovs})
@@ -103,25 +98,20 @@ def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None
             'probes': probes or [], 'reported_symptom': symptom}
 
 
-class OvnModel(Model):
+class OvnModel(NeutronModel):
     """What the ``ovn`` rules see of one instance's evidence."""
+
+    NODE = 'gateway chassis'
+    NO_NODE = 'no gateway chassis known (the router\'s gateway port is bound to no host in the inventory)'
+    AUDIT = 'neutron_db_info audit=true with ovn_nb_db'
 
     def __init__(self, inputs):
         super(OvnModel, self).__init__(inputs)
-        neu = inputs.get('neutron') or {}
         ovn = inputs.get('ovn') or {}
-        self.neutron_ports = neu.get('ports')
-        self.neutron_audit = neu.get('audit')
         self.nb = ovn.get('nb')
         self.sb = ovn.get('sb')
         # ovn-trace of the instance's packets (ovn_info trace), those ovn-trace could run
         self.traces = [t for t in ovn.get('traces') or [] if isinstance(t, dict) and 'pipelines' in t]
-        ports = [p for p in self.neutron_ports or [] if str(p.get('device_owner') or '').startswith('compute:')]
-        self.port = ports[0] if ports else ((self.neutron_ports or [None])[0])
-        self.port_id = (self.port or {}).get('id')
-        self.binding = (self.port or {}).get('binding') or {}
-        self.net_mtu = ((self.port or {}).get('network') or {}).get('mtu')
-        self.ovs = self.cf.get('ovs')
         self.ls, self.lsp = None, None
         for ls in (self.nb or {}).get('logical_switches') or []:
             for p in ls.get('ports') or []:
@@ -133,54 +123,18 @@ class OvnModel(Model):
         self.encap_dev = encap_device(self.cf.get('interfaces'), self.encap.get('encap_ip'))
         self.thop = self.hop('tap')
         self.tunhop = self.hop('tunnel')
-        self.network = (self.port or {}).get('network') or {}
-        routers = self.network.get('routers') or []
-        self.router = routers[0] if routers else None
-        # the gateway chassis of the instance's router (the host its gateway port is bound to)
-        self.nhost = inputs.get('network_host')
-        self.nf = ((inputs.get('hosts') or {}).get(self.nhost) or {}) if self.nhost else {}
-        self.novs = self.nf.get('network_ovs')
-        self.nifs_all = self.nf.get('network_interfaces')
-        self.nifs = interfaces_by_name([i for i in self.nifs_all or [] if isinstance(i, dict) and i.get('netns') is None])
 
     def has(self, need):
-        if '|' in need:
-            return any(self.has(n) for n in need.split('|'))
-        if need == 'neutron':
-            return self.neutron_ports is not None
-        if need == 'neutron.audit':
-            return self.neutron_audit is not None
         if need in ('ovn.nb', 'ovn.sb'):
             return (self.nb if need == 'ovn.nb' else self.sb) is not None
-        if need == 'compute.ovs':
-            return self.ovs is not None
-        if need == 'network.ovs':
-            return self.novs is not None
-        if need == 'network.interfaces':
-            return self.nifs_all is not None
         return super(OvnModel, self).has(need)
 
     def why_missing(self, need):
         need = need.split('|')[0]
-        if need == 'neutron':
-            return 'the Neutron DB was not read (neutron_db_info)'
-        if need == 'neutron.audit':
-            return 'the Neutron DB audit was not run (neutron_db_info audit=true with ovn_nb_db)'
         if need in ('ovn.nb', 'ovn.sb'):
             return 'OVN\'s %s DB was not read (ovn_info)' % ('northbound' if need == 'ovn.nb' else 'southbound')
-        if need == 'compute.ovs':
-            return 'the switch of %s was not read (ovs_info)' % (self.chost or 'the compute node')
-        if need in ('network.ovs', 'network.interfaces'):
-            if not self.nhost:
-                return 'no gateway chassis known (the router\'s gateway port is bound to no host in the inventory)'
-            what = 'its switch (ovs_info)' if need == 'network.ovs' else 'its interfaces (interface_info)'
-            return '%s of the gateway chassis %s was not read' % (what, self.nhost)
         return super(OvnModel, self).why_missing(need)
 
     def encap_iface(self):
         ifs = interfaces_by_name(self.cf.get('interfaces'))
         return ifs.get(self.encap_dev) if self.encap_dev else None
-
-    @staticmethod
-    def iface_up(i):
-        return admin_up(i) and has_carrier(i)
