@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) cloudops.netdiag contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""diagnose_instance.yml on the OVN lab: for each real fault it recognises Neutron and ML2/OVN by itself, runs the facts
-modules and names the fault's cause; the healthy lab gives none and is left as it was. test_ovn_healthy_is_none runs the
-modules by hand and checks the evidence the rules read (_model_ovn.evidence)."""
+"""diagnose_instance.yml on the OVN lab: each real fault (lab/ovn_faults.py, raw commands) first breaks what it breaks on
+the data plane (small and full-size DF pings through the real chassis and tunnels) and shows in the facts modules that
+can see it; then the playbook recognises Neutron and ML2/OVN by itself, runs the facts modules and names the fault's
+cause; heal restores the path. The healthy lab gives none and is left as it was. test_ovn_healthy_is_none runs the
+modules by hand, checks that none of them reports a problem and the evidence the rules read (_model_ovn.evidence)."""
 
 from __future__ import annotations
 
@@ -23,20 +25,21 @@ from diagnose_lab_helpers import run_diagnose, snapshot  # noqa: E402  pylint: d
 
 pytestmark = pytest.mark.skipif(shutil.which('ovn-controller') is None, reason='OVN is not installed')
 
-CAUSES = {
-    'ovn_binding_failed': 'port_binding_failed',
-    'ovn_port_missing': 'ovn_port_missing',
-    'ovn_controller_dead': 'ovn_controller_down',
-    'ovn_port_unbound': 'port_not_bound',
-    'ovn_tap_down': 'tap_down',
-    'ovn_port_disabled': 'port_disabled',
-    'ovn_tunnel_down': 'tunnel_endpoint_down',
-    'ovn_mtu_underlay': 'underlay_mtu_too_small',
-    'ovn_acl_drop': 'acl_drop',
-    'ovn_dhcp_options_missing': 'dhcp_options_missing',
-    'ovn_fip_nat_missing': 'floating_ip_nat_missing',
-    'ovn_brex_uplink_down': 'provider_uplink_down',
-    'ovn_stale_fip': 'floating_ip_stale',
+# fault -> (its cause, small pings vm1 -> vm2 pass, 1414-byte DF pings pass, what a facts module names: (module, code))
+FAULTS = {
+    'ovn_binding_failed': ('port_binding_failed', True, True, ('neutron_db_info', 'binding_failed')),
+    'ovn_port_missing': ('ovn_port_missing', False, False, ('neutron_db_info', 'port_missing_in_ovn')),
+    'ovn_controller_dead': ('ovn_controller_down', True, True, ('ovs_info', 'ovn_controller_down')),
+    'ovn_port_unbound': ('port_not_bound', False, False, ('ovn_info', 'port_not_bound')),
+    'ovn_tap_down': ('tap_down', False, False, ('ovs_info', 'vm_port_down')),
+    'ovn_port_disabled': ('port_disabled', False, False, ('ovn_info', 'port_disabled')),
+    'ovn_tunnel_down': ('tunnel_endpoint_down', False, False, None),
+    'ovn_mtu_underlay': ('underlay_mtu_too_small', True, False, None),
+    'ovn_acl_drop': ('acl_drop', False, False, None),
+    'ovn_dhcp_options_missing': ('dhcp_options_missing', False, False, ('neutron_db_info', 'dhcp_options_missing')),
+    'ovn_fip_nat_missing': ('floating_ip_nat_missing', True, True, ('neutron_db_info', 'floating_ip_nat_missing')),
+    'ovn_brex_uplink_down': ('provider_uplink_down', True, True, None),
+    'ovn_stale_fip': ('floating_ip_stale', True, True, ('neutron_db_info', 'floating_ip_stale')),
 }
 # the OVN path of vm1: its NIC, its tap, the logical switch, the tunnel endpoint, its router's gateway on the gateway
 # chassis, that chassis' provider uplink
@@ -49,9 +52,40 @@ def lab(ovn_lab):
     return ovn_lab
 
 
+def _ping(lab, src, dst, size):
+    return subprocess.Popen(['ip', 'netns', 'exec', lab.ns(src), 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', str(size),
+                             dst], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _reachable(lab, inst, peer):
-    return subprocess.run(['ip', 'netns', 'exec', lab.ns(inst), 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', '-M', 'do', '-s', '1414',
-                           peer], capture_output=True, check=False).returncode == 0
+    return _ping(lab, inst, peer, 1414).wait(timeout=10) == 0
+
+
+def _paths(lab):
+    """(small pings vm1 -> vm2 pass, 1414-byte pings that may not be fragmented pass), pinged at the same time."""
+    vm2 = lab.model['instances']['vm2']['fixed_ip']
+    procs = [_ping(lab, 'vm1', vm2, 56), _ping(lab, 'vm1', vm2, 1414)]
+    return tuple(p.wait(timeout=10) == 0 for p in procs)
+
+
+def _codes(lab, module):
+    """The problem codes the facts module ``module`` reports on the lab (ovs_info run inside compute1's namespace, where
+    it finds the node's daemons; the others by library call)."""
+    from ansible_collections.cloudops.netdiag.plugins.module_utils import _neutrondb, _novadb, _ovn
+    central = lab.root + '/ovn-central'
+    if module == 'ovs_info':
+        rc, res = run_module('ovs_info', {'db': 'unix:%s/db.sock' % lab.hostdir('compute1', 'ovs')},
+                             prefix=['ip', 'netns', 'exec', lab.ns('compute1')])
+        assert rc == 0, res
+        return [p['code'] for p in res['problems']]
+    nb = _ovn.read_nb('unix:%s/nb.sock' % central)
+    if module == 'ovn_info':
+        return [p['code'] for p in _ovn.problems(nb, _ovn.read_sb('unix:%s/sb.sock' % central))]
+    conn = _novadb.connect(dict(lab.state['db']['conn_params']), service='neutron')
+    try:
+        return [f['code'] for f in _neutrondb.audit(conn, ovn_nb=nb)]
+    finally:
+        conn.close()
 
 
 def verdict(lab, hostname):
@@ -78,7 +112,15 @@ def verdict(lab, hostname):
     return _engine.evaluate(ev), ev
 
 
+def test_every_fault_is_tested():
+    from lab.ovn_faults import FAULTS as LAB_FAULTS
+    assert set(FAULTS) == set(LAB_FAULTS) and len(FAULTS) >= 10
+
+
 def test_ovn_healthy_is_none(lab):
+    assert lab.status()['healthy'] and _paths(lab) == (True, True)
+    for module in ('ovs_info', 'ovn_info', 'neutron_db_info'):
+        assert _codes(lab, module) == [], module
     v, ev = verdict(lab, 'vm1')
     assert (v['status'], v['cause']) == ('ok', 'none'), v
     kinds = [h['kind'] for h in ev['hops']]
@@ -87,20 +129,34 @@ def test_ovn_healthy_is_none(lab):
     assert ev['hops'][1]['interface'] == inst['tap'] and ev['hops'][3]['interface'] == 'br-phy'
 
 
-@pytest.mark.parametrize('fault', sorted(CAUSES))
+@pytest.mark.parametrize('fault', sorted(FAULTS))
 def test_ovn_fault_names_its_cause(lab, fault, tmp_path):
-    lab.fault(fault, 'vm1')
+    cause, small, big, seen = FAULTS[fault]
+    rec = lab.fault(fault, 'vm1')
     try:
+        assert rec['host'] == 'compute1' and lab.fault(fault, 'vm1') == rec      # idempotent
         time.sleep(0.5)
+        assert _paths(lab) == (small, big)
+        if seen:
+            module, code = seen
+            deadline = time.monotonic() + 5
+            while code not in _codes(lab, module) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert code in _codes(lab, module)
         # diagnose_instance.yml, as an operator runs it: it finds a Neutron cloud and an OVN chassis by itself
         rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
     finally:
         lab.heal()
     assert rc == 0 and report, out[-3000:]
     v = report['verdict']
-    assert (v['status'], v['cause']) == ('fault', CAUSES[fault]), v
+    assert (v['status'], v['cause']) == ('fault', cause), v
     assert v['backend'] == 'ovn' and any(e['kind'] == 'cause' for e in v['evidence']) and v['advice']
     assert [h['kind'] for h in report['hops']] == HOPS
+    assert lab.state['faults'] == []
+    deadline = time.monotonic() + 5
+    while _paths(lab) != (True, True) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _paths(lab) == (True, True) and lab.status()['healthy']
     print('%s -> %s in %.1f s' % (fault, v['cause'], took))
 
 
