@@ -169,13 +169,47 @@ class Lab(object):
         return self.state
 
     def write_python_wrapper(self, host):
-        """``<root>/bin/<host>-python``: the Python of lab host ``host``, inside its namespace (Ansible's interpreter)."""
+        """``<root>/bin/<host>-python``: the Python of lab host ``host``, inside its namespace (Ansible's interpreter).
+        A host with node-local namespaces (``local_netns_add``) sees them, and only them, as its ``/run/netns``."""
         rec = self.state['hosts'][host]
         wrapper = os.path.join(self.root, 'bin', '%s-python' % host)
-        write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\nexec %s netns exec %s %s "$@"\n'
-                   % (host, rec['netns'], which('ip'), rec['netns'], sys.executable), 0o755)
+        if rec.get('netns_dir'):
+            # ip netns exec runs its command in a mount namespace of its own (a slave of the machine's): the bind
+            # mount below is seen by this process and its children only
+            body = ('exec %s netns exec %s /bin/sh -c \'mount --rbind "$0" /run/netns && exec "$@"\' %s %s "$@"\n'
+                    % (which('ip'), rec['netns'], rec['netns_dir'], sys.executable))
+        else:
+            body = 'exec %s netns exec %s %s "$@"\n' % (which('ip'), rec['netns'], sys.executable)
+        write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\n%s' % (host, rec['netns'], body), 0o755)
         rec['python'] = wrapper
         return wrapper
+
+    # ------------------------------------------------------------------ node-local namespaces
+    # A real node's named namespaces (OVN's ovnmeta-<network id> on every chassis) have the same name on every node.
+    # The lab keeps each node's under <root>/hosts/<node>/netns/<name> (a namespace bound to a file, as ip netns does
+    # under /run/netns), enters them by path, and shows them to the node's own processes as /run/netns.
+    def local_netns_path(self, node, name):
+        return self.hostdir(node, 'netns', name)
+
+    def local_netns_add(self, node, name):
+        """Namespace ``name`` of lab node ``node`` (idempotent); its loopback up. Returns its path."""
+        path = self.local_netns_path(node, name)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with self._lock:
+            self.state['hosts'][node]['netns_dir'] = os.path.dirname(path)
+            local = self.state.setdefault('local_namespaces', [])
+            if path not in local:
+                local.append(path)
+        if not os.path.ismount(path):
+            with open(path, 'a', encoding='utf-8'):
+                pass
+            run(['unshare', '--net=%s' % path, 'true'])
+        self.local_nsrun(node, name, ['ip', 'link', 'set', 'lo', 'up'])
+        return path
+
+    def local_nsrun(self, node, name, argv, **kw):
+        """Run ``argv`` inside node-local namespace ``name`` of ``node``."""
+        return run(['nsenter', '--net=%s' % self.local_netns_path(node, name)] + list(argv), **kw)
 
     def _plan_hosts(self, model):
         hosts = {'switch': {'role': 'switch'}, 'gateway': {'role': 'gateway'}}
@@ -712,6 +746,9 @@ class Lab(object):
         for ns in state.get('namespaces', []):
             if ns in netns_list():
                 run(['ip', 'netns', 'del', ns], check=False)
+        for path in state.get('local_namespaces', []):
+            if os.path.ismount(path):
+                run(['umount', path], check=False)
         if os.path.isdir(self.root):
             shutil.rmtree(self.root)
         self.state = {}
@@ -725,6 +762,7 @@ class Lab(object):
             return {'name': self.name, 'exists': False, 'healthy': False}
         have = set(netns_list())
         ns = {n: n in have for n in st.get('namespaces', [])}
+        ns.update({p: os.path.ismount(p) for p in st.get('local_namespaces', [])})
         procs = {k: {'pid': p['pid'], 'alive': pid_matches(p['pid'], p.get('match') or '')}
                  for k, p in st.get('processes', {}).items()}
         expected_dead = set()

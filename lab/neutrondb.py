@@ -87,6 +87,11 @@ def fill(db, model, uuid_of):
                             (pid, inst['host'], DRIVER[model.get('backend') or 'ovn'], segs[net['name']]))
                 cur.execute('INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (%s, %s)',
                             (pid, sgs[net['project_id']]))
+            for net in model['networks'].values():
+                if net.get('metadata_port_id'):
+                    # OVN's metadata port: distributed (a localport on every chassis), bound to no host, DOWN as Neutron shows it
+                    _port(cur, std, add, net['project_id'], net['metadata_port_id'], net['id'], net['metadata_mac'], 'network:distributed',
+                          net['ovnmeta'], net['metadata_ip'], net['subnet_id'], status='DOWN')
             if model.get('router'):
                 _fill_router(cur, model, uuid_of, std, add)
             if model.get('backend') == 'ml2ovs':

@@ -112,6 +112,16 @@ def load_model(path, salt=''):
             'gateway': str(net.get('gateway') or next(cidr.hosts())), 'prefixlen': cidr.prefixlen,
             'mtu': int(net.get('mtu') or (1442 if backend == 'ovn' else 1450)), 'project_id': str(net.get('project_id') or ''),
             'switch': 'neutron-%s' % nid, 'dhcp_mac': _mac('fa:16:3e', seed, 'dhcp', net['name'])}
+    if backend == 'ovn':
+        for net in networks.values():
+            # the network's metadata port (device_owner network:distributed, an OVN localport), its address the first free one
+            # of the subnet, as Neutron allocates it; neutron-ovn-metadata-agent's namespace and veth pair on every chassis
+            # with a port of the network (tap + the first 10 characters of the network id + 0 on br-int, + 1 inside)
+            used = {net['gateway']} | {str(i.get('fixed_ip')) for i in t.get('instances') or [] if i.get('network') == net['name']}
+            ip = next(str(h) for h in ipaddress.ip_network(net['cidr']).hosts() if str(h) not in used)
+            net.update({'metadata_port_id': _uuid(seed, 'port', 'metadata-%s' % net['name']), 'metadata_ip': ip,
+                        'metadata_mac': _mac('fa:16:3e', seed, 'metadata', net['name']), 'ovnmeta': 'ovnmeta-%s' % net['id'],
+                        'metadata_veth': ['tap%s0' % net['id'][:10], 'tap%s1' % net['id'][:10]]})
     for k, i in enumerate(t.get('instances') or [], 1):
         hn = str(i.get('hostname'))
         if not _HOST.match(hn) or i.get('host') not in nodes or i.get('network') not in networks:
@@ -221,8 +231,10 @@ class OvnLab(object):
             self._logical(model)
             if model.get('router'):
                 self._provider(model)
+        metadata = sorted({(i['host'], i['network']) for i in model['instances'].values()})
         return lab.build(model, hosts, self._db_start,
                          [lambda: self._underlay(model), switches, logical,
+                          lambda: parallel([(self._metadata, model, n, net) for n, net in metadata]),
                           lambda: parallel([(self._instance, model, i) for i in model['instances'].values()])],
                          [lambda: self._db_fill(model), lambda: self._write_inventory(model)], backend='ovn')
 
@@ -375,11 +387,21 @@ class OvnLab(object):
             self.nbctl('ls-add', net['switch'], '--', 'set', 'logical_switch', net['switch'],
                        'external_ids:"neutron:network_name"=%s' % net['name'], 'other_config:mcast_snoop=false',
                        'external_ids:"neutron:mtu"=%d' % net['mtu'], 'external_ids:"neutron:revision_number"=1')
+            # the route to the metadata service through the network's metadata port (option 121), beside the default route
+            routes = '{169.254.169.254/32,%s, 0.0.0.0/0,%s}' % (net['metadata_ip'], net['gateway'])
             out = self.nbctl('create', 'dhcp_options', 'cidr=%s' % net['cidr'],
                              'options:server_id=%s' % net['gateway'], 'options:server_mac=%s' % net['dhcp_mac'],
                              'options:lease_time=43200', 'options:router=%s' % net['gateway'], 'options:mtu=%d' % net['mtu'],
+                             'options:classless_static_route="%s"' % routes,
                              'external_ids:"neutron:subnet_id"=%s' % net['subnet_id'], 'external_ids:subnet_id=%s' % net['subnet_id'])
             dhcp[net['name']] = out.stdout.strip()
+            mp, addr = net['metadata_port_id'], '%s %s' % (net['metadata_mac'], net['metadata_ip'])
+            self.nbctl('lsp-add', net['switch'], mp, '--', 'lsp-set-type', mp, 'localport', '--', 'lsp-set-addresses', mp, addr,
+                       '--', 'set', 'logical_switch_port', mp, 'external_ids:"neutron:device_owner"="network:distributed"',
+                       'external_ids:"neutron:device_id"=%s' % net['ovnmeta'],
+                       'external_ids:"neutron:cidrs"="%s/%d"' % (net['metadata_ip'], net['prefixlen']),
+                       'external_ids:"neutron:network_name"=%s' % net['switch'], 'external_ids:"neutron:project_id"=%s' % net['project_id'],
+                       'external_ids:"neutron:revision_number"=1')
         self.lab.state['ovn'] = {'dhcp_options': dhcp}
         for i in model['instances'].values():
             self.port(model, i)
@@ -438,6 +460,61 @@ class OvnLab(object):
                    'external_ids:"neutron:project_id"=%s' % net['project_id'],
                    'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1')
 
+    def _metadata(self, model, node, netname):
+        """What neutron-ovn-metadata-agent provisions on chassis ``node`` for network ``netname``: ``ovnmeta-<network id>``
+        (a namespace of the node), the veth pair whose outer end is on br-int bound to the metadata port (iface-id), the
+        port's MAC and address and 169.254.169.254/32 inside, and the metadata proxy listening on 169.254.169.254:80."""
+        lab, net = self.lab, model['networks'][netname]
+        out, inner = net['metadata_veth']
+        lab.local_netns_add(node, net['ovnmeta'])
+        have = run(['ip', '-n', lab.ns(node), 'link', 'show', out], check=False).returncode == 0
+        if not have:
+            lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'add', inner, 'address', net['metadata_mac'], 'mtu', str(net['mtu']),
+                                                    'type', 'veth', 'peer', 'name', out, 'netns', lab.ns(node)])
+            for cidr in ('%s/%d' % (net['metadata_ip'], net['prefixlen']), '169.254.169.254/32'):
+                lab.local_nsrun(node, net['ovnmeta'], ['ip', 'addr', 'add', cidr, 'dev', inner])
+            lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'set', inner, 'up'])
+            # the userspace datapath does not fill checksums a veth left to offload (the lab's guests turn it off too)
+            lab.local_nsrun(node, net['ovnmeta'], ['ethtool', '-K', inner, 'rx', 'off', 'tx', 'off'], check=False)
+            # the agent on a netdev datapath (LP#1904871): the proxy's TCP checksums filled before they leave the namespace
+            lab.local_nsrun(node, net['ovnmeta'], ['iptables', '-w', '-t', 'mangle', '-A', 'POSTROUTING', '-p', 'tcp', '-m', 'tcp',
+                                                    '-j', 'CHECKSUM', '--checksum-fill'])
+            ip_batch(lab.ns(node), ['link set %s mtu %d' % (out, net['mtu']), 'link set %s up' % out])
+        self.vsctl(node, '--may-exist', 'add-port', 'br-int', out, '--', 'set', 'interface', out,
+                   'external_ids:iface-id=%s' % net['metadata_port_id'])
+        self.start_metadata_proxy(model, node, netname)
+
+    def start_metadata_proxy(self, model, node, netname):
+        """The metadata proxy of ``netname`` on ``node`` in its ovnmeta namespace (haproxy on a real chassis; here the lab's
+        metadata server, which answers as the agent and nova would: the instance found by its address), its pid file where
+        the agent keeps it (``<state_path>/external/pids/<network id>.pid``). At build time and when a fault that killed it
+        is healed."""
+        import json
+        import subprocess
+        import sys
+        net = model['networks'][netname]
+        state = self.lab.hostdir(node, 'var', 'lib', 'neutron')
+        pidfile = os.path.join(state, 'external', 'pids', '%s.pid' % net['id'])
+        mfile = os.path.join(state, 'ovn-metadata-proxy', '%s.json' % net['id'])
+        for d in (pidfile, mfile):
+            os.makedirs(os.path.dirname(d), mode=0o755, exist_ok=True)
+        try:
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+        write_file(mfile, json.dumps({i['fixed_ip']: {'instance-id': i['name'], 'hostname': i['hostname'], 'local-ipv4': i['fixed_ip'],
+                                                      'public-ipv4': i['floating_ip'] or '', 'local-hostname': i['hostname']}
+                                      for i in model['instances'].values() if i['network'] == netname}))
+        argv = [sys.executable, '-m', 'lab.metadata', '--pidfile', pidfile, '--listen', '169.254.169.254:80', '--map', mfile]
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        subprocess.run(['nsenter', '--net=%s' % self.lab.local_netns_path(node, net['ovnmeta'])] + argv, cwd=repo, check=True,
+                       timeout=15, stdin=subprocess.DEVNULL)
+        pid = read_pidfile(pidfile)
+        if not pid:
+            raise LabError('the metadata proxy of %s on %s did not start' % (net['ovnmeta'], node))
+        self.lab._record_process('metadata-proxy:%s:%s' % (node, netname), pid, argv, node, net['ovnmeta'], pidfile)  # pylint: disable=protected-access
+        return pid
+
     def _instance(self, model, i):
         lab = self.lab
         host, guest = i['host'], i['hostname']
@@ -446,6 +523,9 @@ class OvnLab(object):
                                 % (i['tap'], i['mac'][9:], i['mac'], lab.ns(guest)),
                                 'link set %s mtu %d' % (i['tap'], net['mtu']), 'link set %s up' % i['tap']])
         lab.state['links'].append({'a': [host, i['tap']], 'b': [guest, 'eth0'], 'type': 'veth'})
+        # a guest's virtio NIC sends complete checksums; a veth leaves them to offload, which the userspace datapath does
+        # not do: TCP (the metadata request) would arrive with bad checksums
+        nsrun(lab.ns(guest), ['ethtool', '-K', 'eth0', 'rx', 'off', 'tx', 'off'], check=False)
         ip_batch(lab.ns(guest), ['link set lo up', 'link set eth0 up'])
         self.vsctl(host, '--may-exist', 'add-port', 'br-int', i['tap'], '--', 'set', 'interface', i['tap'],
                    'external_ids:iface-id=%s' % i['port_id'], 'external_ids:attached-mac=%s' % i['mac'],
@@ -465,7 +545,7 @@ class OvnLab(object):
         except FileNotFoundError:
             pass
         res = nsrun(self.lab.ns(guest), [which('busybox'), 'udhcpc', '-i', 'eth0', '-s', UDHCPC_SCRIPT, '-q', '-n', '-t', str(tries),
-                                         '-T', '1', '-O', 'mtu'], check=False, timeout=30,
+                                         '-T', '1', '-O', 'mtu', '-O', 'staticroutes'], check=False, timeout=30,
                     env=dict(os.environ, NETDIAG_LAB_INSTANCE_DIR=idir, PATH='/usr/sbin:/usr/bin:/sbin:/bin'))
         lease = self.lab.lease(guest)
         got = res.returncode == 0 and bool(lease) and lease.get('ip') == i['fixed_ip']

@@ -272,6 +272,20 @@ def _heal_ovn_stale_fip(lab, rec):
     _ovn(lab).nat(lab.model, inst)
 
 
+@fault
+def ovn_metadata_proxy_dead(lab, target):
+    """The metadata proxy of the instance's network on its chassis (haproxy under neutron-ovn-metadata-agent, in
+    ovnmeta-<network id>) is killed (SIGKILL, its pid file left): the instance's requests to 169.254.169.254 reach the
+    namespace over the localport and are refused; pings still pass."""
+    inst = _inst(lab, target)
+    return inst, kill_recorded(lab, 'metadata-proxy:%s:%s' % (inst['host'], inst['network']))
+
+
+def _heal_ovn_metadata_proxy_dead(lab, rec):
+    inst = _inst(lab, rec['target'])
+    _ovn(lab).start_metadata_proxy(lab.model, inst['host'], inst['network'])
+
+
 def inject(lab, name, target=None):
     return apply(lab, lookup(lab, FAULTS, name), _inst(lab, target))
 

@@ -83,7 +83,7 @@ def netdiag_dns_upstream(dnsmasq, bridge, nova_conf=None):
 
 def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
                          probes=None, symptom=None, guest_host=None, traces=None, network_host=None, network_interfaces=None,
-                         network_ovs=None):
+                         network_ovs=None, metadata=None):
     """The evidence of an instance on ML2/OVN (backend ovn) from the facts modules' results."""
     if not isinstance(instance, dict):
         raise AnsibleFilterError('netdiag_ovn_evidence: the instance must be a dict (nova_network_info.instance), got %s'
@@ -93,7 +93,7 @@ def netdiag_ovn_evidence(instance, compute_host, interfaces=None, ovs=None, nb=N
                                    sb=_plain(sb), neutron_ports=_plain(neutron_ports), neutron_audit=_plain(neutron_audit),
                                    probes=_plain(probes), symptom=symptom, guest_host=guest_host or None, traces=_plain(traces),
                                    network_host=network_host or None, network_interfaces=_plain(network_interfaces),
-                                   network_ovs=_plain(network_ovs))
+                                   network_ovs=_plain(network_ovs), metadata=_plain(metadata))
     except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise AnsibleFilterError('netdiag_ovn_evidence: cannot assemble the evidence: %s' % to_native(e))
 

@@ -83,6 +83,12 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         dhcp = _rows(cur, 'SELECT b.network_id, a.id, a.host, a.agent_type, a.admin_state_up, a.heartbeat_timestamp'
                           ' FROM networkdhcpagentbindings b JOIN agents a ON a.id = b.dhcp_agent_id WHERE b.network_id IN (%s)'
                           ' ORDER BY b.binding_index' % nph, nargs, params, 'networkdhcpagentbindings')
+        # OVN's metadata port of each network (network:distributed since Victoria; network:dhcp with device_id
+        # ovnmeta-<network id> before): neutron-ovn-metadata-agent serves it in ovnmeta-<network id> on every chassis
+        mdps = _rows(cur, 'SELECT p.id, p.network_id, p.mac_address, p.device_id, p.device_owner, p.status, i.ip_address FROM ports p'
+                          ' LEFT JOIN ipallocations i ON i.port_id = p.id WHERE p.network_id IN (%s) AND (p.device_owner ='
+                          " 'network:distributed' OR p.device_id LIKE %%s) ORDER BY p.id, i.ip_address" % nph,
+                     nargs + ['ovnmeta-%'], params, 'ports')
         rifs = _rows(cur, 'SELECT rp.router_id, p.network_id, p.id AS port_id, p.mac_address, i.ip_address FROM routerports rp'
                           ' JOIN ports p ON p.id = rp.port_id LEFT JOIN ipallocations i ON i.port_id = p.id'
                           " WHERE rp.port_type = 'network:router_interface' AND p.network_id IN (%s) ORDER BY i.ip_address" % nph,
@@ -137,6 +143,7 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
         net['segments'] = [{k: s[k] for k in ('id', 'network_type', 'physical_network', 'segmentation_id')}
                            for s in segs if s['network_id'] == p['network_id']]
         net['dhcp_agents'] = [agent(a) for a in dhcp if a['network_id'] == p['network_id']]
+        net['metadata_ports'] = metadata_ports(mdps, p['network_id'])
         net['routers'] = [router(i['router_id'], i) for i in rifs if i['network_id'] == p['network_id']]
         b = binds.get(p['id'])
         if b:
@@ -164,6 +171,18 @@ def ports(conn, device_id=None, port_id=None, address=None, params=None):
                              for f in fips if f['fixed_port_id'] == p['id']],
         })
     return out
+
+
+def metadata_ports(rows, network_id):
+    """The metadata ports of network ``network_id`` among ``rows`` (one row per port and address), with their addresses."""
+    out = {}
+    for r in rows:
+        if r['network_id'] == network_id:
+            mp = out.setdefault(r['id'], {'id': r['id'], 'mac_address': r['mac_address'], 'device_id': r['device_id'],
+                                          'device_owner': r['device_owner'], 'status': r['status'], 'ip_addresses': []})
+            if r['ip_address']:
+                mp['ip_addresses'].append(r['ip_address'])
+    return list(out.values())
 
 
 def _finding(code, obj, message, severity='error', **extra):

@@ -78,8 +78,8 @@ RETURN = r'''
 ports:
   description:
     - The selected ports, each with C(id), C(name), C(mac_address), C(status), C(admin_state_up), C(device_id),
-      C(device_owner), C(project_id), C(network) (C(id), C(name), C(status), C(mtu), C(segments), C(dhcp_agents) and
-      C(routers)), C(fixed_ips) (C(ip_address), C(subnet) with C(cidr), C(gateway_ip), C(enable_dhcp)), C(binding)
+      C(device_owner), C(project_id), C(network) (C(id), C(name), C(status), C(mtu), C(segments), C(dhcp_agents),
+      C(metadata_ports) and C(routers)), C(fixed_ips) (C(ip_address), C(subnet) with C(cidr), C(gateway_ip), C(enable_dhcp)), C(binding)
       (C(host), C(vif_type), C(vnic_type), C(status), C(vif_details), C(profile), C(agents)), C(binding_levels),
       C(security_groups) (C(id), C(name), C(rules)) and C(floating_ips) (C(floating_ip_address), C(router_id),
       C(status), C(router)).
@@ -90,6 +90,10 @@ ports:
       OVN, which has no such agents. Each agent has C(id), C(host), C(agent_type), C(admin_state_up) and
       C(heartbeat_timestamp) (the DB's time; compare it with the server's C(agent_down_time)), the L2 agents also
       C(binary) and C(configurations) (bridge mappings, tunnel types, tunnelling IP, firewall driver).
+    - C(network.metadata_ports) the network's OVN metadata ports (device_owner C(network:distributed), or C(network:dhcp)
+      with device_id C(ovnmeta-<network id>) before Victoria), each with C(id), C(mac_address), C(device_id),
+      C(device_owner), C(status) and C(ip_addresses); neutron-ovn-metadata-agent serves them in C(ovnmeta-<network id>)
+      on every chassis with a port of the network. Empty on the agent-based backends.
   returned: when a port was selected
   type: list
   elements: dict

@@ -83,12 +83,15 @@ def encap_device(interfaces, address):
 
 
 def evidence(instance, compute_host, interfaces=None, ovs=None, nb=None, sb=None, neutron_ports=None, neutron_audit=None,
-             probes=None, symptom=None, guest_host=None, traces=None, network_host=None, network_interfaces=None, network_ovs=None):
-    """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``)."""
+             probes=None, symptom=None, guest_host=None, traces=None, network_host=None, network_interfaces=None, network_ovs=None,
+             metadata=None):
+    """The inputs of ``_engine.evaluate`` for an instance on ML2/OVN (backend ``ovn``). ``metadata``: the compute node's
+    metadata namespace of the instance's network (``netns``) with what socket_info read there (``sockets``, or ``failed``
+    and ``msg``)."""
     port = instance_port(neutron_ports)
     ls_name = 'neutron-%s' % port['network']['id'] if port and port.get('network') else None
     inst = with_port_addresses(instance, port)
-    hosts = {compute_host: {'interfaces': interfaces, 'ovs': ovs}} if compute_host else {}
+    hosts = {compute_host: {'interfaces': interfaces, 'ovs': ovs, 'metadata': metadata}} if compute_host else {}
     if network_host:
         hosts.setdefault(network_host, {}).update({'network_interfaces': network_interfaces, 'network_ovs': network_ovs})
     return {'backend': 'ovn', 'instance': inst, 'compute_host': compute_host, 'guest_host': guest_host,
@@ -123,16 +126,23 @@ class OvnModel(NeutronModel):
         self.encap_dev = encap_device(self.cf.get('interfaces'), self.encap.get('encap_ip'))
         self.thop = self.hop('tap')
         self.tunhop = self.hop('tunnel')
+        # the compute node's metadata namespace of the network, and the network's metadata ports (Neutron DB)
+        self.metadata = self.cf.get('metadata')
+        self.metadata_ports = self.network.get('metadata_ports') or []
 
     def has(self, need):
         if need in ('ovn.nb', 'ovn.sb'):
             return (self.nb if need == 'ovn.nb' else self.sb) is not None
+        if need == 'compute.metadata':
+            return self.metadata is not None
         return super(OvnModel, self).has(need)
 
     def why_missing(self, need):
         need = need.split('|')[0]
         if need in ('ovn.nb', 'ovn.sb'):
             return 'OVN\'s %s DB was not read (ovn_info)' % ('northbound' if need == 'ovn.nb' else 'southbound')
+        if need == 'compute.metadata':
+            return 'the metadata namespace of %s was not read (socket_info in ovnmeta-<network id>)' % (self.chost or 'the compute node')
         return super(OvnModel, self).why_missing(need)
 
     def encap_iface(self):

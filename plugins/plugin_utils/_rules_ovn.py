@@ -370,3 +370,39 @@ def provider_uplink_down(m):
     maps = (((m.novs or {}).get('open_vswitch') or {}).get('ovn') or {}).get('bridge_mappings') or ''
     bridges = [x.split(':', 1)[1] for x in maps.split(',') if ':' in x]
     return uplink_down(m, bridges, hop=(m.hop('uplink') or {}).get('id'))
+
+
+@rule(B, 'metadata_proxy_down', 82, 'compute', ('stack', 'the metadata proxy of the network (ovnmeta-)'),
+      title='Nothing serves the instances\' metadata on their chassis',
+      needs=('compute.metadata',),
+      when=lambda m: bool(m.metadata_ports),
+      detects='The instance\'s network has an OVN metadata port, and on the instance\'s chassis its namespace '
+              'ovnmeta-<network id> is missing (neutron-ovn-metadata-agent did not provision the network there) or nothing '
+              'listens on 169.254.169.254:80 in it (the agent\'s haproxy is down): the instance gets no metadata (no ssh key, '
+              'no user data) although its pings pass.',
+      cites='neutron_db_info (network.metadata_ports), socket_info in ovnmeta-<network id> on the compute node.',
+      advice='On the compute node `systemctl restart neutron-ovn-metadata-agent` (it provisions ovnmeta-<network id> and '
+             'respawns haproxy, its pid file under <state_path>/external/pids/<network id>.pid); `ip netns exec '
+             'ovnmeta-<network id> ss -ltnp` shows what listens.',
+      tests=(UNIT + 'test_metadata_proxy_down', LAB + '[ovn_metadata_proxy_dead]'))
+def metadata_proxy_down(m):
+    md = m.metadata or {}
+    ns = md.get('netns') or 'ovnmeta-%s' % m.network.get('id')
+    mp = m.metadata_ports[0]
+    port = ev('neutron-db', 'neutron_db_info', 'metadata port %s of network %s (%s, %s)' % (
+        mp.get('id'), m.network.get('id'), mp.get('device_owner'), ', '.join(mp.get('ip_addresses') or []) or 'no address'))
+    if md.get('failed'):
+        return finding([port, ev(m.chost, 'socket_info', str(md.get('msg') or 'cannot read %s' % ns))],
+                       'The metadata agent did not provision network %s on %s (no %s): `systemctl restart '
+                       'neutron-ovn-metadata-agent` there, then check its log for the network.' % (m.network.get('id'), m.chost, ns),
+                       summary='%s: no metadata namespace %s on %s' % (m.name, ns, m.chost))
+    listening = [s for s in md.get('sockets') or [] if s.get('protocol') == 'tcp' and s.get('port') == 80
+                 and s.get('address') in ('169.254.169.254', '0.0.0.0', '::')]
+    if listening:
+        return None
+    others = ', '.join('%s:%s' % (s.get('address'), s.get('port')) for s in md.get('sockets') or []) or 'nothing'
+    return finding([port, ev(m.chost, 'socket_info', 'nothing listens on 169.254.169.254:80 in %s (listening there: %s)' % (ns, others))],
+                   'The metadata proxy of network %s on %s is down: `systemctl restart neutron-ovn-metadata-agent` there (it '
+                   'respawns haproxy in %s); the instance gets its metadata again at its next request.' % (
+                       m.network.get('id'), m.chost, ns),
+                   summary='%s: the metadata proxy of its network is down on %s' % (m.name, m.chost))

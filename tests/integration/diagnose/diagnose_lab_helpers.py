@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -34,6 +35,10 @@ def run_diagnose(lab, instance, report_dir, extra=None, timeout=240):
     return res.returncode, report, res.stdout + res.stderr, took
 
 
+def _in_ns(enter, argv):
+    return subprocess.run(enter + argv, capture_output=True, text=True, check=True).stdout
+
+
 def _ns_run(ns, argv):
     return subprocess.run(['ip', 'netns', 'exec', ns] + argv, capture_output=True, text=True, check=True).stdout
 
@@ -54,27 +59,30 @@ def _ovs_state(lab, node):
 
 
 def snapshot(lab):
-    """What a diagnosis must not change: per lab namespace (the hosts' and those the lab names after Neutron ids,
-    qdhcp-/qrouter-) the links (state, master, mtu), addresses, routes, iptables and ebtables rules (without
-    counters) and sysctl ip_forward; each node's Open vSwitch configuration and flows; the lab's processes."""
+    """What a diagnosis must not change: per lab namespace (the hosts', those the lab names after Neutron ids,
+    qdhcp-/qrouter-, and the nodes' own, ovnmeta-) the links (state, master, mtu), addresses, routes, iptables and
+    ebtables rules (without counters) and sysctl ip_forward; each node's Open vSwitch configuration and flows; the lab's
+    processes."""
     out = {}
     names = {info['netns']: host for host, info in lab.state['hosts'].items()}
-    for ns in sorted(lab.state.get('namespaces') or names):
-        host = names.get(ns, ns)
-        links = json.loads(subprocess.run(['ip', '-n', ns, '-j', 'addr', 'show'], capture_output=True, text=True,
-                                          check=True).stdout)
+    spaces = [(names.get(ns, ns), ['ip', 'netns', 'exec', ns]) for ns in sorted(lab.state.get('namespaces') or names)]
+    # a node's own namespaces (lab.local_netns_add), entered by path
+    spaces += [(path, ['nsenter', '--net=%s' % path]) for path in sorted(lab.state.get('local_namespaces') or [])]
+    for host, enter in spaces:
+        run = functools.partial(_in_ns, enter)
+        links = json.loads(run(['ip', '-j', 'addr', 'show']))
         out[host] = {
             'links': sorted((link['ifname'], tuple(sorted(link.get('flags', []))), link.get('master'), link.get('mtu'),
                              link.get('operstate'),
                              tuple(sorted('%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []))))
                             for link in links),
-            'routes': subprocess.run(['ip', '-n', ns, 'route', 'show'], capture_output=True, text=True, check=True).stdout,
+            'routes': run(['ip', 'route', 'show']),
             # rules and policies, without the chain counters iptables-save prints even without -c
-            'iptables': '\n'.join(re.sub(r' \[\d+:\d+\]$', '', ln) for ln in _ns_run(ns, ['iptables-save']).splitlines()
+            'iptables': '\n'.join(re.sub(r' \[\d+:\d+\]$', '', ln) for ln in run(['iptables-save']).splitlines()
                                   if not ln.startswith('#')),
-            'ip_forward': _ns_run(ns, ['cat', '/proc/sys/net/ipv4/ip_forward']).strip(),
+            'ip_forward': run(['cat', '/proc/sys/net/ipv4/ip_forward']).strip(),
             # bridge filter rules without counters (a namespace without any ebtables table prints nothing)
-            'ebtables': '\n'.join(ln for ln in _ns_run(ns, ['ebtables-save']).splitlines() if not ln.startswith('#')),
+            'ebtables': '\n'.join(ln for ln in run(['ebtables-save']).splitlines() if not ln.startswith('#')),
         }
         if host in lab.state['hosts']:
             out[host]['ovs'] = _ovs_state(lab, host)

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils import _engine, _model_ovn
+from lab import Lab
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'facts_net'))
 from facts_net_helpers import run_module  # noqa: E402  pylint: disable=wrong-import-position,import-error
@@ -40,6 +41,8 @@ FAULTS = {
     'ovn_fip_nat_missing': ('floating_ip_nat_missing', True, True, ('neutron_db_info', 'floating_ip_nat_missing')),
     'ovn_brex_uplink_down': ('provider_uplink_down', True, True, None),
     'ovn_stale_fip': ('floating_ip_stale', True, True, ('neutron_db_info', 'floating_ip_stale')),
+    # pings pass; the instance's metadata requests are refused in ovnmeta-<network id> (checked below)
+    'ovn_metadata_proxy_dead': ('metadata_proxy_down', True, True, None),
 }
 # the OVN path of vm1: its NIC, its tap, the logical switch, the tunnel endpoint, its router's gateway on the gateway
 # chassis, that chassis' provider uplink
@@ -119,6 +122,7 @@ def test_every_fault_is_tested():
 
 def test_ovn_healthy_is_none(lab):
     assert lab.status()['healthy'] and _paths(lab) == (True, True)
+    assert all(Lab._metadata_request(lab.ns(vm))[0] for vm in ('vm1', 'vm2'))    # pylint: disable=protected-access
     for module in ('ovs_info', 'ovn_info', 'neutron_db_info'):
         assert _codes(lab, module) == [], module
     v, ev = verdict(lab, 'vm1')
@@ -137,6 +141,11 @@ def test_ovn_fault_names_its_cause(lab, fault, tmp_path):
         assert rec['host'] == 'compute1' and lab.fault(fault, 'vm1') == rec      # idempotent
         time.sleep(0.5)
         assert _paths(lab) == (small, big)
+        if small:
+            # the instance's metadata, over the localport to ovnmeta-<network id> on its own chassis: refused only when
+            # the proxy is dead
+            ok, text = Lab._metadata_request(lab.ns('vm1'))      # pylint: disable=protected-access
+            assert ok is (fault != 'ovn_metadata_proxy_dead') and (ok or 'refused' in text), text
         if seen:
             module, code = seen
             deadline = time.monotonic() + 5

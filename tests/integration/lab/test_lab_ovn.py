@@ -38,7 +38,8 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
     assert st['healthy'], st
     model = lab.state['model']
     # every daemon runs inside a namespace of the lab, never in the default one
-    lab_ns = {_netns_inode('/run/netns/%s' % ns) for ns in lab.state['namespaces']}
+    lab_ns = {_netns_inode('/run/netns/%s' % ns) for ns in lab.state['namespaces']} | {
+        _netns_inode(p) for p in lab.state['local_namespaces']}
     procs = lab.state['processes']
     assert {k.split('-', 1)[1] for k in procs if k.startswith('compute1-')} == {'ovsdb-server', 'ovs-vswitchd', 'ovn-controller'}
     assert {'ovn-nb-ovsdb-server', 'ovn-sb-ovsdb-server', 'ovn-northd'} <= set(procs)
@@ -73,16 +74,48 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
                         ' FROM ports p JOIN ml2_port_bindings b ON b.port_id = p.id JOIN ipallocations i ON i.port_id = p.id'
                         ' JOIN networks n ON n.id = p.network_id WHERE p.device_owner = %s', ('compute:nova',))
             db_ports = {r[0]: r[1:] for r in cur.fetchall()}
+            cur.execute("SELECT p.id, p.device_id, p.status, i.ip_address FROM ports p JOIN ipallocations i ON i.port_id = p.id"
+                        " WHERE p.device_owner = 'network:distributed'")
+            db_meta = cur.fetchall()
             cur.execute('SELECT COUNT(*) FROM standardattributes')
             n_std = cur.fetchone()[0]
     finally:
         conn.close()
     net = model['networks']['private']
+    assert [tuple(r) for r in db_meta] == [(net['metadata_port_id'], net['ovnmeta'], 'DOWN', net['metadata_ip'])]
     assert db_ports == {i['port_id']: (i['mac'], i['uuid'], 'ACTIVE', i['host'], 'ovs', i['fixed_ip'], net['id'], net['mtu'])
                         for i in (vm1, vm2)}
-    # private: network, segment, subnet, security group, its 4 rules, 2 ports; public: network, segment, subnet;
-    # router, its gateway and interface ports, the floating IP and its port
-    assert n_std == 1 + 1 + 1 + 1 + 4 + 2 + 3 + 1 + 2 + 2
+    # private: network, segment, subnet, security group, its 4 rules, 2 ports, the metadata port; public: network,
+    # segment, subnet; router, its gateway and interface ports, the floating IP and its port
+    assert n_std == 1 + 1 + 1 + 1 + 4 + 2 + 1 + 3 + 1 + 2 + 2
+    # neutron-ovn-metadata-agent's work on each chassis with a port of the network: ovnmeta-<network id>, a namespace of
+    # that node only (its processes see it, and only it, under /run/netns), the veth pair tap<network id[:10]>0 on br-int
+    # bound to the metadata port (a localport) and tap<...>1 inside with the port's address and 169.254.169.254; the
+    # instance's route to 169.254.169.254 through the port (DHCP option 121), and its metadata from the proxy there
+    for inst in (vm1, vm2):
+        node = inst['host']
+        seen = subprocess.run([lab.state['hosts'][node]['python'], '-c', 'import os; print(sorted(os.listdir("/run/netns")))'],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert seen == str([net['ovnmeta']]), seen
+        assert net['ovnmeta'] not in netns_list()           # not a name of the machine's
+        inner = json.loads(subprocess.run(['nsenter', '--net=%s' % lab.local_netns_path(node, net['ovnmeta']), 'ip', '-j', 'addr', 'show',
+                                           net['metadata_veth'][1]], capture_output=True, text=True, check=True).stdout)[0]
+        assert inner['address'] == net['metadata_mac'] and \
+            {'%s/%s' % (a['local'], a['prefixlen']) for a in inner['addr_info'] if a['family'] == 'inet'} == \
+            {'%s/%d' % (net['metadata_ip'], net['prefixlen']), '169.254.169.254/32'}
+        iface = subprocess.run(['ip', 'netns', 'exec', lab.ns(node), 'ovs-vsctl', '--db=unix:%s/db.sock' % lab.hostdir(node, 'ovs'),
+                                'get', 'interface', net['metadata_veth'][0], 'external_ids:iface-id'],
+                               capture_output=True, text=True, check=True).stdout.strip().strip('"')
+        assert iface == net['metadata_port_id']
+        route = subprocess.run(['ip', '-n', lab.ns(inst['hostname']), 'route', 'get', '169.254.169.254'], capture_output=True, text=True,
+                               check=True).stdout
+        assert 'via %s ' % net['metadata_ip'] in route, route
+        ok, text = Lab._metadata_request(lab.ns(inst['hostname']))      # pylint: disable=protected-access
+        assert ok and text == inst['name'], text
+    mp = json.loads(_sb(lab, '--columns=type,chassis', 'find', 'port_binding', 'logical_port=%s' % net['metadata_port_id']))['data']
+    assert mp[0][0] == 'localport'
+    local = list(lab.state['local_namespaces'])
+    assert len(local) == 2 and all(os.path.ismount(p) for p in local)
     # out through the router (SNAT on the gateway chassis), and in through the floating IP (dnat_and_snat)
     ext = model['external']['servers'][0]['address']
     assert ping(lab, 'vm2', ext, count=3, wait=2)
@@ -96,7 +129,7 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
     assert not [n for n in netns_list() if n in namespaces]
     assert not [p for p in pids.values() if pid_alive(p)]
     assert not _processes_of(lab, namespaces)
-    assert not os.path.exists(lab.root)
+    assert not os.path.exists(lab.root) and not [p for p in local if os.path.ismount(p)]
     assert _default_netns_snapshot() == before
 
 

@@ -32,7 +32,7 @@ def evaluate(f, symptom=None):
     ev = _model_ovn.evidence(f['instance'], f['compute_host'], interfaces=f['interfaces'], ovs=f['ovs'], nb=f['nb'], sb=f['sb'],
                              neutron_ports=f['neutron_ports'], neutron_audit=f['neutron_audit'], symptom=symptom, traces=f.get('traces'),
                              network_host=f.get('network_host'), network_interfaces=f.get('network_interfaces'),
-                             network_ovs=f.get('network_ovs'))
+                             network_ovs=f.get('network_ovs'), metadata=f.get('metadata'))
     return _engine.evaluate(ev)
 
 
@@ -327,3 +327,39 @@ def test_every_rule_is_tested_and_documented():
 def test_place_of_each_cause(cause):
     kind, label = _engine.cause_place(cause, 'ovn')
     assert kind in _rules.PLACE_KINDS and label
+
+
+def with_metadata(f):
+    """The network's OVN metadata port (neutron_db_info) and what socket_info read in its ovnmeta- namespace on compute1,
+    real output of the OVN lab (tests/unit/fixtures/ovn/metadata_compute1.json)."""
+    with open(os.path.join(FIX, 'metadata_compute1.json'), encoding='utf-8') as fh:
+        md = json.load(fh)
+    assert md['network_id'] == port(f)['network']['id']
+    port(f)['network']['metadata_ports'] = md['metadata_ports']
+    f['metadata'] = md['metadata']
+    return f
+
+
+def test_metadata_proxy_down():
+    f = with_metadata(facts())
+    assert [(s['address'], s['port']) for s in f['metadata']['sockets']] == [('169.254.169.254', 80)]
+    assert evaluate(f)['cause'] == 'none'
+    f['metadata']['sockets'] = []
+    v = evaluate(f)
+    assert v['cause'] == 'metadata_proxy_down' and 'neutron-ovn-metadata-agent' in v['advice']
+    assert any('nothing listens on 169.254.169.254:80 in ovnmeta-%s' % port(f)['network']['id'] in x['excerpt'] for x in v['evidence'])
+    # the namespace itself missing: socket_info's own message is the evidence
+    f['metadata'] = {'netns': f['metadata']['netns'], 'failed': True,
+                     'msg': 'cannot read the sockets of network namespace %s: network namespace %s does not exist'
+                            % (f['metadata']['netns'], f['metadata']['netns'])}
+    v = evaluate(f)
+    assert v['cause'] == 'metadata_proxy_down' and 'did not provision' in v['advice']
+    # near misses: a proxy on another address of port 80 still serves; a network without a metadata port has none to miss
+    f = with_metadata(facts())
+    f['metadata']['sockets'][0]['address'] = '10.1.0.99'
+    assert evaluate(f)['cause'] == 'metadata_proxy_down'
+    f['metadata']['sockets'][0]['address'] = '0.0.0.0'
+    assert evaluate(f)['cause'] == 'none'
+    f['metadata']['sockets'] = []
+    port(f)['network']['metadata_ports'] = []
+    assert evaluate(f)['cause'] == 'none'
