@@ -64,19 +64,18 @@ def fill(db, model, uuid_of):
                             (proj, net['subnet_id'], '%s-subnet' % net['name'], net['id'], net['cidr'], net['gateway'], std(cur, 'subnets')))
                 add('subnets', net['subnet_id'])
                 if proj not in sgs:
-                    sg = uuid_of('security_group', proj)
+                    group = security_group(uuid_of, proj)
+                    sg = group['id']
                     cur.execute('INSERT INTO securitygroups (project_id, id, name, standard_attr_id, stateful) VALUES (%s, %s, %s, %s, 1)',
                                 (proj, sg, 'default', std(cur, 'securitygroups', 'Default security group')))
                     add('securitygroups', sg)
-                    # Neutron's default rules: all egress (v4, v6), ingress from the same group (v4, v6)
-                    for k, (direction, ethertype, remote) in enumerate((('egress', 'IPv4', None), ('egress', 'IPv6', None),
-                                                                       ('ingress', 'IPv4', sg), ('ingress', 'IPv6', sg))):
-                        rid = uuid_of('security_group_rule', '%s/%d' % (proj, k))
+                    for r in group['rules']:
                         cur.execute('INSERT INTO securitygrouprules (project_id, id, security_group_id, remote_group_id, direction,'
                                     ' ethertype, protocol, port_range_min, port_range_max, remote_ip_prefix, standard_attr_id)'
-                                    ' VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, NULL, NULL, %s)',
-                                    (proj, rid, sg, remote, direction, ethertype, std(cur, 'securitygrouprules')))
-                        add('securitygrouprules', rid)
+                                    ' VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)',
+                                    (proj, r['id'], sg, r['remote_group_id'], r['direction'], r['ethertype'], r['protocol'],
+                                     r['port_range_min'], r['port_range_max'], r['remote_ip_prefix'], std(cur, 'securitygrouprules')))
+                        add('securitygrouprules', r['id'])
                     sgs[proj] = sg
             for inst in model['instances'].values():
                 net = model['networks'][inst['network']]
@@ -103,6 +102,22 @@ def fill(db, model, uuid_of):
     finally:
         conn.close()
     return rows
+
+
+def security_group(uuid_of, project):
+    """The project's ``default`` security group: Neutron's four default rules (all egress, v4 and v6; ingress from the same
+    group, v4 and v6) and the two every operator adds (ingress ICMP and ssh from anywhere). The OVN lab writes the same
+    rules as its port group's ACLs."""
+    sg = uuid_of('security_group', project)
+    rules = []
+    for k, (direction, ethertype, remote, proto, pmin, pmax, prefix) in enumerate((
+            ('egress', 'IPv4', None, None, None, None, None), ('egress', 'IPv6', None, None, None, None, None),
+            ('ingress', 'IPv4', sg, None, None, None, None), ('ingress', 'IPv6', sg, None, None, None, None),
+            ('ingress', 'IPv4', None, 'icmp', None, None, '0.0.0.0/0'), ('ingress', 'IPv4', None, 'tcp', 22, 22, '0.0.0.0/0'))):
+        rules.append({'id': uuid_of('security_group_rule', '%s/%d' % (project, k)), 'direction': direction, 'ethertype': ethertype,
+                      'remote_group_id': remote, 'protocol': proto, 'port_range_min': pmin, 'port_range_max': pmax,
+                      'remote_ip_prefix': prefix})
+    return {'id': sg, 'name': 'default', 'rules': rules}
 
 
 def _port(cur, std, add, project, pid, net_id, mac, owner, device, ip, subnet, status='ACTIVE', host='', vif_type='unbound',

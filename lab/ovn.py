@@ -403,8 +403,58 @@ class OvnLab(object):
                        'external_ids:"neutron:network_name"=%s' % net['switch'], 'external_ids:"neutron:project_id"=%s' % net['project_id'],
                        'external_ids:"neutron:revision_number"=1')
         self.lab.state['ovn'] = {'dhcp_options': dhcp}
+        self._security_groups(model)
         for i in model['instances'].values():
             self.port(model, i)
+
+    def security_group(self, model, net):
+        """The default security group of ``net``'s project (lab/neutrondb.py writes the same rows) and its port group's name
+        (``pg_<group id>``, dashes as underscores, as Neutron names it)."""
+        from lab.neutrondb import security_group
+        sg = security_group(lambda kind, key: _uuid(model.get('seed') or model['name'], kind, key), net['project_id'])
+        return sg, 'pg_%s' % sg['id'].replace('-', '_')
+
+    @staticmethod
+    def sg_rule_match(pg, r):
+        """The match of the ACL of security group rule ``r`` on port group ``pg``, as Neutron's OVN driver writes it."""
+        ver = 'ip4' if r['ethertype'] == 'IPv4' else 'ip6'
+        match = '%s == @%s && %s' % ('outport' if r['direction'] == 'ingress' else 'inport', pg, ver)
+        side = 'src' if r['direction'] == 'ingress' else 'dst'
+        if r['remote_ip_prefix']:
+            match += ' && %s.%s == %s' % (ver, side, r['remote_ip_prefix'])
+        if r['remote_group_id']:
+            match += ' && %s.%s == $pg_%s_%s' % (ver, side, r['remote_group_id'].replace('-', '_'), ver)
+        if r['protocol'] in ('tcp', 'udp'):
+            match += ' && %s' % r['protocol']
+            if r['port_range_min'] is not None and r['port_range_min'] == r['port_range_max']:
+                match += ' && %s.dst == %d' % (r['protocol'], r['port_range_min'])
+        elif r['protocol'] == 'icmp':
+            match += ' && icmp4'
+        return match
+
+    def sg_acl(self, pg, r):
+        """The allow-related ACL of rule ``r`` on port group ``pg`` (priority 1002, the rule's id in its external_ids)."""
+        uid = self.nbctl('--id=@acl', 'create', 'acl', 'direction=%s' % ('to-lport' if r['direction'] == 'ingress' else 'from-lport'),
+                         'priority=1002', 'action=allow-related', 'match="%s"' % self.sg_rule_match(pg, r).replace('"', '\\"'),
+                         'external_ids:"neutron:security_group_rule_id"=%s' % r['id'], '--', 'add', 'port_group', pg, 'acls', '@acl')
+        return uid.stdout.strip()
+
+    def _security_groups(self, model):
+        """Security groups as Neutron's OVN driver writes them: the port group ``neutron_pg_drop`` with its two drop ACLs
+        (priority 1000, every port with port security is in it) and per group ``pg_<group id>`` with one allow-related ACL
+        per rule (priority 1002)."""
+        self.nbctl('pg-add', 'neutron_pg_drop', '--', 'set', 'port_group', 'neutron_pg_drop', 'external_ids:"neutron:security_group_id"=""')
+        for direction, side in (('from-lport', 'inport'), ('to-lport', 'outport')):
+            self.nbctl('acl-add', 'neutron_pg_drop', direction, '1000', '%s == @neutron_pg_drop && ip' % side, 'drop')
+        done = set()
+        for net in model['networks'].values():
+            sg, pg = self.security_group(model, net)
+            if pg in done:
+                continue
+            done.add(pg)
+            self.nbctl('pg-add', pg, '--', 'set', 'port_group', pg, 'external_ids:"neutron:security_group_id"=%s' % sg['id'])
+            for r in sg['rules']:
+                self.sg_acl(pg, r)
 
     def _provider(self, model):
         """The provider network, the router with its gateway on the gateway chassis, SNAT and the floating IPs, as
@@ -458,7 +508,12 @@ class OvnLab(object):
                    'external_ids:"neutron:cidrs"="%s/%d"' % (i['fixed_ip'], net['prefixlen']),
                    'external_ids:"neutron:network_name"=%s' % net['switch'],
                    'external_ids:"neutron:project_id"=%s' % net['project_id'],
-                   'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1')
+                   'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1',
+                   'external_ids:"neutron:security_group_ids"=%s' % self.security_group(model, net)[0]['id'])
+        # the port in its security group's port group and in neutron_pg_drop
+        lsp = self.nbctl('get', 'logical_switch_port', i['port_id'], '_uuid').stdout.strip()
+        self.nbctl('add', 'port_group', self.security_group(model, net)[1], 'ports', lsp, '--', 'add', 'port_group', 'neutron_pg_drop',
+                   'ports', lsp)
 
     def _metadata(self, model, node, netname):
         """What neutron-ovn-metadata-agent provisions on chassis ``node`` for network ``netname``: ``ovnmeta-<network id>``

@@ -156,17 +156,42 @@ def _heal_ovn_mtu_underlay(lab, rec):
 
 @fault
 def ovn_acl_drop(lab, target):
-    """A drop ACL on the instance's logical switch for the traffic to its port (what a security group without the
-    rule looks like to the packet)."""
+    """A drop ACL added by hand on the instance's logical switch for the traffic to its port (a quarantine), above the
+    security groups' allow ACLs (priority 2000 against their 1002)."""
     inst = _inst(lab, target)
     net = lab.model['networks'][inst['network']]
-    _ovn(lab).nbctl('acl-add', net['switch'], 'to-lport', '1001', 'outport == "%s" && ip4' % inst['port_id'], 'drop')
+    _ovn(lab).nbctl('acl-add', net['switch'], 'to-lport', '2000', 'outport == "%s" && ip4' % inst['port_id'], 'drop')
     return inst, {'switch': net['switch'], 'match': 'outport == "%s" && ip4' % inst['port_id']}
 
 
 def _heal_ovn_acl_drop(lab, rec):
     u = rec['undo']
-    _ovn(lab).nbctl('acl-del', u['switch'], 'to-lport', '1001', u['match'])
+    _ovn(lab).nbctl('acl-del', u['switch'], 'to-lport', '2000', u['match'])
+
+
+@fault
+def ovn_sg_acls_missing(lab, target):
+    """The allow ACLs of the ingress IPv4 rules of the instance's security group are gone from its port group in OVN's NB
+    DB while Neutron still has the rules (out of sync, as after a failed update or a restore of one DB): neutron_pg_drop
+    drops what they allowed (pings from the other instance and from the outside)."""
+    inst = _inst(lab, target)
+    o = _ovn(lab)
+    sg, pg = o.security_group(lab.model, lab.model['networks'][inst['network']])
+    gone = [r['id'] for r in sg['rules'] if r['direction'] == 'ingress' and r['ethertype'] == 'IPv4']
+    for rid in gone:
+        for uid in o.nbctl('--bare', '--columns=_uuid', 'find', 'acl', 'external_ids:"neutron:security_group_rule_id"=%s' % rid).stdout.split():
+            o.nbctl('remove', 'port_group', pg, 'acls', uid)
+    return inst, {'rules': gone}
+
+
+def _heal_ovn_sg_acls_missing(lab, rec):
+    inst = _inst(lab, rec['target'])
+    o = _ovn(lab)
+    sg, pg = o.security_group(lab.model, lab.model['networks'][inst['network']])
+    for r in sg['rules']:
+        if r['id'] in rec['undo']['rules'] and not o.nbctl('--bare', '--columns=_uuid', 'find', 'acl',
+                                                          'external_ids:"neutron:security_group_rule_id"=%s' % r['id']).stdout.split():
+            o.sg_acl(pg, r)
 
 
 @fault

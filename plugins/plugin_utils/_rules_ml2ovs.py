@@ -19,7 +19,7 @@ from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import lin
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ml2ovs import DEAD_VLAN, OVERHEAD, VXLAN_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._netfilter import nat_for_floating
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, stale_floating_ip, uplink_down
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, sg_rule_text, stale_floating_ip, uplink_down
 
 B = 'ml2ovs'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ml2ovs.py::'
@@ -306,10 +306,6 @@ def _port_chain(chain, port_id):
         and chain[len(OVS_CHAIN) + 1:] == port_id[:10]
 
 
-def _sg_rule_text(r):
-    return '%s %s %s' % (r.get('direction'), r.get('protocol') or 'any', r.get('remote_ip_prefix') or r.get('remote_group_id') or 'any')
-
-
 @rule(B, 'security_group_drop', 70, 'compute', ('stack', 'the security group (iptables_hybrid)'),
       title='The instance\'s security group drops its traffic',
       needs=('compute.iptables_moved', 'neutron'),
@@ -327,7 +323,7 @@ def security_group_drop(m):
     if not hits:
         return None
     groups = (m.port or {}).get('security_groups') or []
-    desc = '; '.join('%s: %s' % (g.get('name'), ', '.join(_sg_rule_text(r) for r in g.get('rules') or [])) for g in groups)
+    desc = '; '.join('%s: %s' % (g.get('name'), ', '.join(sg_rule_text(r) for r in g.get('rules') or [])) for g in groups)
     items = [ev(m.chost, 'iptables_info', '%s #%s %s: +%s packets during the probes' % (
         r.get('chain'), r.get('index'), r.get('rule'), r.get('packets'))) for r in hits]
     return finding(items + [ev('neutron-db', 'neutron_db_info', 'security groups of port %s: %s' % (m.port_id, desc or 'none'))],

@@ -16,7 +16,7 @@ import re
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import GENEVE_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, stale_floating_ip, uplink_down
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, sg_rule_text, stale_floating_ip, uplink_down
 
 B = 'ovn'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ovn.py::'
@@ -234,6 +234,44 @@ def _names_port(match, port_id, groups):
     return any(re.search(r'(?:inport|outport)\s*==\s*@%s\b' % re.escape(g), match or '') for g in groups)
 
 
+@rule(B, 'sg_rule_missing_in_ovn', 68, 'compute', ('db', 'OVN NB port group of the security group'),
+      title='Security group rules of the port are missing in OVN',
+      needs=('ovn.nb', 'neutron'),
+      detects='A rule of a security group of the instance\'s port (Neutron DB) has no ACL in that group\'s port group '
+              '(pg_<group id>) in the NB DB (matched by external_ids neutron:security_group_rule_id), or the port is not in '
+              'that port group: neutron_pg_drop drops what the rule allows, as neutron-ovn-db-sync-util would report.',
+      cites='neutron_db_info (the port\'s security groups and their rules), ovn_info (port groups, their ports and ACLs).',
+      advice='`neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair` (or delete and re-create the rule with '
+             '`openstack security group rule delete/create`), then check with `ovn-nbctl acl-list pg_<group id>`.',
+      tests=(UNIT + 'test_sg_rule_missing_in_ovn', LAB + '[ovn_sg_acls_missing]'))
+def sg_rule_missing_in_ovn(m):
+    groups = (m.nb or {}).get('port_groups') or []
+    items, missing = [], []
+    for sg in (m.port or {}).get('security_groups') or []:
+        name = 'pg_%s' % str(sg.get('id')).replace('-', '_')
+        pg = next((g for g in groups if g.get('name') == name
+                   or (g.get('external_ids') or {}).get('neutron:security_group_id') == sg.get('id')), None)
+        if pg is None:
+            items.append(ev('ovn-nb', 'ovn_info', 'security group %s (%s): no port group %s' % (sg.get('id'), sg.get('name'), name)))
+            missing.append(name)
+            continue
+        if m.port_id not in (pg.get('ports') or []):
+            items.append(ev('ovn-nb', 'ovn_info', 'port %s is not in port group %s of security group %s' % (m.port_id, pg['name'], sg.get('id'))))
+            missing.append(pg['name'])
+        have = {(a.get('external_ids') or {}).get('neutron:security_group_rule_id') for a in pg.get('acls') or []}
+        for r in sg.get('rules') or []:
+            if r.get('id') not in have:
+                items.append(ev('neutron-db', 'neutron_db_info', 'rule %s of %s (%s) has no ACL in %s' % (
+                    r.get('id'), sg.get('name'), sg_rule_text(r), pg['name'])))
+                missing.append(pg['name'])
+    if not items:
+        return None
+    return finding(items, 'OVN lacks security group rules of %s (neutron_pg_drop drops what they allow): '
+                          '`neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair`, then `ovn-nbctl acl-list %s`.' % (
+                              m.name, sorted(set(missing))[0]),
+                   summary='%s: security group rules missing in OVN' % m.name)
+
+
 @rule(B, 'acl_drop', 70, 'compute', ('stack', 'OVN ACLs (security groups)'),
       title='An OVN ACL drops the instance\'s traffic',
       needs=('ovn.nb', 'neutron'), certainty='likely',
@@ -274,7 +312,7 @@ def acl_drop(m):
 @rule(B, 'logical_pipeline_drop', 75, 'compute', ('stack', 'OVN logical pipeline'),
       title='OVN\'s logical pipeline drops the instance\'s packets',
       needs=('ovn.sb', 'neutron'), certainty='likely',
-      explained_by=('ovn_port_missing', 'port_disabled', 'acl_drop', 'port_not_bound', 'tap_missing'),
+      explained_by=('ovn_port_missing', 'port_disabled', 'acl_drop', 'sg_rule_missing_in_ovn', 'port_not_bound', 'tap_missing'),
       detects='ovn-trace of the instance\'s ping to or from its second instance ends in a drop in a logical stage (port '
               'security, a lookup, an ACL no NB row explains) and no more precise cause explains it.',
       cites='ovn_info with trace (the logical stages, the dropping stage with its match and priority).',

@@ -176,7 +176,11 @@ def test_neutron_db_info_ports_of_an_instance(ovn_lab):
     assert port['network']['mtu'] == net['mtu'] and port['network']['segments'][0]['network_type'] == 'geneve'
     assert [(f['ip_address'], f['subnet']['cidr'], f['subnet']['enable_dhcp']) for f in port['fixed_ips']] == [
         (vm1['fixed_ip'], net['cidr'], True)]
-    assert [g['name'] for g in port['security_groups']] == ['default'] and len(port['security_groups'][0]['rules']) == 4
+    assert [g['name'] for g in port['security_groups']] == ['default'] and len(port['security_groups'][0]['rules']) == 6
+    # the network's OVN metadata port, which neutron-ovn-metadata-agent serves in ovnmeta-<network id>
+    assert port['network']['metadata_ports'] == [{'id': net['metadata_port_id'], 'mac_address': net['metadata_mac'],
+                                                  'device_id': net['ovnmeta'], 'device_owner': 'network:distributed',
+                                                  'status': 'DOWN', 'ip_addresses': [net['metadata_ip']]}]
     # the same port by its fixed IP, and by its id
     for sel in ({'address': vm1['fixed_ip']}, {'port_id': vm1['port_id']}):
         rc, r2 = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), **sel))

@@ -85,9 +85,9 @@ def test_ovn_lab_up_ping_across_the_tunnel_and_down(lab_factory):
     assert [tuple(r) for r in db_meta] == [(net['metadata_port_id'], net['ovnmeta'], 'DOWN', net['metadata_ip'])]
     assert db_ports == {i['port_id']: (i['mac'], i['uuid'], 'ACTIVE', i['host'], 'ovs', i['fixed_ip'], net['id'], net['mtu'])
                         for i in (vm1, vm2)}
-    # private: network, segment, subnet, security group, its 4 rules, 2 ports, the metadata port; public: network,
+    # private: network, segment, subnet, security group, its 6 rules, 2 ports, the metadata port; public: network,
     # segment, subnet; router, its gateway and interface ports, the floating IP and its port
-    assert n_std == 1 + 1 + 1 + 1 + 4 + 2 + 1 + 3 + 1 + 2 + 2
+    assert n_std == 1 + 1 + 1 + 1 + 6 + 2 + 1 + 3 + 1 + 2 + 2
     # neutron-ovn-metadata-agent's work on each chassis with a port of the network: ovnmeta-<network id>, a namespace of
     # that node only (its processes see it, and only it, under /run/netns), the veth pair tap<network id[:10]>0 on br-int
     # bound to the metadata port (a localport) and tap<...>1 inside with the port's address and 169.254.169.254; the

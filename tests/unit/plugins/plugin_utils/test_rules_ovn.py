@@ -363,3 +363,28 @@ def test_metadata_proxy_down():
     f['metadata']['sockets'] = []
     port(f)['network']['metadata_ports'] = []
     assert evaluate(f)['cause'] == 'none'
+
+
+def test_sg_rule_missing_in_ovn():
+    f = facts()
+    sg = port(f)['security_groups'][0]
+    pg = next(g for g in f['nb']['port_groups'] if g['name'] == 'pg_%s' % sg['id'].replace('-', '_'))
+    # the lab's port group as Neutron writes it: the port in it, one allow-related ACL per rule, named by the rule's id
+    assert port(f)['id'] in pg['ports'] and len(sg['rules']) == 6
+    assert sorted(a['external_ids']['neutron:security_group_rule_id'] for a in pg['acls']) == sorted(r['id'] for r in sg['rules'])
+    icmp = next(r for r in sg['rules'] if r['protocol'] == 'icmp')
+    pg['acls'] = [a for a in pg['acls'] if a['external_ids']['neutron:security_group_rule_id'] != icmp['id']]
+    v = evaluate(f, symptom='unreachable')
+    assert v['cause'] == 'sg_rule_missing_in_ovn' and 'neutron-ovn-db-sync-util' in v['advice']
+    assert any('rule %s of default (ingress IPv4 icmp from 0.0.0.0/0) has no ACL' % icmp['id'] in x['excerpt'] for x in v['evidence'])
+    # the port out of its group's port group
+    f = facts()
+    pg = next(g for g in f['nb']['port_groups'] if g['name'] == 'pg_%s' % sg['id'].replace('-', '_'))
+    pg['ports'] = []
+    assert evaluate(f)['cause'] == 'sg_rule_missing_in_ovn'
+    # near miss: a rule OVN has under another ACL order, and a group found by its external_ids under another name
+    f = facts()
+    pg = next(g for g in f['nb']['port_groups'] if g['name'] == 'pg_%s' % sg['id'].replace('-', '_'))
+    pg['acls'].reverse()
+    pg['name'] = 'renamed'
+    assert evaluate(f)['cause'] == 'none'
