@@ -525,7 +525,7 @@ class OvnLab(object):
         have = run(['ip', '-n', lab.ns(node), 'link', 'show', out], check=False).returncode == 0
         if not have:
             lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'add', inner, 'address', net['metadata_mac'], 'mtu', str(net['mtu']),
-                                                    'type', 'veth', 'peer', 'name', out, 'netns', lab.ns(node)])
+                                                   'type', 'veth', 'peer', 'name', out, 'netns', lab.ns(node)])
             for cidr in ('%s/%d' % (net['metadata_ip'], net['prefixlen']), '169.254.169.254/32'):
                 lab.local_nsrun(node, net['ovnmeta'], ['ip', 'addr', 'add', cidr, 'dev', inner])
             lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'set', inner, 'up'])
@@ -533,7 +533,7 @@ class OvnLab(object):
             lab.local_nsrun(node, net['ovnmeta'], ['ethtool', '-K', inner, 'rx', 'off', 'tx', 'off'], check=False)
             # the agent on a netdev datapath (LP#1904871): the proxy's TCP checksums filled before they leave the namespace
             lab.local_nsrun(node, net['ovnmeta'], ['iptables', '-w', '-t', 'mangle', '-A', 'POSTROUTING', '-p', 'tcp', '-m', 'tcp',
-                                                    '-j', 'CHECKSUM', '--checksum-fill'])
+                                                   '-j', 'CHECKSUM', '--checksum-fill'])
             ip_batch(lab.ns(node), ['link set %s mtu %d' % (out, net['mtu']), 'link set %s up' % out])
         self.vsctl(node, '--may-exist', 'add-port', 'br-int', out, '--', 'set', 'interface', out,
                    'external_ids:iface-id=%s' % net['metadata_port_id'])
@@ -631,7 +631,9 @@ class OvnLab(object):
                          netdiag_nova_db=dict(conn, login_db='nova'), netdiag_report_dir=os.path.join(lab.root, 'reports')),
             'children': {
                 'netdiag_controllers': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'controller'}},
-                'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items() if v['role'] == 'compute'}},
+                # a controller that runs instances (all in one) is a compute node too
+                'compute': {'hosts': {n: node_vars(n) for n, v in model['nodes'].items()
+                                      if v['role'] == 'compute' or any(i['host'] == n for i in model['instances'].values())}},
                 'netdiag_instances': {'hosts': {i: dict(base(i), netdiag_instance=i) for i in model['instances']}},
                 'netdiag_external': {'hosts': {srv['name']: base(srv['name']) for srv in (model.get('external') or {}).get('servers') or []}},
                 'netdiag_lab_gateways': {'hosts': {'gateway': base('gateway')} if model.get('router') else {}},

@@ -156,17 +156,18 @@ def _heal_ovn_mtu_underlay(lab, rec):
 
 @fault
 def ovn_acl_drop(lab, target):
-    """A drop ACL added by hand on the instance's logical switch for the traffic to its port (a quarantine), above the
-    security groups' allow ACLs (priority 2000 against their 1002)."""
+    """A drop ACL added by hand on the instance's logical switch for the traffic from its port (a quarantine), above the
+    security groups' allow ACLs (priority 2000 against their 1002). OVN lets the packets of established connections
+    bypass the ACLs, so what it stops is every new connection the instance opens."""
     inst = _inst(lab, target)
     net = lab.model['networks'][inst['network']]
-    _ovn(lab).nbctl('acl-add', net['switch'], 'to-lport', '2000', 'outport == "%s" && ip4' % inst['port_id'], 'drop')
-    return inst, {'switch': net['switch'], 'match': 'outport == "%s" && ip4' % inst['port_id']}
+    _ovn(lab).nbctl('acl-add', net['switch'], 'from-lport', '2000', 'inport == "%s" && ip4' % inst['port_id'], 'drop')
+    return inst, {'switch': net['switch'], 'match': 'inport == "%s" && ip4' % inst['port_id']}
 
 
 def _heal_ovn_acl_drop(lab, rec):
     u = rec['undo']
-    _ovn(lab).nbctl('acl-del', u['switch'], 'to-lport', '2000', u['match'])
+    _ovn(lab).nbctl('acl-del', u['switch'], 'from-lport', '2000', u['match'])
 
 
 @fault
@@ -189,8 +190,10 @@ def _heal_ovn_sg_acls_missing(lab, rec):
     o = _ovn(lab)
     sg, pg = o.security_group(lab.model, lab.model['networks'][inst['network']])
     for r in sg['rules']:
-        if r['id'] in rec['undo']['rules'] and not o.nbctl('--bare', '--columns=_uuid', 'find', 'acl',
-                                                          'external_ids:"neutron:security_group_rule_id"=%s' % r['id']).stdout.split():
+        if r['id'] not in rec['undo']['rules']:
+            continue
+        have = o.nbctl('--bare', '--columns=_uuid', 'find', 'acl', 'external_ids:"neutron:security_group_rule_id"=%s' % r['id']).stdout.split()
+        if not have:
             o.sg_acl(pg, r)
 
 
@@ -218,8 +221,10 @@ def ovn_dhcp_options_missing(lab, target):
 
 def _heal_ovn_dhcp_options_missing(lab, rec):
     inst = _inst(lab, rec['target'])
-    _ovn(lab).nbctl('lsp-set-dhcpv4-options', inst['port_id'], lab.state['ovn']['dhcp_options'][inst['network']])
-    _ovn(lab).dhcp(inst)
+    # --wait=hv: back when every chassis has the DHCP flows again (under load that takes longer than a DHCP client waits)
+    _ovn(lab).nbctl('--wait=hv', '--timeout=20', 'lsp-set-dhcpv4-options', inst['port_id'],
+                    lab.state['ovn']['dhcp_options'][inst['network']])
+    _ovn(lab).dhcp(inst, tries=8)
 
 
 @fault

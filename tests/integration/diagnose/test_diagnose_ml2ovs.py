@@ -121,3 +121,24 @@ def test_ml2ovs_capture_locates_the_drop(lab, tmp_path):
                     'router_gateway': True, 'uplink': True}, report['hops']
     assert any(e['kind'] == 'capture' for e in report['verdict']['evidence'])
     print('captured in %.1f s' % took)
+
+
+def test_ml2ovs_all_in_one(lab_factory, tmp_path):
+    """All in one (lab/topologies/ml2ovsaio.yml): vm2 runs on the controller, which is also its network node (the DHCP and
+    L3 agents). The playbook reads that node once as the compute node and once for the agents' namespaces: healthy gives
+    none with every rule checked, and the faults only the network node's facts show are named."""
+    lab = lab_factory('ml2ovsaio')
+    assert lab.model['instances']['vm2']['host'] == lab.model['network_node']
+    rc, report, out, took = run_diagnose(lab, 'vm2', tmp_path, extra={'second_instance': 'vm1'})
+    assert rc == 0 and report, out[-3000:]
+    v = report['verdict']
+    assert (v['status'], v['cause'], v['backend'], v['unchecked']) == ('ok', 'none', 'ml2ovs', []), v
+    assert all(p['ok'] for p in report['probes']) and len(report['probes']) == 4, report['probes']
+    for fault, cause in (('ovs_metadata_proxy_dead', 'metadata_proxy_down'), ('ovs_dhcp_dead', 'dhcp_agent_dnsmasq_down')):
+        lab.fault(fault, 'vm2')
+        try:
+            rc, report, out, took = run_diagnose(lab, 'vm2', tmp_path, extra={'second_instance': 'vm1'})
+        finally:
+            lab.heal()
+        assert rc == 0 and report, out[-3000:]
+        assert (report['verdict']['status'], report['verdict']['cause']) == ('fault', cause), report['verdict']
