@@ -58,7 +58,8 @@ FAULT_TARGETS = {
                  vnet_detached=['db1'], forwarding_disabled=['db1']),
 }
 
-HEALTHY = {'seed': ['vm1', 'vm2'], 'vlan': ['web1', 'web2', 'db1', 'app1']}
+# vlan: one instance per compute node and per tenant network (web2: compute2, tenant-a; db1: compute1, tenant-b)
+HEALTHY = {'seed': ['vm1', 'vm2'], 'vlan': ['web2', 'db1']}
 DNS = {'check_dns': True, 'netdiag_dns_names': ['www.example.org']}
 
 
@@ -163,8 +164,8 @@ def test_dns_failure_from_the_console_log_alone(seed_lab, tmp_path):
     assert (v['status'], report['dns'], report['dns_trigger']) == ('ok', [], []), v['summary']
 
 
-def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
-    """forward_drop three times in a row (capture on the whole path, DNS checked, second instance): same verdict, and
+def test_same_verdict_twice_and_nothing_changes(seed_lab, tmp_path):
+    """forward_drop twice in a row (capture on the whole path, DNS checked, second instance): same verdict, and
     the hosts' interfaces, addresses, routes, iptables rules, ip_forward and processes identical before and after.
 
     forward_drop keeps the guests' DHCP renewals working (bridged traffic passes), so the lab's own DHCP clients
@@ -175,7 +176,7 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
         pids_before = _settled_pids(lab)
         before = snapshot(lab)
         verdicts = []
-        for n in range(3):
+        for n in range(2):
             rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path / str(n),
                                                   dict(DNS, second_instance='vm2', diagnose_capture='always',
                                                        diagnose_capture_scope='path'))
@@ -195,7 +196,7 @@ def test_same_verdict_three_runs_and_nothing_changes(seed_lab, tmp_path):
     finally:
         lab.heal()
     assert verdicts[0][:3] == ('fault', 'firewall_drop', 'compute')
-    assert verdicts == [verdicts[0]] * 3
+    assert verdicts == [verdicts[0]] * 2
     assert after == before
     for host, pids in pids_after.items():
         new = {p: c for p, c in pids.items() if p not in pids_before[host]}
