@@ -22,6 +22,7 @@ SPECS = {
         netns=dict(type='list', elements='str'),
         name=dict(type='list', elements='str'),
         src=dict(type='str'),
+        fields=dict(type='list', elements='str'),
     ), mutually_exclusive=[('netns', 'src')]),
     'iptables_info': dict(argument_spec=dict(
         backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
@@ -120,10 +121,27 @@ def interfaces(module, p):
             found = dump_interfaces(p['netns'])
     except (NetnsError, InterfaceError) as exc:
         module.fail_json(msg='cannot read interfaces: %s' % exc)
+    fields = p.get('fields')
+    if fields:
+        unknown = sorted(set(fields) - set(INTERFACE_FIELDS))
+        if unknown:
+            module.fail_json(msg='interface_info: unknown fields %s (known: %s)' % (', '.join(unknown), ', '.join(INTERFACE_FIELDS)))
     evaluate_problems(found)
     if p['name']:
         found = [i for i in found if name_matches(i['name'], p['name'])]
-    return dict(interfaces=found, problems=[x for i in found for x in i['problems']], summary=summarize(found))
+    res = dict(interfaces=found, problems=[x for i in found for x in i['problems']], summary=summarize(found))
+    if fields:
+        # fewer values for the controller to process (it walks every value of a result several times); problems and
+        # the summary are computed on everything
+        keep = ['name', 'netns'] + [f for f in fields if f not in ('name', 'netns')]
+        res['interfaces'] = [{k: i[k] for k in keep if k in i} for i in found]
+    return res
+
+
+# what an interface of interface_info can carry (its RETURN), for the fields option
+INTERFACE_FIELDS = ('name', 'index', 'netns', 'kind', 'flags', 'up', 'operstate', 'carrier', 'lower_up', 'mtu', 'mac', 'master',
+                    'master_index', 'vlan_id', 'link', 'link_index', 'link_type', 'peer_index', 'link_netnsid', 'link_netns', 'alias',
+                    'qdisc', 'bridge_port', 'bridge', 'addresses', 'counters', 'ignorable', 'problems')
 
 
 def _earlier(module, value, key, parse, errors):

@@ -39,12 +39,14 @@ def _in(values):
 
 
 def ports(conn, device_id=None, port_id=None, address=None, params=None):
-    """The ports selected by device (instance uuid), port id, or fixed/floating address, fully described."""
+    """The ports selected by device (an instance uuid, or a list of them), port id, or fixed/floating address, fully
+    described."""
     with conn.cursor() as cur:
         if port_id:
             sel = _rows(cur, 'SELECT id FROM ports WHERE id = %s', (port_id,), params, 'ports')
         elif device_id:
-            sel = _rows(cur, 'SELECT id FROM ports WHERE device_id = %s ORDER BY id', (device_id,), params, 'ports')
+            dph, dargs = _in([device_id] if isinstance(device_id, str) else device_id)
+            sel = _rows(cur, 'SELECT id FROM ports WHERE device_id IN (%s) ORDER BY id' % dph, dargs, params, 'ports')
         elif address:
             sel = _rows(cur, 'SELECT port_id AS id FROM ipallocations WHERE ip_address = %s AND port_id IS NOT NULL', (address,),
                         params, 'ipallocations')

@@ -11,7 +11,7 @@ short_description: An instance's Neutron ports, bindings, addresses, security gr
 version_added: 0.2.0
 description:
   - Reads the Neutron database over PyMySQL, read-only (only C(SELECT)).
-  - Given O(device_id) (the instance's uuid), O(port_id) or O(address) (a fixed or a floating IP), returns each port
+  - Given O(device_id) (an instance's uuid, or several), O(port_id) or O(address) (a fixed or a floating IP), returns each port
     with its network (MTU, segments with their type and segmentation id), fixed IPs with their subnets, ML2 binding
     (host, C(vif_type), C(vif_details)) and binding levels, security groups with their rules, and the floating IPs
     that point at it.
@@ -34,8 +34,10 @@ options:
     default: neutron
   device_id:
     description:
-      - The ports of this device (an instance's uuid).
-    type: str
+      - The ports of these devices (instances' uuids), one or a list; a device without a port is a C(no_port)
+        problem. One look-up for several instances costs one connection and one set of queries.
+    type: list
+    elements: str
   port_id:
     description:
       - This port.
@@ -135,14 +137,13 @@ def run(module):
     try:
         if p['device_id'] or p['port_id'] or p['address']:
             result['ports'] = _neutrondb.ports(conn, device_id=p['device_id'], port_id=p['port_id'], address=p['address'], params=p)
-            if not result['ports']:
-                if p['device_id']:
-                    what = 'device %s' % p['device_id']
-                elif p['port_id']:
-                    what = 'port %s' % p['port_id']
-                else:
-                    what = 'address %s' % p['address']
-                result['problems'].append({'code': 'no_port', 'object': p['device_id'] or p['port_id'] or p['address'],
+            if p['device_id']:
+                have = {x['device_id'] for x in result['ports']}
+                result['problems'].extend({'code': 'no_port', 'object': d, 'message': 'no port of device %s in the Neutron DB' % d}
+                                          for d in p['device_id'] if d not in have)
+            elif not result['ports']:
+                what = 'port %s' % p['port_id'] if p['port_id'] else 'address %s' % p['address']
+                result['problems'].append({'code': 'no_port', 'object': p['port_id'] or p['address'],
                                            'message': 'no port of %s in the Neutron DB' % what})
         if p['audit']:
             result['audit'] = _neutrondb.audit(conn, ovn_nb=nb, params=p)
@@ -157,7 +158,7 @@ def main():
     spec = novadb.connection_argument_spec()
     spec['login_db'] = dict(type='str', default='neutron')
     module = NetdiagModule(
-        argument_spec=dict(spec, device_id=dict(type='str'), port_id=dict(type='str'), address=dict(type='str'),
+        argument_spec=dict(spec, device_id=dict(type='list', elements='str'), port_id=dict(type='str'), address=dict(type='str'),
                            audit=dict(type='bool', default=False), ovn_nb_db=dict(type='str')),
         mutually_exclusive=[('device_id', 'port_id', 'address')],
         supports_check_mode=True,

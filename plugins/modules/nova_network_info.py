@@ -35,6 +35,12 @@ options:
       - When several instances match and exactly one of them is live, that one is returned; otherwise
         RV(instance) is V(null), RV(matches) lists the candidates and RV(problems) says why.
     type: str
+  peers:
+    description:
+      - Other instances to look up in the same connection (for example the second instance of a diagnosis), each by
+        uuid, C(hostname) or C(display_name) as O(instance); see RV(peers).
+    type: list
+    elements: str
   audit:
     description:
       - Check the whole database for inconsistencies, see RV(audit).
@@ -113,6 +119,14 @@ instance:
          network: {id: 1, label: private, bridge: br100, cidr: 10.0.2.0/24}}
     floating_ips:
       - {id: 2, address: 203.0.113.30, fixed_ip_id: 2, fixed_address: 10.0.2.24, host: compute1, project_id: tenant-a}
+peers:
+  description:
+    - One entry per name of O(peers), in that order - C(name), C(instance) (as RV(instance), V(null) when none or several
+      match) and C(matches) (as RV(matches)). Their problems are not in RV(problems).
+  returned: when O(peers) is given
+  type: list
+  elements: dict
+  sample: [{name: vm2, instance: {uuid: 2c4e6a80-1b3d-4f5a-9c7e-0d2f4b6a8c1e, hostname: vm2, host: compute1}, matches: []}]
 matches:
   description: Every instance whose uuid, hostname or display name equals O(instance) (uuid, hostname, display_name, host, vm_state, deleted).
   returned: when O(instance) is given
@@ -173,6 +187,8 @@ def run(module):
     result = {'changed': False, 'problems': []}
     if params['instance'] is not None:
         novadb.validate_name(params['instance'])  # before connecting
+    for name in params['peers'] or []:
+        novadb.validate_name(name, what='peer')
     conn = novadb.connect(params)
     try:
         if params['instance'] is not None:
@@ -182,6 +198,12 @@ def run(module):
             # with audit=true the audit reports the same stale floating IPs (by address): keep one
             result['problems'].extend(pr for pr in facts['problems']
                                       if not (params['audit'] and pr['code'] == 'floating_ip_on_deleted_instance'))
+            conn.rollback()
+        if params['peers']:
+            result['peers'] = []
+            for name in params['peers']:
+                pf = novadb.instance_facts(conn, name, params)
+                result['peers'].append({'name': name, 'instance': pf['instance'], 'matches': pf['matches']})
             conn.rollback()
         data = None
         if params['audit'] or params['nat_host'] is not None:
@@ -212,6 +234,7 @@ def main():
         argument_spec=dict(
             novadb.connection_argument_spec(),
             instance=dict(type='str'),
+            peers=dict(type='list', elements='str'),
             audit=dict(type='bool', default=False),
             nat_host=dict(type='str'),
             iptables_save=dict(type='str'),

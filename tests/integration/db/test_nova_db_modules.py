@@ -90,6 +90,21 @@ def test_hostname_reused_prefers_the_live_instance_then_reports_ambiguity(chapte
     assert codes(r['problems']) == ['ambiguous_instance']
 
 
+def test_peers_in_the_same_lookup(chapter_scenario, nova_db):
+    """The instance and its peers in one module run: each peer as the instance would be, in order, and their problems
+    (an unknown name) out of the instance's."""
+    r = run_module(INFO, dict(nova_db.params('nova_ro'), instance='web01', peers=['old-vm', 'no-such-vm']))
+    assert not r.failed, r
+    assert r['instance']['hostname'] == 'web01' and r['problems'] == []
+    assert [p['name'] for p in r['peers']] == ['old-vm', 'no-such-vm']
+    assert r['peers'][0]['instance']['uuid'] == chapter_scenario['old']['uuid']
+    assert [f['address'] for f in r['peers'][0]['instance']['fixed_ips']] == ['10.0.2.24']
+    assert r['peers'][1]['instance'] is None and r['peers'][1]['matches'] == []
+    # a peer name no nova column can hold is refused before any query, naming it as the peer
+    r = run_module(INFO, dict(nova_db.params('nova_ro'), instance='web01', peers=['x' * 300]))
+    assert r.failed and 'peer' in r['msg'] and 'longer than' in r['msg'], r
+
+
 # ---------------------------------------------------------------------------------------------
 # audit
 # ---------------------------------------------------------------------------------------------

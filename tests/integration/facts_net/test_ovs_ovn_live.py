@@ -181,6 +181,12 @@ def test_neutron_db_info_ports_of_an_instance(ovn_lab):
     assert port['network']['metadata_ports'] == [{'id': net['metadata_port_id'], 'mac_address': net['metadata_mac'],
                                                   'device_id': net['ovnmeta'], 'device_owner': 'network:distributed',
                                                   'status': 'DOWN', 'ip_addresses': [net['metadata_ip']]}]
+    # both instances' ports in one look-up; a device without a port is named
+    vm2 = ovn_lab.model['instances']['vm2']
+    rc, rb = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), device_id=[vm1['uuid'], vm2['uuid'], 'no-such-device']))
+    assert rc == 0, rb
+    assert sorted((p['device_id'], p['id']) for p in rb['ports']) == sorted([(vm1['uuid'], vm1['port_id']), (vm2['uuid'], vm2['port_id'])])
+    assert [(p['code'], p['object']) for p in rb['problems']] == [('no_port', 'no-such-device')]
     # the same port by its fixed IP, and by its id
     for sel in ({'address': vm1['fixed_ip']}, {'port_id': vm1['port_id']}):
         rc, r2 = run_module('neutron_db_info', dict(_neutron_db(ovn_lab), **sel))

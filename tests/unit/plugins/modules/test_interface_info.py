@@ -64,3 +64,17 @@ def test_garbage_src_fails_cleanly(capsys):
 def test_netns_and_src_are_exclusive(capsys):
     res = run({'src': 'x', 'netns': ['a']}, capsys)
     assert res['failed'] is True and 'mutually exclusive' in res['msg']
+
+
+def test_fields_keep_only_what_is_asked_and_problems_are_complete(capsys):
+    with open(os.path.join(FIX, 'ip_d_addr.txt'), encoding='utf-8') as f:
+        text = f.read()
+    full = run({'src': text}, capsys)
+    few = run({'src': text, 'fields': ['mtu', 'operstate']}, capsys)
+    assert [i['name'] for i in few['interfaces']] == [i['name'] for i in full['interfaces']]
+    assert all(set(i) == {'name', 'netns', 'mtu', 'operstate'} for i in few['interfaces']), few['interfaces'][0]
+    assert [(i['mtu'], i['operstate']) for i in few['interfaces']] == [(i['mtu'], i['operstate']) for i in full['interfaces']]
+    # the problems and the summary are those of the whole result
+    assert few['problems'] == full['problems'] and few['summary'] == full['summary'] and few['problems']
+    res = run({'src': text, 'fields': ['mtu', 'speed']}, capsys)
+    assert res['failed'] and 'unknown fields speed' in res['msg']
