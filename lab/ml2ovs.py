@@ -372,40 +372,19 @@ class Ml2OvsLab(OvnLab):
         ip_batch(ns, cmds)
         nsrun(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
         nsrun(ns, ['iptables-restore'], input=nat_table(r, floating))
-        self.start_metadata_proxy(model)
+        self.start_router_metadata_proxy(model)
         # the provider network's gateway learns where the floating IPs are (what the agent's gratuitous ARP does)
         for fip, dummy in floating:
             nsrun(ns, ['ping', '-c', '1', '-W', '1', '-I', fip, pub['gateway']], check=False, timeout=5)
 
-    def start_metadata_proxy(self, model):
-        """The L3 agent's metadata proxy of the router, in its qrouter namespace on port 9697 (played by the lab's
-        metadata server, which also answers as the metadata agent and nova would: the instance found by its fixed IP),
-        its pid file where the agent keeps it (``<state_path>/external/pids/<router id>.pid``)."""
-        import json
-        import subprocess
-        import sys
+    def start_router_metadata_proxy(self, model):
+        """The L3 agent's metadata proxy of the router, in its qrouter namespace on port 9697, its pid file where the
+        agent keeps it (``<state_path>/external/pids/<router id>.pid``). At build time and when a fault that killed it is
+        healed."""
         r = model['router']
-        state = self.lab.hostdir(model['network_node'], 'var', 'lib', 'neutron')
-        pidfile = os.path.join(state, 'external', 'pids', '%s.pid' % r['id'])
-        os.makedirs(os.path.dirname(pidfile), mode=0o755, exist_ok=True)
-        try:
-            os.unlink(pidfile)
-        except FileNotFoundError:
-            pass
-        mfile = os.path.join(state, 'ns-metadata-proxy', '%s.json' % r['id'])
-        os.makedirs(os.path.dirname(mfile), mode=0o755, exist_ok=True)
-        write_file(mfile, json.dumps({i['fixed_ip']: {'instance-id': i['name'], 'hostname': i['hostname'], 'local-ipv4': i['fixed_ip'],
-                                                      'public-ipv4': i['floating_ip'] or '', 'local-hostname': i['hostname']}
-                                      for i in model['instances'].values()}))
-        argv = [sys.executable, '-m', 'lab.metadata', '--pidfile', pidfile, '--listen', '0.0.0.0:%d' % METADATA_PROXY_PORT, '--map', mfile]
-        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        subprocess.run(['ip', 'netns', 'exec', r['qrouter']] + argv, cwd=repo, check=True, timeout=15, stdin=subprocess.DEVNULL)
-        pid = read_pidfile(pidfile)
-        if not pid:
-            raise LabError('the metadata proxy of %s did not start' % r['qrouter'])
-        node = model['network_node']
-        self.lab._record_process('metadata-proxy:%s' % r['qrouter'], pid, argv, node, r['qrouter'], pidfile)  # pylint: disable=protected-access
-        return pid
+        return self.spawn_metadata_server('metadata-proxy:%s' % r['qrouter'], model['network_node'], r['qrouter'],
+                                          ['ip', 'netns', 'exec', r['qrouter']], r['id'], 'ns-metadata-proxy',
+                                          '0.0.0.0:%d' % METADATA_PROXY_PORT, list(model['instances'].values()))
 
     # ------------------------------------------------------------------ instances
     def _plug(self, model, i):

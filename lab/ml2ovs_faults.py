@@ -253,7 +253,7 @@ def ovs_metadata_proxy_dead(lab, target):
 
 
 def _heal_ovs_metadata_proxy_dead(lab, rec):
-    _lab(lab).start_metadata_proxy(lab.model)
+    _lab(lab).start_router_metadata_proxy(lab.model)
 
 
 def inject(lab, name, target=None):

@@ -439,6 +439,10 @@ class OvnLab(object):
                          'external_ids:"neutron:security_group_rule_id"=%s' % r['id'], '--', 'add', 'port_group', pg, 'acls', '@acl')
         return uid.stdout.strip()
 
+    def sg_rule_acls(self, rule_id):
+        """The uuids of the ACLs of security group rule ``rule_id`` (its ``neutron:security_group_rule_id``)."""
+        return self.nbctl('--bare', '--columns=_uuid', 'find', 'acl', 'external_ids:"neutron:security_group_rule_id"=%s' % rule_id).stdout.split()
+
     def _security_groups(self, model):
         """Security groups as Neutron's OVN driver writes them: the port group ``neutron_pg_drop`` with its two drop ACLs
         (priority 1000, every port with port security is in it) and per group ``pg_<group id>`` with one allow-related ACL
@@ -499,6 +503,7 @@ class OvnLab(object):
     def port(self, model, i):
         """The logical switch port of instance ``i``, as neutron-server's OVN driver creates it."""
         net = model['networks'][i['network']]
+        sg, pg = self.security_group(model, net)
         addr = '%s %s' % (i['mac'], i['fixed_ip'])
         self.nbctl('lsp-add', net['switch'], i['port_id'], '--', 'lsp-set-addresses', i['port_id'], addr,
                    '--', 'lsp-set-port-security', i['port_id'], addr,
@@ -509,11 +514,10 @@ class OvnLab(object):
                    'external_ids:"neutron:network_name"=%s' % net['switch'],
                    'external_ids:"neutron:project_id"=%s' % net['project_id'],
                    'external_ids:"neutron:port_name"=""', 'external_ids:"neutron:revision_number"=1',
-                   'external_ids:"neutron:security_group_ids"=%s' % self.security_group(model, net)[0]['id'])
+                   'external_ids:"neutron:security_group_ids"=%s' % sg['id'])
         # the port in its security group's port group and in neutron_pg_drop
         lsp = self.nbctl('get', 'logical_switch_port', i['port_id'], '_uuid').stdout.strip()
-        self.nbctl('add', 'port_group', self.security_group(model, net)[1], 'ports', lsp, '--', 'add', 'port_group', 'neutron_pg_drop',
-                   'ports', lsp)
+        self.nbctl('add', 'port_group', pg, 'ports', lsp, '--', 'add', 'port_group', 'neutron_pg_drop', 'ports', lsp)
 
     def _metadata(self, model, node, netname):
         """What neutron-ovn-metadata-agent provisions on chassis ``node`` for network ``netname``: ``ovnmeta-<network id>``
@@ -524,11 +528,10 @@ class OvnLab(object):
         lab.local_netns_add(node, net['ovnmeta'])
         have = run(['ip', '-n', lab.ns(node), 'link', 'show', out], check=False).returncode == 0
         if not have:
-            lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'add', inner, 'address', net['metadata_mac'], 'mtu', str(net['mtu']),
-                                                   'type', 'veth', 'peer', 'name', out, 'netns', lab.ns(node)])
-            for cidr in ('%s/%d' % (net['metadata_ip'], net['prefixlen']), '169.254.169.254/32'):
-                lab.local_nsrun(node, net['ovnmeta'], ['ip', 'addr', 'add', cidr, 'dev', inner])
-            lab.local_nsrun(node, net['ovnmeta'], ['ip', 'link', 'set', inner, 'up'])
+            lab.local_nsrun(node, net['ovnmeta'], ['ip', '-batch', '-'], input='\n'.join([
+                'link add %s address %s mtu %d type veth peer name %s netns %s' % (inner, net['metadata_mac'], net['mtu'], out, lab.ns(node)),
+                'addr add %s/%d dev %s' % (net['metadata_ip'], net['prefixlen'], inner), 'addr add 169.254.169.254/32 dev %s' % inner,
+                'link set %s up' % inner]) + '\n')
             # the userspace datapath does not fill checksums a veth left to offload (the lab's guests turn it off too)
             lab.local_nsrun(node, net['ovnmeta'], ['ethtool', '-K', inner, 'rx', 'off', 'tx', 'off'], check=False)
             # the agent on a netdev datapath (LP#1904871): the proxy's TCP checksums filled before they leave the namespace
@@ -540,17 +543,26 @@ class OvnLab(object):
         self.start_metadata_proxy(model, node, netname)
 
     def start_metadata_proxy(self, model, node, netname):
-        """The metadata proxy of ``netname`` on ``node`` in its ovnmeta namespace (haproxy on a real chassis; here the lab's
-        metadata server, which answers as the agent and nova would: the instance found by its address), its pid file where
-        the agent keeps it (``<state_path>/external/pids/<network id>.pid``). At build time and when a fault that killed it
-        is healed."""
+        """The metadata proxy of ``netname`` on ``node`` in its ovnmeta namespace, on 169.254.169.254:80, its pid file where
+        neutron-ovn-metadata-agent keeps it (``<state_path>/external/pids/<network id>.pid``). At build time and when a
+        fault that killed it is healed."""
+        net = model['networks'][netname]
+        return self.spawn_metadata_server('metadata-proxy:%s:%s' % (node, netname), node, net['ovnmeta'],
+                                          ['nsenter', '--net=%s' % self.lab.local_netns_path(node, net['ovnmeta'])],
+                                          net['id'], 'ovn-metadata-proxy', '169.254.169.254:80',
+                                          [i for i in model['instances'].values() if i['network'] == netname])
+
+    def spawn_metadata_server(self, key, node, netns, enter, resource_id, map_dir, listen, instances):
+        """The lab's metadata server (lab/metadata.py) playing an agent's haproxy, the metadata agent and nova: it answers
+        ``instances`` by their fixed IP. Started with ``enter`` (the argv that puts it in namespace ``netns`` of ``node``),
+        listening on ``listen``; its pid file ``<state_path>/external/pids/<resource_id>.pid`` as the agents keep it, its
+        map under ``<state_path>/<map_dir>/``; recorded as process ``key``."""
         import json
         import subprocess
         import sys
-        net = model['networks'][netname]
         state = self.lab.hostdir(node, 'var', 'lib', 'neutron')
-        pidfile = os.path.join(state, 'external', 'pids', '%s.pid' % net['id'])
-        mfile = os.path.join(state, 'ovn-metadata-proxy', '%s.json' % net['id'])
+        pidfile = os.path.join(state, 'external', 'pids', '%s.pid' % resource_id)
+        mfile = os.path.join(state, map_dir, '%s.json' % resource_id)
         for d in (pidfile, mfile):
             os.makedirs(os.path.dirname(d), mode=0o755, exist_ok=True)
         try:
@@ -559,15 +571,14 @@ class OvnLab(object):
             pass
         write_file(mfile, json.dumps({i['fixed_ip']: {'instance-id': i['name'], 'hostname': i['hostname'], 'local-ipv4': i['fixed_ip'],
                                                       'public-ipv4': i['floating_ip'] or '', 'local-hostname': i['hostname']}
-                                      for i in model['instances'].values() if i['network'] == netname}))
-        argv = [sys.executable, '-m', 'lab.metadata', '--pidfile', pidfile, '--listen', '169.254.169.254:80', '--map', mfile]
+                                      for i in instances}))
+        argv = [sys.executable, '-m', 'lab.metadata', '--pidfile', pidfile, '--listen', listen, '--map', mfile]
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        subprocess.run(['nsenter', '--net=%s' % self.lab.local_netns_path(node, net['ovnmeta'])] + argv, cwd=repo, check=True,
-                       timeout=15, stdin=subprocess.DEVNULL)
+        subprocess.run(enter + argv, cwd=repo, check=True, timeout=15, stdin=subprocess.DEVNULL)
         pid = read_pidfile(pidfile)
         if not pid:
-            raise LabError('the metadata proxy of %s on %s did not start' % (net['ovnmeta'], node))
-        self.lab._record_process('metadata-proxy:%s:%s' % (node, netname), pid, argv, node, net['ovnmeta'], pidfile)  # pylint: disable=protected-access
+            raise LabError('the metadata proxy in %s on %s did not start' % (netns, node))
+        self.lab._record_process(key, pid, argv, node, netns, pidfile)  # pylint: disable=protected-access
         return pid
 
     def _instance(self, model, i):

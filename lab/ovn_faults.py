@@ -180,7 +180,7 @@ def ovn_sg_acls_missing(lab, target):
     sg, pg = o.security_group(lab.model, lab.model['networks'][inst['network']])
     gone = [r['id'] for r in sg['rules'] if r['direction'] == 'ingress' and r['ethertype'] == 'IPv4']
     for rid in gone:
-        for uid in o.nbctl('--bare', '--columns=_uuid', 'find', 'acl', 'external_ids:"neutron:security_group_rule_id"=%s' % rid).stdout.split():
+        for uid in o.sg_rule_acls(rid):
             o.nbctl('remove', 'port_group', pg, 'acls', uid)
     return inst, {'rules': gone}
 
@@ -190,10 +190,7 @@ def _heal_ovn_sg_acls_missing(lab, rec):
     o = _ovn(lab)
     sg, pg = o.security_group(lab.model, lab.model['networks'][inst['network']])
     for r in sg['rules']:
-        if r['id'] not in rec['undo']['rules']:
-            continue
-        have = o.nbctl('--bare', '--columns=_uuid', 'find', 'acl', 'external_ids:"neutron:security_group_rule_id"=%s' % r['id']).stdout.split()
-        if not have:
+        if r['id'] in rec['undo']['rules'] and not o.sg_rule_acls(r['id']):
             o.sg_acl(pg, r)
 
 

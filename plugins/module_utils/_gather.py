@@ -112,6 +112,10 @@ def interfaces(module, p):
     from ansible_collections.cloudops.netdiag.plugins.module_utils._interfaces import (
         InterfaceError, dump_interfaces, evaluate_problems, name_matches, summarize)
     from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError
+    fields = p.get('fields')
+    unknown = sorted(set(fields or ()) - set(INTERFACE_FIELDS))
+    if unknown:
+        module.fail_json(msg='interface_info: unknown fields %s (known: %s)' % (', '.join(unknown), ', '.join(INTERFACE_FIELDS)))
     try:
         if p['src'] is not None:
             # the text parsers are only loaded when there is text to parse
@@ -121,11 +125,6 @@ def interfaces(module, p):
             found = dump_interfaces(p['netns'])
     except (NetnsError, InterfaceError) as exc:
         module.fail_json(msg='cannot read interfaces: %s' % exc)
-    fields = p.get('fields')
-    if fields:
-        unknown = sorted(set(fields) - set(INTERFACE_FIELDS))
-        if unknown:
-            module.fail_json(msg='interface_info: unknown fields %s (known: %s)' % (', '.join(unknown), ', '.join(INTERFACE_FIELDS)))
     evaluate_problems(found)
     if p['name']:
         found = [i for i in found if name_matches(i['name'], p['name'])]
