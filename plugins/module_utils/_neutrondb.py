@@ -7,7 +7,8 @@
 subnets, ML2 binding (host, vif_type, vif_details) and binding levels, security groups with their rules, and the
 floating IPs that point at them. ``audit(conn)``: ports whose binding failed or that are unbound or DOWN,
 floating IPs on a port without a device, and, given the OVN NB facts, what Neutron and OVN disagree on (the log
-mode of neutron-ovn-db-sync-util). Only SELECTs; the connection comes from ``_novadb.connect``.
+mode of neutron-ovn-db-sync-util: networks, ports, DHCP options, floating-IP NAT, security groups as port groups and
+their ACLs). Only SELECTs; the connection comes from ``_novadb.connect``.
 """
 
 from __future__ import annotations
@@ -230,7 +231,86 @@ def audit(conn, ovn_nb=None, params=None):
     if ovn_nb is not None:
         findings.extend(compare_ovn(prts, ips, nets, ovn_nb))
         findings.extend(compare_nat(fips, ovn_nb))
+        with conn.cursor() as cur:
+            sgs = _rows(cur, 'SELECT id, name FROM securitygroups ORDER BY id', (), params, 'securitygroups')
+            rules = _rows(cur, 'SELECT id, security_group_id, direction, ethertype, protocol, port_range_min, port_range_max,'
+                               ' remote_ip_prefix, remote_group_id FROM securitygrouprules ORDER BY security_group_id, id',
+                          (), params, 'securitygrouprules')
+            binds = _rows(cur, 'SELECT port_id, security_group_id FROM securitygroupportbindings ORDER BY port_id',
+                          (), params, 'securitygroupportbindings')
+        findings.extend(compare_security_groups(sgs, rules, binds, ovn_nb))
     return findings
+
+
+def sg_rule_text(r):
+    """A security group rule in one line, as `openstack security group rule list` shows its columns."""
+    proto = r.get('protocol') or 'any'
+    ports = ''
+    if r.get('port_range_min') is not None:
+        ports = ':%s' % r['port_range_min'] if r.get('port_range_min') == r.get('port_range_max') else ':%s-%s' % (
+            r.get('port_range_min'), r.get('port_range_max'))
+    remote = r.get('remote_ip_prefix') or ('group %s' % r['remote_group_id'] if r.get('remote_group_id') else 'any')
+    return '%s %s %s%s %s %s' % (r.get('direction'), r.get('ethertype'), proto, ports,
+                                 'to' if r.get('direction') == 'egress' else 'from', remote)
+
+
+def port_group_name(sg_id):
+    """The OVN port group of a security group, as Neutron's OVN driver names it (pg_<id>, dashes as underscores)."""
+    return 'pg_%s' % str(sg_id).replace('-', '_')
+
+
+def compare_security_groups(sgs, rules, binds, nb):
+    """Security groups against OVN's port groups, as neutron-ovn-db-sync-util's log mode compares them: every group has
+    its port group pg_<id>, every rule an ACL there (external_ids neutron:security_group_rule_id), every port bound to a
+    group is in its port group; an ACL of a rule Neutron no longer has, or a port group of a group it no longer has, is
+    stale."""
+    out = []
+    groups = {g['name']: g for g in (nb or {}).get('port_groups') or []}
+    by_sg = {}
+    for g in groups.values():
+        sg_id = (g.get('external_ids') or {}).get('neutron:security_group_id')
+        if sg_id:
+            by_sg[sg_id] = g
+    lsps = {p['name'] for ls in (nb or {}).get('logical_switches') or [] for p in ls.get('ports') or []}
+    rule_ids = {r['id'] for r in rules}
+    sg_ids = {g['id'] for g in sgs}
+    names = {g['id']: g['name'] for g in sgs}
+    for sg in sgs:
+        name = port_group_name(sg['id'])
+        if (groups.get(name) or by_sg.get(sg['id'])) is None:
+            out.append(_finding('security_group_missing_in_ovn', sg['id'], 'security group %s (%s) has no port group %s in the OVN '
+                                'NB DB: none of its rules is enforced, neutron_pg_drop drops what they allow' % (sg['id'], sg['name'], name)))
+    for r in rules:
+        pg = groups.get(port_group_name(r['security_group_id'])) or by_sg.get(r['security_group_id'])
+        if pg is None:
+            continue
+        if not any((a.get('external_ids') or {}).get('neutron:security_group_rule_id') == r['id'] for a in pg.get('acls') or []):
+            out.append(_finding('sg_rule_missing_in_ovn', r['id'], 'rule %s of security group %s (%s: %s) has no ACL in port group %s'
+                                % (r['id'], r['security_group_id'], names.get(r['security_group_id']), sg_rule_text(r), pg['name']),
+                                security_group_id=r['security_group_id']))
+    for b in binds:
+        pg = groups.get(port_group_name(b['security_group_id'])) or by_sg.get(b['security_group_id'])
+        # a port OVN does not have at all is port_missing_in_ovn (compare_ovn)
+        if pg is not None and b['port_id'] in lsps and b['port_id'] not in (pg.get('ports') or []):
+            out.append(_finding('port_missing_in_port_group', b['port_id'], 'port %s is in security group %s but not in its port '
+                                'group %s: its rules do not apply to it' % (b['port_id'], b['security_group_id'], pg['name']),
+                                security_group_id=b['security_group_id']))
+    for g in groups.values():
+        sg_id = (g.get('external_ids') or {}).get('neutron:security_group_id')
+        if not sg_id:
+            continue
+        if sg_id not in sg_ids:
+            out.append(_finding('port_group_missing_in_neutron', g['name'], 'port group %s has no security group %s in the Neutron DB'
+                                % (g['name'], sg_id), severity='warning'))
+            continue
+        for a in g.get('acls') or []:
+            rid = (a.get('external_ids') or {}).get('neutron:security_group_rule_id')
+            if rid and rid not in rule_ids:
+                out.append(_finding('sg_acl_missing_in_neutron', rid, 'ACL %s of port group %s (%s %s %s) belongs to rule %s, which '
+                                    'the Neutron DB no longer has: OVN allows what Neutron does not' % (
+                                        a.get('uuid'), g['name'], a.get('direction'), a.get('priority'), a.get('match'), rid),
+                                    severity='warning', security_group_id=sg_id))
+    return out
 
 
 def compare_ovn(prts, ips, nets, nb):

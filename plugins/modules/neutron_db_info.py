@@ -19,7 +19,10 @@ description:
     of instances that are unbound or DOWN, floating IPs associated with a port no device uses any more or in ERROR.
   - With O(ovn_nb_db) as well, compares Neutron with OVN's northbound DB the way C(neutron-ovn-db-sync-util) does in
     its log mode - networks without their logical switch C(neutron-<id>) and the reverse, ports without their
-    logical switch port and the reverse, ports on the wrong switch, MAC and fixed IPs that differ.
+    logical switch port and the reverse, ports on the wrong switch, MAC and fixed IPs that differ, ports on a DHCP
+    subnet without DHCPv4 options, associated floating IPs without their C(dnat_and_snat) entry, and security groups
+    against their port groups C(pg_<id>) (a group without its port group, a rule without its ACL, a port of the group
+    outside its port group, and the reverse - ACLs of rules and port groups of groups Neutron does not have).
 author:
   - cloudops.netdiag contributors (@cloudops)
 extends_documentation_fragment:
@@ -104,8 +107,12 @@ audit:
     - With O(audit), the findings, each with C(code) (C(binding_failed), C(port_unbound), C(port_down),
       C(floating_ip_stale), C(floating_ip_error), and with O(ovn_nb_db) C(network_missing_in_ovn),
       C(network_missing_in_neutron), C(port_missing_in_ovn), C(port_missing_in_neutron), C(port_on_wrong_switch),
-      C(address_mismatch)), C(object), C(message) and C(severity); C(floating_ip_stale) also has C(port_id),
-      C(network_id) (the network of the port it is associated with), C(router_id) and C(fixed_ip_address).
+      C(address_mismatch), C(dhcp_options_missing), C(floating_ip_nat_missing), C(floating_ip_nat_mismatch),
+      C(security_group_missing_in_ovn), C(sg_rule_missing_in_ovn), C(port_missing_in_port_group),
+      C(port_group_missing_in_neutron), C(sg_acl_missing_in_neutron)), C(object), C(message) and C(severity);
+      C(floating_ip_stale) also has C(port_id), C(network_id) (the network of the port it is associated with),
+      C(router_id) and C(fixed_ip_address); the security group findings of a rule or a port also have
+      C(security_group_id).
   returned: with O(audit)
   type: list
   elements: dict

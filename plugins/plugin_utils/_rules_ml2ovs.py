@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._neutrondb import sg_rule_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ml2ovs import DEAD_VLAN, OVERHEAD, VXLAN_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._netfilter import nat_for_floating
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, sg_rule_text, stale_floating_ip, uplink_down
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, stale_floating_ip, uplink_down
 
 B = 'ml2ovs'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ml2ovs.py::'

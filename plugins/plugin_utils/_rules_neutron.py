@@ -54,14 +54,3 @@ def stale_floating_ip(m):
                    '`openstack server add floating ip %s %s`, and `openstack port delete %s`.' % (
                        f['object'], f.get('port_id'), f['object'], m.inst['uuid'] or m.name, f['object'], f.get('port_id')),
                    summary='%s: floating IP %s is held by a stale port' % (m.name, f['object']))
-
-
-def sg_rule_text(r):
-    """A security group rule as `openstack security group rule list` shows it."""
-    proto = r.get('protocol') or 'any'
-    ports = ''
-    if r.get('port_range_min') is not None:
-        ports = ':%s' % r['port_range_min'] if r.get('port_range_min') == r.get('port_range_max') else ':%s-%s' % (
-            r.get('port_range_min'), r.get('port_range_max'))
-    remote = r.get('remote_ip_prefix') or ('group %s' % r['remote_group_id'] if r.get('remote_group_id') else 'any')
-    return '%s %s %s%s from %s' % (r.get('direction'), r.get('ethertype'), proto, ports, remote)

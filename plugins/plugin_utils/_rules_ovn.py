@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudops.netdiag.plugins.module_utils._neutrondb import port_group_name, sg_rule_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._facts import link_state_text
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._model_ovn import GENEVE_OVERHEAD
 from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules import ev, finding, rule
-from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, sg_rule_text, stale_floating_ip, uplink_down
+from ansible_collections.cloudops.netdiag.plugins.plugin_utils._rules_neutron import STALE_FIP, stale_floating_ip, uplink_down
 
 B = 'ovn'
 UNIT = 'tests/unit/plugins/plugin_utils/test_rules_ovn.py::'
@@ -248,7 +249,7 @@ def sg_rule_missing_in_ovn(m):
     groups = (m.nb or {}).get('port_groups') or []
     items, missing = [], []
     for sg in (m.port or {}).get('security_groups') or []:
-        name = 'pg_%s' % str(sg.get('id')).replace('-', '_')
+        name = port_group_name(sg.get('id'))
         pg = next((g for g in groups if g.get('name') == name
                    or (g.get('external_ids') or {}).get('neutron:security_group_id') == sg.get('id')), None)
         if pg is None:

@@ -38,7 +38,7 @@ FAULTS = {
     'ovn_mtu_underlay': ('underlay_mtu_too_small', True, False, None),
     'ovn_acl_drop': ('acl_drop', False, False, None),
     # the port group's ingress ACLs gone from OVN, the rules still in Neutron: vm2 drops vm1's pings too (same group)
-    'ovn_sg_acls_missing': ('sg_rule_missing_in_ovn', False, False, None),
+    'ovn_sg_acls_missing': ('sg_rule_missing_in_ovn', False, False, ('neutron_db_info', 'sg_rule_missing_in_ovn')),
     'ovn_dhcp_options_missing': ('dhcp_options_missing', False, False, ('neutron_db_info', 'dhcp_options_missing')),
     'ovn_fip_nat_missing': ('floating_ip_nat_missing', True, True, ('neutron_db_info', 'floating_ip_nat_missing')),
     'ovn_brex_uplink_down': ('provider_uplink_down', True, True, None),

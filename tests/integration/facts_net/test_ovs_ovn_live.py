@@ -226,6 +226,46 @@ def test_neutron_db_audit_against_ovn(ovn_lab):
         conn.close()
 
 
+def test_neutron_db_audit_security_groups_against_ovn(ovn_lab):
+    """Security groups against OVN's port groups: a rule whose ACL is gone, a port out of its group's port group, an ACL
+    of a rule Neutron does not have, a port group of a group Neutron does not have; each named, then put back."""
+    from lab.ovn import OvnLab
+    model = ovn_lab.state['model']
+    vm2 = model['instances']['vm2']
+    o = OvnLab(ovn_lab)
+    sg, pg = o.security_group(model, model['networks'][vm2['network']])
+    rule = next(r for r in sg['rules'] if r['direction'] == 'ingress' and r['protocol'] == 'tcp')
+    args = dict(_neutron_db(ovn_lab), audit=True, ovn_nb_db=_central(ovn_lab)['nb_db'])
+    ghost_rule, ghost_sg = '0badc0de-0000-4000-8000-000000000001', '0badc0de-0000-4000-8000-000000000002'
+    ghost_pg = 'pg_%s' % ghost_sg.replace('-', '_')
+    acls = o.sg_rule_acls(rule['id'])
+    assert len(acls) == 1
+    try:
+        o.nbctl('remove', 'port_group', pg, 'acls', acls[0])
+        lsp = o.nbctl('--bare', '--columns=_uuid', 'find', 'logical_switch_port', 'name=%s' % vm2['port_id']).stdout.strip()
+        o.nbctl('remove', 'port_group', pg, 'ports', lsp)
+        o.sg_acl(pg, dict(rule, id=ghost_rule))
+        o.nbctl('pg-add', ghost_pg, '--', 'set', 'port_group', ghost_pg, 'external_ids:"neutron:security_group_id"=%s' % ghost_sg)
+        rc, r = run_module('neutron_db_info', args)
+        assert rc == 0, r
+        got = sorted((f['code'], f['object']) for f in r['audit'])
+        assert got == sorted([('sg_rule_missing_in_ovn', rule['id']), ('port_missing_in_port_group', vm2['port_id']),
+                              ('sg_acl_missing_in_neutron', ghost_rule), ('port_group_missing_in_neutron', ghost_pg)]), r['audit']
+        text = {f['code']: f['message'] for f in r['audit']}
+        assert 'ingress IPv4 tcp:22 from 0.0.0.0/0' in text['sg_rule_missing_in_ovn'] and pg in text['sg_rule_missing_in_ovn']
+        assert [p['code'] for p in r['problems']] == [f['code'] for f in r['audit']]
+    finally:
+        o.nbctl('pg-del', ghost_pg, check=False)
+        for uid in o.sg_rule_acls(ghost_rule):
+            o.nbctl('remove', 'port_group', pg, 'acls', uid)
+        if not o.sg_rule_acls(rule['id']):
+            o.sg_acl(pg, rule)
+        o.nbctl('add', 'port_group', pg, 'ports',
+                o.nbctl('--bare', '--columns=_uuid', 'find', 'logical_switch_port', 'name=%s' % vm2['port_id']).stdout.strip())
+    rc, r = run_module('neutron_db_info', args)
+    assert rc == 0 and r['audit'] == [], r['audit']
+
+
 def test_neutron_db_info_bad_input_is_named(ovn_lab):
     db = _neutron_db(ovn_lab)
     rc, r = run_module('neutron_db_info', dict(db, login_password='not-the-password', audit=True))
