@@ -244,6 +244,13 @@ def test_fail_on_fault_and_bad_names(seed_lab, tmp_path):
     assert rc != 0 and report is None
     assert "No instance named x' OR '1'='1 in the nova DB." in out
     assert 'Traceback' not in out
+    # the instance's compute node is not in the inventory (every compute host says it is another nova host)
+    host = lab.model['instances']['vm1']['host']
+    rc, report, out, dummy = run_diagnose(lab, 'vm1', tmp_path, {'netdiag_nova_host': 'elsewhere'})
+    assert rc != 0 and report is None
+    assert ("runs on nova host '%s', but no host of the group 'compute' has netdiag_nova_host (or inventory name) '%s'." % (host, host)
+            in ' '.join(out.split()))
+    assert 'Traceback' not in out
     # the TLS options of netdiag_nova_db reach the DB look-up: a CA file that does not exist is named
     db = {k: v for k, v in lab.state['db']['conn_params'].items() if k != 'login_unix_socket'}
     missing_ca = str(tmp_path / 'no-such-ca.pem')
