@@ -488,9 +488,11 @@ def _file_size(path):
         return 0
 
 
-def supervise(captures, deadline, max_file_size, poll=0.05, window_file=None):
+def supervise(captures, deadline, max_file_size, poll=0.05, window_file=None, side=None):
     """Run until all captures exit, the deadline passes, a file reaches the cap or ``window_file``
-    disappears (someone closed the window early); then stop all."""
+    disappears (someone closed the window early); then stop all. The captures of ``side`` (a subset of
+    ``captures``) do not hold the window open: they are stopped once every other capture has ended."""
+    side = side or []
     while True:
         alive = [c for c in captures if c.proc.poll() is None]
         for cap in captures:
@@ -499,6 +501,9 @@ def supervise(captures, deadline, max_file_size, poll=0.05, window_file=None):
             if cap.max_size_seen >= max_file_size:
                 cap.stopped_by = 'size'
                 _signal(cap, signal.SIGINT)
+        if side and alive and all(c in side for c in alive):
+            stop_captures(alive, 'main_closed')
+            break
         if not alive:
             break
         if time.time() >= deadline:

@@ -104,6 +104,8 @@ CAPTURE_SPEC = dict(
     window_file=dict(type='path'),
     iptables_counters=dict(type='bool', default=False),
     iptables_backend=dict(type='str', default='auto', choices=['auto', 'nft', 'legacy']),
+    side_filter=dict(type='str'),
+    side_count=dict(type='int', default=200),
 )
 
 
@@ -136,8 +138,13 @@ def run_capture(module, p, during=None, open_now=False):
     if count < 1:
         module.fail_json(msg='max_file_size %d cannot hold a single packet of snaplen %d (needs at least %d bytes)'
                          % (p['max_file_size'], p['snaplen'], p['snaplen'] + 40))
-    if p['filter'] is not None and p['filter'].lstrip().startswith('-'):
-        module.fail_json(msg='invalid BPF filter %r: it must not start with -' % (p['filter'],))
+    for key in ('filter', 'side_filter'):
+        if p.get(key) is not None and p[key].lstrip().startswith('-'):
+            module.fail_json(msg='invalid BPF %s %r: it must not start with -' % (key.replace('_', ' '), p[key]))
+    side_filter = p.get('side_filter')
+    if side_filter is not None and not 1 <= p['side_count'] <= 1000000:
+        module.fail_json(msg='side_count must be between 1 and 1000000, got %d' % p['side_count'])
+    side_count = effective_count(p['side_count'], p['snaplen'], p['max_file_size'])
     start_at = module_start_instant(module, p['start_at'])
 
     window_file = p['window_file']
@@ -171,6 +178,10 @@ def run_capture(module, p, during=None, open_now=False):
         if p['filter']:
             module.fail_json(msg='invalid BPF filter %r: %s' % (p['filter'], tcpdump_error(err)))
         module.fail_json(msg='tcpdump cannot open %s: %s' % (interfaces[0], tcpdump_error(err)))
+    if side_filter:
+        rc, out, err = _run(module, [tcpdump, '-d', '-i', interfaces[0], side_filter], netns, ip_bin)
+        if rc != 0:
+            module.fail_json(msg='invalid BPF side filter %r: %s' % (side_filter, tcpdump_error(err)))
 
     if p['pcap_dir']:
         workdir = p['pcap_dir']
@@ -192,6 +203,12 @@ def run_capture(module, p, during=None, open_now=False):
             pcap = os.path.join(workdir, 'capture-%s.pcap' % name)
             argv = tcpdump_argv(tcpdump, name, pcap, p['snaplen'], count, p['filter'])
             specs.append({'interface': name, 'pcap_path': pcap, 'err_path': pcap + '.log',
+                          'argv': netns_argv(netns, argv, ip_bin=ip_bin)})
+        # the side captures (side_filter): the same interfaces, their own filter and count; they close with the main ones
+        for name in interfaces if side_filter else []:
+            pcap = os.path.join(workdir, 'side-%s.pcap' % name)
+            argv = tcpdump_argv(tcpdump, name, pcap, p['snaplen'], side_count, side_filter)
+            specs.append({'interface': name, 'pcap_path': pcap, 'err_path': pcap + '.log', 'side': True,
                           'argv': netns_argv(netns, argv, ip_bin=ip_bin)})
         hard = LISTEN_TIMEOUT + p['duration'] + KILL_GRACE
         try:
@@ -217,23 +234,28 @@ def run_capture(module, p, during=None, open_now=False):
             except BaseException:
                 stop_captures(captures, 'error')
                 raise
-        supervise(captures, deadline, p['max_file_size'], window_file=window_file)
+        supervise(captures, deadline, p['max_file_size'], window_file=window_file,
+                  side=[c for c, spec in zip(captures, specs) if spec.get('side')])
         ended_at = time.time()
         if counters:
             counters.compare()
 
         packets = []
         results = []
-        for cap in captures:
+        for cap, spec in zip(captures, specs):
             rc, out, err = _run(module, read_argv(tcpdump, cap.pcap_path), netns, ip_bin)
             if rc != 0 and not out:
                 module.fail_json(msg='cannot read back the capture of %s: %s' % (cap.interface, tcpdump_error(err)))
             parsed = parse_tcpdump(out, interface=None if cap.interface == 'any' else cap.interface,
                                    local_macs=macs.get(cap.interface))
             packets.extend(parsed)
-            results.append({'interface': cap.interface, 'pcap': cap.pcap_path if p['pcap_dir'] else None,
-                            'packets': len(parsed), 'stopped_by': cap.stopped_by, 'file_size': cap.max_size_seen,
-                            'effective_count': count, 'stats': parse_tcpdump_stats(cap.stderr)})
+            res = {'interface': cap.interface, 'pcap': cap.pcap_path if p['pcap_dir'] else None,
+                   'packets': len(parsed), 'stopped_by': cap.stopped_by, 'file_size': cap.max_size_seen,
+                   'effective_count': side_count if spec.get('side') else count,
+                   'stats': parse_tcpdump_stats(cap.stderr)}
+            if spec.get('side'):
+                res['side'] = True
+            results.append(res)
         packets.sort(key=lambda pkt: pkt['time'])
         annotate_duplicates(packets)
         truncated = len(packets) > p['max_packets_returned']
@@ -254,6 +276,6 @@ def run_capture(module, p, during=None, open_now=False):
 
     return during_result, dict(packets=packets, captures=results, started_at=started_at, ended_at=ended_at,
                                start_lag=round(started_at - start_at, 6) if start_at is not None else None,
-                               truncated=truncated, netns=netns, filter=p['filter'],
+                               truncated=truncated, netns=netns, filter=p['filter'], side_filter=side_filter,
                                iptables_moved=counters.moved if counters else None,
                                iptables_error=counters.error if counters else None, down_interfaces=down)

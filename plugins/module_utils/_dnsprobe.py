@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import select
 import socket
 import struct
@@ -26,8 +27,56 @@ RCODES = {0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP',
 STATUS_BY_RCODE = {'NXDOMAIN': 'nxdomain', 'REFUSED': 'refused', 'SERVFAIL': 'servfail'}
 
 
+NAME_RE = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?)*\.?$')
+LOOKUP_SPEC = dict(
+    server=dict(type='str', required=True),
+    port=dict(type='int', default=53),
+    names=dict(type='list', elements='str', default=[]),
+    types=dict(type='list', elements='str', default=['A'], choices=['A', 'AAAA']),
+    addresses=dict(type='list', elements='str', default=[]),
+    timeout=dict(type='float', default=3),
+    slow_threshold=dict(type='float', default=500),
+)
+
+
 class DnsError(Exception):
     """Malformed input or a malformed DNS message."""
+
+
+def lookup_plan(p):
+    """The queries of one set of lookup options (``LOOKUP_SPEC``: dns_probe's, or one of ping_probe's ``dns``);
+    DnsError names the first thing wrong with them, in one sentence."""
+    try:
+        ipaddress.ip_address(p['server'])
+    except ValueError:
+        raise DnsError('server must be an IP address, got %r' % (p['server'],))
+    if not 1 <= p['port'] <= 65535:
+        raise DnsError('port must be between 1 and 65535, got %d' % p['port'])
+    if not 0 < p['timeout'] <= 60:
+        raise DnsError('timeout must be more than 0 and at most 60 seconds, got %s' % p['timeout'])
+    if not p['names'] and not p['addresses']:
+        raise DnsError('nothing to ask: give names and/or addresses')
+    for name in p['names']:
+        if not NAME_RE.match(name):
+            raise DnsError('invalid DNS name %r' % (name,))
+    try:
+        return plan_queries(p['names'], p['addresses'], p['types'])
+    except DnsError as exc:
+        raise DnsError('invalid query: %s' % exc)
+
+
+def problem(result, slow):
+    """The problem entry of one query that did not end ``ok``."""
+    status = result['status']
+    if status == 'slow':
+        message = '%s %s via %s answered in %s ms (threshold %s ms)' % (
+            result['type'], result['query'], result['server'], result['latency_ms'], slow)
+    elif status in ('nxdomain', 'refused', 'servfail', 'nodata'):
+        message = '%s %s via %s: %s' % (result['type'], result['query'], result['server'], result['rcode'] if status != 'nodata'
+                                        else 'no %s record' % result['type'])
+    else:
+        message = '%s %s via %s: %s' % (result['type'], result['query'], result['server'], result['error'] or status)
+    return {'code': 'dns_%s' % status, 'message': message, 'object': result['query']}
 
 
 def reverse_name(address):

@@ -155,64 +155,23 @@ problems:
       object: 10.0.2.24
 '''
 
-import ipaddress
-import re
-
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import module_start_instant, sleep_until
-from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import DnsError, plan_queries, run_queries
+from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import LOOKUP_SPEC, DnsError, lookup_plan, problem, run_queries
 from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns
-
-_NAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?)*\.?$')
-
-
-def _problem(result, slow):
-    status = result['status']
-    if status == 'slow':
-        message = '%s %s via %s answered in %s ms (threshold %s ms)' % (
-            result['type'], result['query'], result['server'], result['latency_ms'], slow)
-    elif status in ('nxdomain', 'refused', 'servfail', 'nodata'):
-        message = '%s %s via %s: %s' % (result['type'], result['query'], result['server'], result['rcode'] if status != 'nodata'
-                                        else 'no %s record' % result['type'])
-    else:
-        message = '%s %s via %s: %s' % (result['type'], result['query'], result['server'], result['error'] or status)
-    return {'code': 'dns_%s' % status, 'message': message, 'object': result['query']}
 
 
 def main():
     module = NetdiagModule(
-        argument_spec=dict(
-            server=dict(type='str', required=True),
-            port=dict(type='int', default=53),
-            names=dict(type='list', elements='str', default=[]),
-            types=dict(type='list', elements='str', default=['A'], choices=['A', 'AAAA']),
-            addresses=dict(type='list', elements='str', default=[]),
-            timeout=dict(type='float', default=3),
-            slow_threshold=dict(type='float', default=500),
-            netns=dict(type='str'),
-            start_at=dict(type='str'),
-        ),
+        argument_spec=dict(LOOKUP_SPEC, netns=dict(type='str'), start_at=dict(type='str')),
         supports_check_mode=True,
     )
     p = module.params
     start_at = module_start_instant(module, p['start_at'])
     try:
-        ipaddress.ip_address(p['server'])
-    except ValueError:
-        module.fail_json(msg='server must be an IP address, got %r' % (p['server'],))
-    if not 1 <= p['port'] <= 65535:
-        module.fail_json(msg='port must be between 1 and 65535, got %d' % p['port'])
-    if not 0 < p['timeout'] <= 60:
-        module.fail_json(msg='timeout must be more than 0 and at most 60 seconds, got %s' % p['timeout'])
-    if not p['names'] and not p['addresses']:
-        module.fail_json(msg='nothing to ask: give names and/or addresses')
-    for name in p['names']:
-        if not _NAME.match(name):
-            module.fail_json(msg='invalid DNS name %r' % (name,))
-    try:
-        plan = plan_queries(p['names'], p['addresses'], p['types'])
+        plan = lookup_plan(p)
     except DnsError as exc:
-        module.fail_json(msg='invalid query: %s' % exc)
+        module.fail_json(msg=str(exc))
     try:
         with enter_netns(p['netns']):
             sleep_until(start_at)
@@ -221,7 +180,7 @@ def main():
         module.fail_json(msg='cannot query from namespace: %s' % exc)
     except DnsError as exc:
         module.fail_json(msg='invalid query: %s' % exc)
-    problems = [_problem(r, p['slow_threshold']) for r in results if r['status'] != 'ok']
+    problems = [problem(r, p['slow_threshold']) for r in results if r['status'] != 'ok']
     module.exit_json(changed=False, queries=results, problems=problems)
 
 

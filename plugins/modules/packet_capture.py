@@ -82,6 +82,19 @@ options:
         they run; removing it closes the window before O(duration) (the M(cloudops.netdiag.path_capture) role removes
         it once its probe is done). The module removes it when it ends. It must not exist beforehand.
     type: path
+  side_filter:
+    description:
+      - A second BPF filter, captured on the same interfaces by captures of their own (bounded by O(side_count))
+        that do not hold the window open - they close when the main captures close (O(count), O(duration) or
+        O(window_file)). For traffic that should be seen while the main probe is captured, without waiting for it
+        (the diagnose role watches the instance's DNS lookups beside its marked pings this way).
+      - Their packets are among RV(packets); their entries in RV(captures) have C(side=true).
+    type: str
+  side_count:
+    description:
+      - At most this many packets per side capture (O(side_filter)).
+    type: int
+    default: 200
   max_packets_returned:
     description:
       - At most this many parsed packets are returned (the earliest); the pcap keeps them all.
@@ -249,8 +262,14 @@ captures:
       returned: always
       type: int
       sample: 30
+    side:
+      description: A side capture (O(side_filter)).
+      returned: for side captures
+      type: bool
+      sample: true
     stopped_by:
-      description: V(deadline), V(count), V(size), V(window_closed) (O(window_file) removed) or V(exit).
+      description: V(deadline), V(count), V(size), V(window_closed) (O(window_file) removed), V(main_closed) (a side
+        capture closed with the main ones) or V(exit).
       returned: always
       type: str
       sample: deadline
@@ -294,6 +313,11 @@ filter:
   returned: always
   type: str
   sample: icmp
+side_filter:
+  description: The side captures' BPF filter (O(side_filter)), or null.
+  returned: always
+  type: str
+  sample: udp port 53
 truncated:
   description: More packets were captured than O(max_packets_returned).
   returned: always

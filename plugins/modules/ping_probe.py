@@ -82,6 +82,47 @@ options:
       - The result is RV(capture). A capture that cannot be set up or read is reported there (C(failed), C(msg)); the
         probes run anyway.
     type: dict
+  dns:
+    description:
+      - DNS lookups fired at the same instant as the pings (O(start_at)), in the same namespace, each set as
+        M(cloudops.netdiag.dns_probe) asks them (one datagram per query, all at once, bounded by its own C(timeout)).
+        The module returns when the pings and every lookup are done.
+      - The result is RV(dns).
+    type: list
+    elements: dict
+    suboptions:
+      server:
+        description: Address of the DNS server to ask.
+        type: str
+        required: true
+      port:
+        description: UDP port of the server.
+        type: int
+        default: 53
+      names:
+        description: Names to look up, once per type in O(dns[].types).
+        type: list
+        elements: str
+        default: []
+      types:
+        description: Record types asked for each of O(dns[].names).
+        type: list
+        elements: str
+        choices: [A, AAAA]
+        default: [A]
+      addresses:
+        description: Addresses to look up in reverse (PTR).
+        type: list
+        elements: str
+        default: []
+      timeout:
+        description: Seconds to wait for the answers of this set (more than 0, at most 60).
+        type: float
+        default: 3
+      slow_threshold:
+        description: Milliseconds above which an answer counts as slow.
+        type: float
+        default: 500
   size:
     description:
       - Payload size in bytes (C(-s)); ping's default (56) when omitted.
@@ -245,13 +286,27 @@ capture:
   returned: when O(capture) is given
   type: dict
   sample: {packets: [], captures: [{interface: vnet0, packets: 4, stopped_by: count}], start_lag: -0.61}
+dns:
+  description:
+    - With O(dns), one entry per set, in order - C(server), C(port), C(queries) (what
+      M(cloudops.netdiag.dns_probe) returns as RV(cloudops.netdiag.dns_probe#module:queries)) and C(problems); a
+      query that did not end C(ok) is also in RV(problems).
+  returned: when O(dns) is given
+  type: list
+  elements: dict
+  sample:
+    - server: 10.0.0.1
+      port: 53
+      queries: [{query: www.example.org, type: A, status: ok, latency_ms: 1.2, answers: []}]
+      problems: []
 elapsed:
   description: Seconds the whole task took.
   returned: always
   type: float
   sample: 0.43
 problems:
-  description: One entry per unreachable target (C(code) V(target_unreachable)).
+  description: One entry per unreachable target (C(code) V(target_unreachable)), and one per lookup of O(dns) that did
+    not end C(ok) (the codes of M(cloudops.netdiag.dns_probe)).
   returned: always
   type: list
   elements: dict
@@ -262,11 +317,13 @@ problems:
 '''
 
 import re
+import threading
 import time
 
 from ansible_collections.cloudops.netdiag.plugins.module_utils._basemodule import NetdiagModule
 from ansible_collections.cloudops.netdiag.plugins.module_utils._capture import module_start_instant, sleep_until
-from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, netns_argv, netns_path
+from ansible_collections.cloudops.netdiag.plugins.module_utils._dnsprobe import LOOKUP_SPEC, DnsError, lookup_plan, problem, run_queries
+from ansible_collections.cloudops.netdiag.plugins.module_utils._netns import NetnsError, enter_netns, netns_argv, netns_path
 from ansible_collections.cloudops.netdiag.plugins.module_utils._ping import (
     PingError, detect_flavor, ping_argv, run_parallel, summarize, validate_pattern)
 
@@ -325,6 +382,7 @@ def main():
             start_at=dict(type='str'),
             pattern_targets=dict(type='list', elements='str'),
             capture=dict(type='dict'),
+            dns=dict(type='list', elements='dict', options=LOOKUP_SPEC),
         ),
         supports_check_mode=True,
     )
@@ -374,12 +432,31 @@ def main():
             argvs.append(netns_argv(params['netns'], argv, ip_bin=ip_bin or 'ip'))
         except NetnsError as exc:
             module.fail_json(msg='cannot probe from namespace: %s' % exc)
+    lookups = []
+    for index, spec in enumerate(params['dns'] or []):
+        try:
+            lookups.append((spec, lookup_plan(spec)))
+        except DnsError as exc:
+            module.fail_json(msg='dns[%d]: %s' % (index, exc))
     fired = {}
+
+    def ask(spec, plan, out):
+        try:
+            with enter_netns(params['netns']):
+                out['queries'] = run_queries(spec['server'], spec['port'], plan, spec['timeout'], spec['slow_threshold'])
+        except (NetnsError, DnsError, OSError) as exc:
+            out['error'] = str(exc)
 
     def fire():
         sleep_until(start_at)
         fired['at'] = time.time()
+        fired['dns'] = [{} for dummy in lookups]
+        threads = [threading.Thread(target=ask, args=(spec, plan, out)) for (spec, plan), out in zip(lookups, fired['dns'])]
+        for thread in threads:
+            thread.start()
         fired['outputs'] = run_parallel(argvs, fired['at'] + params['deadline'])
+        for thread in threads:
+            thread.join()
 
     capture = None
     if params['capture'] is not None:
@@ -395,8 +472,17 @@ def main():
         if not result['reachable']:
             problems.append({'code': 'target_unreachable', 'object': target,
                              'message': '%s: %s' % (target, result['error'])})
+    dns = []
+    for (spec, plan), out in zip(lookups, fired['dns']):
+        if 'error' in out:
+            module.fail_json(msg='cannot look up through %s: %s' % (spec['server'], out['error']))
+        mine = [problem(r, spec['slow_threshold']) for r in out['queries'] if r['status'] != 'ok']
+        problems.extend(mine)
+        dns.append({'server': spec['server'], 'port': spec['port'], 'queries': out['queries'], 'problems': mine})
     result = dict(changed=False, probes=probes, problems=problems, flavor=flavor, netns=params['netns'],
                   elapsed=round(time.time() - started, 3))
+    if params['dns'] is not None:
+        result['dns'] = dns
     if capture is not None:
         result['capture'] = capture
     module.exit_json(**result)
