@@ -55,6 +55,30 @@ def test_any_capture_explains_duplicates(probe_net):
     assert {p['interface'] for p in first} == {'vnet0', 'br100', 'eth1'}
 
 
+def test_side_captures_close_with_the_main_ones(probe_net):
+    """side_filter: captures of their own on the same interfaces, that do not hold the window open."""
+    pinger = ping_later(probe_net, 1.0)
+    lookup = subprocess.Popen(['sh', '-c', 'sleep 1.0; exec ip netns exec %s busybox nslookup openstack.test 10.0.2.1' % probe_net.inst],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = time.time()
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['vnet0', 'br100'], 'filter': 'icmp',
+                                                  'count': 4, 'side_filter': 'udp port 53', 'duration': 8})
+    took = time.time() - start
+    pinger.wait()
+    lookup.wait()
+    assert not res.get('failed'), res.get('msg')
+    main = [c for c in res['captures'] if not c.get('side')]
+    side = [c for c in res['captures'] if c.get('side')]
+    assert [c['stopped_by'] for c in main] == ['count', 'count']
+    assert [(c['interface'], c['stopped_by']) for c in side] == [('vnet0', 'main_closed'), ('br100', 'main_closed')]
+    assert res['side_filter'] == 'udp port 53' and took < 8
+    dns = [p for p in res['packets'] if p['dns']]
+    assert {p['interface'] for p in dns} == {'vnet0', 'br100'}
+    assert any(p['dns']['qname'] == 'openstack.test.' and not p['dns']['response'] for p in dns)
+    res = probe_net.run_module('packet_capture', {'netns': probe_net.cmp, 'interface': ['vnet0'], 'side_filter': 'udp port nope'})
+    assert res['failed'] and res['msg'].startswith("invalid BPF side filter 'udp port nope'")
+
+
 def test_count_bound_start_at_and_kept_pcap(probe_net, tmp_path):
     start = time.time() + 2
     pinger = ping_later(probe_net, 2.5)

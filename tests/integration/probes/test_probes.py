@@ -200,6 +200,27 @@ def test_dns_bad_input(probe_net):
     assert res['failed'] and 'does not exist' in res['msg']
 
 
+def test_ping_probe_asks_dns_lookups_with_its_pings(probe_net, slow_dns):
+    """The lookups of ping_probe's dns fire with the pings, from the probe's namespace; each set has its own timeout."""
+    res = probe_net.run_module('ping_probe', {
+        'netns': probe_net.inst, 'targets': ['10.0.2.1'], 'count': 2, 'interval': 0.2, 'timeout': 1,
+        'dns': [{'server': '10.0.2.1', 'names': ['openstack.test', 'nothere.novalocal'], 'timeout': 2},
+                {'server': slow_dns, 'names': ['silent.test'], 'timeout': 1}]})
+    assert not res.get('failed'), res.get('msg')
+    assert res['probes'][0]['reachable']
+    assert [(d['server'], [q['status'] for q in d['queries']]) for d in res['dns']] == [
+        ('10.0.2.1', ['ok', 'nxdomain']), (slow_dns, ['timeout'])]
+    assert res['dns'][0]['queries'][0]['answers'][0]['data'] == '203.0.113.80'
+    # the silent server's timeout (1 s) bounds the run, the pings (0.2 s apart) do not wait for it longer
+    assert 1.0 <= res['elapsed'] < 3
+    assert sorted(p['code'] for p in res['problems']) == ['dns_nxdomain', 'dns_timeout']
+    res = probe_net.run_module('ping_probe', {'netns': probe_net.inst, 'targets': ['10.0.2.1'],
+                                              'dns': [{'server': '10.0.2.1', 'names': ['bad name!']}]})
+    assert res['failed'] and res['msg'] == "dns[0]: invalid DNS name 'bad name!'"
+    res = probe_net.run_module('ping_probe', {'netns': probe_net.inst, 'targets': ['10.0.2.1'], 'dns': [{'names': ['a.test']}]})
+    assert res['failed'] and 'server' in res['msg']
+
+
 # ---------------------------------------------------------------- dhcp_probe
 
 def _log(net):
