@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 
 from lab.faults import apply, lookup, undo_all
 from lab.sysutil import LabError, kill_pid, run
@@ -68,9 +69,16 @@ def underlay_up(lab, inst):
 
 
 def underlay_mtu(lab, inst, mtu):
-    """The MTU of the instance's node's underlay (eth1 and br-phy on it)."""
+    """The MTU of the instance's node's underlay (eth1 and br-phy on it). The userspace datapath reopens a port whose
+    MTU changed and may forget the tunnel neighbours it learnt: one small ping to each other chassis' tunnel address
+    from the node (bounded, inside the lab) teaches them again, so the fault breaks only what does not fit."""
     for dev in ('eth1', 'br-phy'):
         run(['ip', '-n', lab.ns(inst['host']), 'link', 'set', dev, 'mtu', str(mtu)])
+    peers = [n['tunnel_address'] for name, n in lab.model['nodes'].items() if name != inst['host'] and n.get('tunnel_address')]
+    procs = [subprocess.Popen(['ip', 'netns', 'exec', lab.ns(inst['host']), 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', peer],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for peer in peers]
+    for proc in procs:
+        proc.wait(timeout=10)
 
 
 def set_binding(lab, inst, vif_type, vif_details=''):
