@@ -204,11 +204,12 @@ def run_capture(module, p, during=None, open_now=False):
             argv = tcpdump_argv(tcpdump, name, pcap, p['snaplen'], count, p['filter'])
             specs.append({'interface': name, 'pcap_path': pcap, 'err_path': pcap + '.log',
                           'argv': netns_argv(netns, argv, ip_bin=ip_bin)})
-        # the side captures (side_filter): the same interfaces, their own filter and count; they close with the main ones
-        for name in interfaces if side_filter else []:
-            pcap = os.path.join(workdir, 'side-%s.pcap' % name)
-            argv = tcpdump_argv(tcpdump, name, pcap, p['snaplen'], side_count, side_filter)
-            specs.append({'interface': name, 'pcap_path': pcap, 'err_path': pcap + '.log', 'side': True,
+        # the side capture (side_filter): one tcpdump on every interface of the namespace (any; each packet keeps its
+        # interface), its own filter and count; it closes with the main ones
+        if side_filter:
+            pcap = os.path.join(workdir, 'side-any.pcap')
+            argv = tcpdump_argv(tcpdump, 'any', pcap, p['snaplen'], side_count, side_filter)
+            specs.append({'interface': 'any', 'pcap_path': pcap, 'err_path': pcap + '.log', 'side': True,
                           'argv': netns_argv(netns, argv, ip_bin=ip_bin)})
         hard = LISTEN_TIMEOUT + p['duration'] + KILL_GRACE
         try:

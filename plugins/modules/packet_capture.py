@@ -84,15 +84,16 @@ options:
     type: path
   side_filter:
     description:
-      - A second BPF filter, captured on the same interfaces by captures of their own (bounded by O(side_count))
-        that do not hold the window open - they close when the main captures close (O(count), O(duration) or
-        O(window_file)). For traffic that should be seen while the main probe is captured, without waiting for it
-        (the diagnose role watches the instance's DNS lookups beside its marked pings this way).
-      - Their packets are among RV(packets); their entries in RV(captures) have C(side=true).
+      - A second BPF filter, captured by one capture of its own on every interface of the namespace (C(any); each
+        packet keeps the interface it was seen on), bounded by O(side_count), that does not hold the window open - it
+        closes when the main captures close (O(count), O(duration) or O(window_file)). For traffic that should be seen
+        while the main probe is captured, without waiting for it (the diagnose role watches the instance's DNS
+        lookups beside its marked pings this way).
+      - Its packets are among RV(packets); its entry in RV(captures) has C(side=true).
     type: str
   side_count:
     description:
-      - At most this many packets per side capture (O(side_filter)).
+      - At most this many packets in the side capture (O(side_filter)).
     type: int
     default: 200
   max_packets_returned:
