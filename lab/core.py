@@ -173,6 +173,10 @@ class Lab(object):
         A host with node-local namespaces (``local_netns_add``) sees them, and only them, as its ``/run/netns``."""
         rec = self.state['hosts'][host]
         wrapper = os.path.join(self.root, 'bin', '%s-python' % host)
+        # a process already inside (Ansible's async_wrapper runs the module with the same interpreter) runs Python at
+        # once: inside a node with node-local namespaces, the node's own namespace is not in its /run/netns
+        inside = 'if [ "${NETDIAG_LAB_PYTHON:-}" = "%s" ]; then exec %s "$@"; fi\nexport NETDIAG_LAB_PYTHON=%s\n' % (
+            wrapper, sys.executable, wrapper)
         if rec.get('netns_dir'):
             # ip netns exec runs its command in a mount namespace of its own (a slave of the machine's): the bind
             # mount below is seen by this process and its children only
@@ -180,7 +184,8 @@ class Lab(object):
                     % (which('ip'), rec['netns'], rec['netns_dir'], sys.executable))
         else:
             body = 'exec %s netns exec %s %s "$@"\n' % (which('ip'), rec['netns'], sys.executable)
-        write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\n%s' % (host, rec['netns'], body), 0o755)
+        write_file(wrapper, '#!/bin/sh\n# lab host %s: run Python inside network namespace %s\n%s%s' % (host, rec['netns'], inside, body),
+                   0o755)
         rec['python'] = wrapper
         return wrapper
 

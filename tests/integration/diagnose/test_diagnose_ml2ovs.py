@@ -9,6 +9,7 @@ configuration and flows, processes)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -78,6 +79,7 @@ def test_ml2ovs_fault_names_its_cause(lab, fault, tmp_path):
     finally:
         lab.heal()
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     v = report['verdict']
     assert (v['status'], v['cause'], v['backend']) == ('fault', cause, 'ml2ovs'), v
     assert any(e['kind'] == 'cause' for e in v['evidence']) and v['advice']
@@ -94,6 +96,7 @@ def test_ml2ovs_playbook_healthy_changes_nothing(lab, tmp_path):
     assert before[lab.model['networks']['private']['qdhcp']]['links'] and before['compute1']['ovs']['flows']['br-tun']
     rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     v = report['verdict']
     assert (v['status'], v['cause'], v['backend']) == ('ok', 'none', 'ml2ovs'), v
     steps = {p['step']: p['ok'] for p in report['probes']}
@@ -115,6 +118,7 @@ def test_ml2ovs_capture_locates_the_drop(lab, tmp_path):
     finally:
         lab.heal()
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     assert report['verdict']['cause'] == 'security_group_drop'
     seen = {h['kind']: (h.get('capture') or {}).get('request_seen') for h in report['hops']}
     assert seen == {'guest_nic': None, 'tap': False, 'qbr': True, 'qvo': True, 'tunnel': None, 'router_interface': True,
@@ -131,6 +135,7 @@ def test_ml2ovs_all_in_one(lab_factory, tmp_path):
     assert lab.model['instances']['vm2']['host'] == lab.model['network_node']
     rc, report, out, took = run_diagnose(lab, 'vm2', tmp_path, extra={'second_instance': 'vm1'})
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     v = report['verdict']
     assert (v['status'], v['cause'], v['backend'], v['unchecked']) == ('ok', 'none', 'ml2ovs', []), v
     assert all(p['ok'] for p in report['probes']) and len(report['probes']) == 4, report['probes']
@@ -141,4 +146,5 @@ def test_ml2ovs_all_in_one(lab_factory, tmp_path):
         finally:
             lab.heal()
         assert rc == 0 and report, out[-3000:]
+        assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
         assert (report['verdict']['status'], report['verdict']['cause']) == ('fault', cause), report['verdict']

@@ -9,6 +9,7 @@ modules by hand, checks that none of them reports a problem and the evidence the
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -172,6 +173,7 @@ def test_ovn_fault_names_its_cause(lab, fault, tmp_path):
     finally:
         lab.heal()
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     v = report['verdict']
     assert (v['status'], v['cause']) == ('fault', cause), v
     assert v['backend'] == 'ovn' and any(e['kind'] == 'cause' for e in v['evidence']) and v['advice']
@@ -185,6 +187,7 @@ def test_ovn_playbook_healthy_changes_nothing(lab, tmp_path):
     before = snapshot(lab)
     rc, report, out, took = run_diagnose(lab, 'vm1', tmp_path, extra={'second_instance': 'vm2'})
     assert rc == 0 and report, out[-3000:]
+    assert 'Traceback' not in json.dumps(report) and 'Traceback' not in out
     assert (report['verdict']['status'], report['verdict']['cause']) == ('ok', 'none'), report['verdict']
     assert report['probes'] and all(p['ok'] is True for p in report['probes'])
     # the guest to its second instance and its gateway, the second instance back, the outside to the floating IP
