@@ -88,7 +88,8 @@ SPECS = {
         nb_db=dict(type='str'),
         sb_db=dict(type='str'),
         trace=dict(type='list', elements='dict', options=dict(datapath=dict(type='str', required=True),
-                                                              microflow=dict(type='str', required=True))),
+                                                              microflow=dict(type='str', required=True),
+                                                              ct=dict(type='str', default='new', choices=['new', 'est']))),
         timeout=dict(type='float', default=10),
     ), required_one_of=[('nb_db', 'sb_db')], required_by={'trace': 'sb_db'}),
     'socket_info': dict(argument_spec=dict(
@@ -477,8 +478,11 @@ def _ovn_traces(module, p):
     prefix = [bound, '%d' % max(1, int(p['timeout']))] if bound else []
     out = []
     for t in p['trace']:
-        item = {'datapath': t['datapath'], 'microflow': t['microflow']}
-        rc, text, err = module.run_command(prefix + [binary, '--db=%s' % p['sb_db'], '--no-friendly-names', t['datapath'], t['microflow']],
+        item = {'datapath': t['datapath'], 'microflow': t['microflow'], 'ct': t['ct']}
+        # the conntrack state at ct_next: new (the first packet of a connection, what a ping or a new ssh session sends)
+        # unless asked; ovn-trace's own default, est, walks past every ACL that only new connections meet
+        rc, text, err = module.run_command(prefix + [binary, '--db=%s' % p['sb_db'], '--no-friendly-names', '--ct=%s' % t['ct'],
+                                                     t['datapath'], t['microflow']],
                                            environ_update={'LC_ALL': 'C'})
         if rc != 0 or not text.strip().startswith('#'):
             item['error'] = ' '.join((text.strip() + ' ' + err.strip()).split())[:500] or 'ovn-trace exited with %d' % rc

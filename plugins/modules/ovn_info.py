@@ -54,6 +54,14 @@ options:
             ip4.dst == 10.1.0.11 && ip.ttl == 64 && icmp4.type == 8)).
         type: str
         required: true
+      ct:
+        description:
+          - The connection-tracking state ovn-trace gives the packet at C(ct_next) (C(--ct)). V(new), the first packet
+            of a connection (a ping, a new ssh session), meets the ACLs; V(est), ovn-trace's own default, is a packet
+            of an established connection, which OVN lets past them.
+        type: str
+        choices: [new, est]
+        default: new
   timeout:
     description:
       - Seconds to wait for each database (and for each trace).
@@ -111,7 +119,7 @@ problems:
   elements: dict
 traces:
   description:
-    - With O(trace), per packet C(datapath), C(microflow) (as given) and C(error), or C(parsed_microflow) (the packet as
+    - With O(trace), per packet C(datapath), C(microflow) and C(ct) (as given) and C(error), or C(parsed_microflow) (the packet as
       ovn-trace read it), C(pipelines) (each C(pipeline) V(ingress) or V(egress), C(datapath), C(inport), C(outport),
       C(stages) with C(table), C(stage), C(source), C(match), C(priority), C(uuid) of the logical flow and its
       C(actions)), C(outputs) (the ports it was output to), C(dropped) and C(drop) (the stage that dropped it, with its

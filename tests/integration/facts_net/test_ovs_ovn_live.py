@@ -266,6 +266,30 @@ def test_neutron_db_audit_security_groups_against_ovn(ovn_lab):
     assert rc == 0 and r['audit'] == [], r['audit']
 
 
+def test_ovn_info_trace_meets_the_acls_as_a_new_connection(ovn_lab):
+    """ovn_info's trace of the instance's ping: a drop ACL from its port stops it in the ACL stage of the ingress
+    pipeline when the packet starts a connection (ct new, the default), not as a packet of an established one (ct est,
+    ovn-trace's own default: OVN lets those past the ACLs)."""
+    model = ovn_lab.state['model']
+    vm1, vm2 = model['instances']['vm1'], model['instances']['vm2']
+    net = model['networks'][vm1['network']]
+    flow = ('inport == "%s" && eth.src == %s && eth.dst == %s && ip4.src == %s && ip4.dst == %s && ip.ttl == 64 && icmp4.type == 8'
+            % (vm1['port_id'], vm1['mac'], vm2['mac'], vm1['fixed_ip'], vm2['fixed_ip']))
+    args = dict(_central(ovn_lab), trace=[{'datapath': 'neutron-' + net['id'], 'microflow': flow},
+                                          {'datapath': 'neutron-' + net['id'], 'microflow': flow, 'ct': 'est'}])
+    rc, r = run_module('ovn_info', args)
+    assert rc == 0 and [t['dropped'] for t in r['traces']] == [False, False], r['traces']
+    nb = ['ovn-nbctl', '--db=%s' % _central(ovn_lab)['nb_db']]
+    match = 'inport == "%s" && ip4' % vm1['port_id']
+    sh(*(nb + ['acl-add', net['switch'], 'from-lport', '2000', match, 'drop']))
+    try:
+        rc, r = run_module('ovn_info', args)
+    finally:
+        sh(*(nb + ['acl-del', net['switch'], 'from-lport', '2000', match]))
+    assert rc == 0 and [(t['ct'], t['dropped']) for t in r['traces']] == [('new', True), ('est', False)], r['traces']
+    assert r['traces'][0]['drop']['pipeline'] == 'ingress' and 'acl' in r['traces'][0]['drop']['stage']
+
+
 def test_neutron_db_info_bad_input_is_named(ovn_lab):
     db = _neutron_db(ovn_lab)
     rc, r = run_module('neutron_db_info', dict(db, login_password='not-the-password', audit=True))
